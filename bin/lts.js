@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `lts` command. The project is TypeScript run directly through tsx, so
+// there is no build step between `npm install` and `npm start`.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

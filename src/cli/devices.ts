@@ -1,0 +1,22 @@
+/**
+ * `lts devices`: list the audio output devices PortAudio sees.
+ */
+import { createAudioOutput } from '../io/audio-out.ts';
+
+/** Print one device per line (`ID  NAME  CHANNELS  RATE`), or why there is none. */
+export async function devicesCommand(_argv: string[]): Promise<number> {
+  const out = createAudioOutput();
+  try {
+    const devices = await out.listDevices();
+    if (devices.length === 0) {
+      console.log('no audio output device (renders are still written to files)');
+      return 0;
+    }
+    for (const d of devices) {
+      console.log(`${String(d.id).padStart(3)}  ${d.name}  ${d.maxOutputChannels} ch  ${d.defaultSampleRate} Hz${d.isDefault ? '  (default)' : ''}`);
+    }
+    return 0;
+  } finally {
+    out.close();
+  }
+}

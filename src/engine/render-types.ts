@@ -1,0 +1,98 @@
+/**
+ * Types of the interpolate_two render pipeline (Tatar et al. 2020, §3.3):
+ * two excerpts of the same duration are encoded frame by frame, their latent
+ * vectors mixed per frame with the curve's amount `a` (z = a·z_A + (1 − a)·z_B),
+ * decoded, and the audio rebuilt by phase reconstruction.
+ */
+import type { PhaseMethod } from '../dsp/phase.ts';
+
+/** One excerpt: an audio file and the start time of the excerpt in seconds. */
+export interface Excerpt {
+  path: string;
+  start: number;
+}
+
+/** Phase reconstruction settings. */
+export interface PhaseSettings {
+  method: PhaseMethod;
+  /** FGLA iterations, 0..512 (the original UI offered 0..64). */
+  iterations: number;
+  /** FGLA momentum (Perraudin et al. 2013), default 0.99. */
+  momentum: number;
+}
+
+/** Everything that determines a render; stored verbatim in the JSON sidecar. */
+export interface RenderParams {
+  /** Model folder. */
+  model: string;
+  a: Excerpt;
+  b: Excerpt;
+  /** Shared excerpt duration in seconds. */
+  duration: number;
+  /** The curve as a spec accepted by parseCurveSpec (breakpoints, constant or preset name). */
+  curve: string;
+  phase: PhaseSettings;
+  /** Peak-normalise the output to this level in dBFS, or null to leave the level as decoded. */
+  normalizeDbfs: number | null;
+  /** Sample z ~ N(mu, sigma) per frame like the original (reproducible with `seed`) instead of using mu. */
+  sample: boolean;
+  /** Seed for sampling and for the random phase start. */
+  seed: number;
+  /** Fade-in/out length in milliseconds at both ends, against clicks. */
+  fadeMs: number;
+}
+
+/** Pipeline stages, in order, as reported by progress events and timings. */
+export type RenderStage = 'load' | 'encode' | 'decode' | 'phase' | 'write';
+
+export const RENDER_STAGES: readonly RenderStage[] = ['load', 'encode', 'decode', 'phase', 'write'];
+
+/** Progress of a render: the stage and the fraction of that stage done (0..1). */
+export interface RenderProgress {
+  stage: RenderStage;
+  fraction: number;
+}
+
+/** Where a render is written. */
+export interface RenderTarget {
+  /** Exact output path (refused if it exists unless `force`). */
+  out?: string;
+  /** Otherwise: folder for numbered renders `render-0001.wav`, ... (never overwrites). */
+  dir?: string;
+  force?: boolean;
+  /** WAV sample encoding, default pcm16. */
+  encoding?: 'pcm16' | 'float32';
+}
+
+/** The result of a render. */
+export interface RenderOutcome {
+  /** The written WAV file. */
+  path: string;
+  /** The JSON sidecar beside it. */
+  sidecarPath: string;
+  sampleRate: number;
+  /** The rendered samples (mono). */
+  samples: Float32Array;
+  /** Frames rendered. */
+  frames: number;
+  /** Seconds spent per stage. */
+  timings: Record<RenderStage, number>;
+  /** Peak level of the written audio in dBFS. */
+  peakDbfs: number;
+}
+
+/** The JSON sidecar written beside every render; `lts render --from SIDECAR` reproduces the render exactly. */
+export interface RenderSidecar {
+  kind: 'lts-render';
+  version: 1;
+  /** Program version that wrote it. */
+  lts: string;
+  params: RenderParams;
+  /** Model identity: the sha256 of its weights, so a changed model is detected. */
+  modelWeightsSha256: string;
+  backend: string;
+  sampleRate: number;
+  frames: number;
+  timings: Record<RenderStage, number>;
+  createdAt: string;
+}

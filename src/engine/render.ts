@@ -1,0 +1,434 @@
+/**
+ * The interpolate_two pipeline (Tatar, Bisig, Pasquier 2020, §3.3), made
+ * deterministic and cached:
+ *
+ * 1. **load**   the model folder and both audio files (resampled to the model rate);
+ *               analyse each whole file once (cached) and slice the excerpt frames.
+ * 2. **encode** both excerpts frame by frame to μ and log σ² (cached per model, file, start, duration).
+ * 3. **decode** z = a·z_A + (1 − a)·z_B per frame, a from the curve. By default z is the mixed μ
+ *               (deterministic); with `sample` the mixed μ and log σ² are sampled like the original,
+ *               with a seeded generator so that a render is still reproducible.
+ * 4. **phase**  undo the feature scaling and rebuild the phase (FGLA, PGHI or PGHI + FGLA).
+ * 5. **write**  fades at both ends, optional peak normalisation, WAV and JSON sidecar, each atomically.
+ *
+ * The engine never touches the terminal; progress goes to a callback.
+ */
+import { readFileSync, statSync, openSync, closeSync, mkdirSync, existsSync, unlinkSync } from 'node:fs';
+import { join, resolve, dirname, basename, extname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Magnitudes, Transform } from '../dsp/types.ts';
+import { reconstructPhase } from '../dsp/phase.ts';
+import { createRng, gaussian } from '../dsp/rng.ts';
+import { readAudio } from '../io/audio.ts';
+import { encodeWav } from '../io/wav.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { UserError } from '../io/errors.ts';
+import { VERSION } from '../version.ts';
+import { parseCurveSpec, sampleCurve } from './curve.ts';
+import { transformFor, analyzeMagnitudes, toFeatures, fromFeatures } from './features.ts';
+import { initBackend, type BackendInfo } from './backend.ts';
+import { loadModelFolder } from './model-folder.ts';
+import type { TimbreVae } from './vae.ts';
+import type { ModelConfig } from './types.ts';
+import {
+  RENDER_STAGES,
+  type Excerpt,
+  type RenderOutcome,
+  type RenderParams,
+  type RenderProgress,
+  type RenderSidecar,
+  type RenderStage,
+  type RenderTarget,
+} from './render-types.ts';
+
+/** A loaded model and what the pipeline derives from it. */
+export interface LoadedModel {
+  dir: string;
+  name: string;
+  config: ModelConfig;
+  vae: TimbreVae;
+  transform: Transform;
+  sampleRate: number;
+  /** sha256 of the weights (from the manifest): identifies the model in caches and sidecars. */
+  weightsSha256: string;
+}
+
+/** Options of a single render call. */
+export interface RenderCallOptions {
+  onProgress?: (p: RenderProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Encoded excerpt: latent statistics per frame, row-major `[frames, latent]`. */
+interface EncodedExcerpt {
+  frames: number;
+  latent: number;
+  mu: Float32Array;
+  logvar: Float32Array;
+  /** RMS of the excerpt's samples, to refuse silent excerpts. */
+  rms: number;
+}
+
+/** Defaults of every render parameter (the CLI, the TUI and the sidecar share them). */
+export const RENDER_DEFAULTS = {
+  iterations: 32,
+  method: 'pghi+fgla' as const,
+  momentum: 0.99,
+  fadeMs: 10,
+  seed: 0,
+};
+
+const MAX_CACHE = 16;
+
+/**
+ * Renders interpolations with one backend and a small cache of models,
+ * analysed files and encoded excerpts. One instance per process (or worker).
+ */
+export class Renderer {
+  private models = new Map<string, LoadedModel>();
+  private analyses = new Map<string, { mag: Magnitudes; samples: Float32Array }>();
+  private encodings = new Map<string, EncodedExcerpt>();
+
+  private constructor(readonly backend: BackendInfo) {}
+
+  /** Initialise the tfjs backend (`auto`: tfjs-node-gpu, tfjs-node, wasm, cpu) and create a renderer. */
+  static async create(opts: { backend?: string } = {}): Promise<Renderer> {
+    const info = await initBackend((opts.backend ?? 'auto') as Parameters<typeof initBackend>[0]);
+    return new Renderer(info);
+  }
+
+  /** Load (or return the cached) model folder. */
+  async loadModel(dir: string): Promise<LoadedModel> {
+    const abs = resolve(dir);
+    const cached = this.models.get(abs);
+    if (cached) return cached;
+    const { config, vae } = await loadModelFolder(abs);
+    const transform = transformFor(config.features.transform);
+    let weightsSha256 = '';
+    try {
+      const manifest = JSON.parse(readFileSync(join(abs, 'weights.json'), 'utf8')) as { sha256?: string };
+      weightsSha256 = manifest.sha256 ?? '';
+    } catch {
+      weightsSha256 = '';
+    }
+    const model: LoadedModel = {
+      dir: abs,
+      name: basename(abs),
+      config,
+      vae,
+      transform,
+      sampleRate: config.features.transform.sampleRate,
+      weightsSha256,
+    };
+    for (const old of this.models.values()) old.vae.dispose();
+    this.models.clear();
+    this.encodings.clear();
+    this.models.set(abs, model);
+    return model;
+  }
+
+  /**
+   * Render `params` and write the WAV and its sidecar to `target`.
+   * Nothing is written unless every stage succeeds.
+   */
+  async render(params: RenderParams, target: RenderTarget, opts: RenderCallOptions = {}): Promise<RenderOutcome> {
+    const { samples, frames, timings, model } = await this.synthesize(params, opts);
+    const t0 = performance.now();
+    report(opts, 'write', 0);
+    const out = await writeRender(samples, model, params, frames, timings, this.backend.name, target);
+    timings.write = (performance.now() - t0) / 1000;
+    report(opts, 'write', 1);
+    return { ...out, samples, frames, timings, sampleRate: model.sampleRate };
+  }
+
+  /** Run stages load → phase and return the finished samples (fades and normalisation applied), without writing. */
+  async synthesize(
+    params: RenderParams,
+    opts: RenderCallOptions = {},
+  ): Promise<{ samples: Float32Array; frames: number; timings: Record<RenderStage, number>; model: LoadedModel }> {
+    validateParams(params);
+    const timings = Object.fromEntries(RENDER_STAGES.map((s) => [s, 0])) as Record<RenderStage, number>;
+    const curve = parseCurveSpec(params.curve);
+    let t = performance.now();
+    const lap = (stage: RenderStage) => {
+      const now = performance.now();
+      timings[stage] += (now - t) / 1000;
+      t = now;
+    };
+
+    report(opts, 'load', 0);
+    const model = await this.loadModel(params.model);
+    const sr = model.sampleRate;
+    const length = Math.round(params.duration * sr);
+    const frames = model.transform.frameCount(length);
+    const [anA, anB] = await Promise.all([this.analyse(model, params.a.path), this.analyse(model, params.b.path)]);
+    checkAbort(opts.signal);
+    lap('load');
+    report(opts, 'encode', 0);
+
+    const encA = this.encode(model, 'A', params.a, anA, params.duration, frames);
+    report(opts, 'encode', 0.5);
+    const encB = this.encode(model, 'B', params.b, anB, params.duration, frames);
+    checkAbort(opts.signal);
+    lap('encode');
+    report(opts, 'decode', 0);
+
+    const amounts = sampleCurve(curve, frames);
+    const z = mixLatents(encA, encB, amounts, params.sample, params.seed);
+    const features = model.vae.decode(z, frames);
+    const mag: Magnitudes = { frames, bins: model.transform.bins, data: fromFeatures(features, model.config.features.scaling) };
+    checkAbort(opts.signal);
+    lap('decode');
+
+    report(opts, 'phase', 0);
+    const out = reconstructPhase(mag, model.transform, length, {
+      method: params.phase.method,
+      iterations: params.phase.iterations,
+      momentum: params.phase.momentum,
+      seed: params.seed,
+      signal: opts.signal,
+      onProgress: (done: number, total: number) => report(opts, 'phase', total > 0 ? done / total : 1),
+    });
+    checkAbort(opts.signal);
+    applyFades(out, Math.round((params.fadeMs / 1000) * sr));
+    if (params.normalizeDbfs !== null) normalizePeak(out, params.normalizeDbfs);
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i])) throw new Error('phase reconstruction produced a non-finite sample');
+    }
+    lap('phase');
+    return { samples: out, frames, timings, model };
+  }
+
+  /** Whole-file magnitudes at the model rate, cached per (model features, file identity). */
+  private async analyse(model: LoadedModel, path: string): Promise<{ mag: Magnitudes; samples: Float32Array }> {
+    const abs = resolve(path);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new UserError(`${path}: file not found; check the path given to --a/--b`);
+    }
+    const key = `${JSON.stringify(model.config.features)}|${abs}|${st.size}|${st.mtimeMs}`;
+    const hit = this.analyses.get(key);
+    if (hit) return hit;
+    const audio = await readAudio(abs, { sampleRate: model.sampleRate });
+    const mag = analyzeMagnitudes(audio.samples, model.config.features);
+    const entry = { mag, samples: audio.samples };
+    remember(this.analyses, key, entry);
+    return entry;
+  }
+
+  /** Encode the excerpt frames of one file, cached per (model, file, start, duration). */
+  private encode(
+    model: LoadedModel,
+    slot: 'A' | 'B',
+    ex: Excerpt,
+    an: { mag: Magnitudes; samples: Float32Array },
+    duration: number,
+    frames: number,
+  ): EncodedExcerpt {
+    const sr = model.sampleRate;
+    const fileDur = an.samples.length / sr;
+    const label = `excerpt ${slot} (${basename(ex.path)})`;
+    if (ex.start >= fileDur) {
+      throw new UserError(`${label}: start ${fmt(ex.start)} s is past the end of the file (${fmt(fileDur)} s); choose a start below ${fmt(fileDur)}`);
+    }
+    if (ex.start + duration > fileDur + 1e-9) {
+      throw new UserError(
+        `${label}: ${fmt(duration)} s from ${fmt(ex.start)} s runs past the end (${fmt(fileDur)} s); use --duration ${fmt(Math.max(0, fileDur - ex.start))} or an earlier start`,
+      );
+    }
+    const key = `${model.weightsSha256}|${model.dir}|${resolve(ex.path)}|${an.samples.length}|${ex.start}|${duration}`;
+    const hit = this.encodings.get(key);
+    if (hit) return hit;
+    const startSample = Math.round(ex.start * sr);
+    const lenSamples = Math.round(duration * sr);
+    let sum = 0;
+    for (let i = startSample; i < startSample + lenSamples && i < an.samples.length; i++) sum += an.samples[i] * an.samples[i];
+    const rms = Math.sqrt(sum / Math.max(1, lenSamples));
+    if (rms < 1e-5) {
+      throw new UserError(`${label}: the excerpt at ${fmt(ex.start)} s is silent (below -100 dBFS); choose another start or file`);
+    }
+    const firstFrame = Math.round(startSample / model.config.features.transform.hop);
+    const bins = an.mag.bins;
+    const slice = new Float32Array(frames * bins);
+    for (let f = 0; f < frames; f++) {
+      const src = Math.min(an.mag.frames - 1, firstFrame + f);
+      slice.set(an.mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
+    }
+    const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling);
+    const { mu, logvar } = model.vae.encode(feats, frames);
+    const enc: EncodedExcerpt = { frames, latent: mu.length / frames, mu, logvar, rms };
+    remember(this.encodings, key, enc);
+    return enc;
+  }
+
+  /** Release the models (tfjs memory). */
+  dispose(): void {
+    for (const m of this.models.values()) m.vae.dispose();
+    this.models.clear();
+    this.encodings.clear();
+    this.analyses.clear();
+  }
+}
+
+/**
+ * Mix two encoded excerpts per frame: z = a·z_A + (1 − a)·z_B.
+ *
+ * Without sampling, z_A and z_B are the posterior means μ (deterministic).
+ * With sampling (the original's behaviour), μ and log σ² are each mixed with
+ * the same `a`, then z = μ + exp(log σ² / 2)·ε with ε ~ N(0, 1) from a
+ * generator seeded by `seed`.
+ *
+ * @param amounts one `a` per frame (length = frames).
+ * @returns z, row-major `[frames, latent]`.
+ */
+export function mixLatents(A: EncodedExcerpt, B: EncodedExcerpt, amounts: Float32Array, sample: boolean, seed: number): Float32Array {
+  const { frames, latent } = A;
+  const z = new Float32Array(frames * latent);
+  const rng = sample ? createRng(seed) : null;
+  for (let f = 0; f < frames; f++) {
+    const a = amounts[f];
+    for (let j = 0; j < latent; j++) {
+      const i = f * latent + j;
+      const mu = a * A.mu[i] + (1 - a) * B.mu[i];
+      if (rng) {
+        const lv = a * A.logvar[i] + (1 - a) * B.logvar[i];
+        z[i] = mu + Math.exp(0.5 * lv) * gaussian(rng);
+      } else z[i] = mu;
+    }
+  }
+  return z;
+}
+
+/** Raised-cosine fade-in and fade-out of `n` samples at both ends (in place). */
+export function applyFades(x: Float32Array, n: number): void {
+  const m = Math.min(n, Math.floor(x.length / 2));
+  for (let i = 0; i < m; i++) {
+    const g = 0.5 - 0.5 * Math.cos((Math.PI * (i + 0.5)) / m);
+    x[i] *= g;
+    x[x.length - 1 - i] *= g;
+  }
+}
+
+/** Scale `x` in place so that its peak is at `dbfs` (no-op on silence). */
+export function normalizePeak(x: Float32Array, dbfs: number): void {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
+  if (peak === 0) return;
+  const g = Math.pow(10, dbfs / 20) / peak;
+  for (let i = 0; i < x.length; i++) x[i] *= g;
+}
+
+/** Check every parameter and throw a one-line UserError naming the bad one. */
+export function validateParams(p: RenderParams): void {
+  const num = (v: unknown, name: string, ok: (x: number) => boolean, hint: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new UserError(`${name} ${String(v)} is invalid; ${hint}`);
+  };
+  if (!p.model) throw new UserError('no model folder given; pass --model DIR (the shipped one is models/default)');
+  if (!p.a?.path || !p.b?.path) throw new UserError('two excerpts are needed; pass --a FILE[@START] and --b FILE[@START]');
+  num(p.a.start, 'start of excerpt A', (x) => x >= 0, 'use seconds >= 0, e.g. --a file.wav@1.5');
+  num(p.b.start, 'start of excerpt B', (x) => x >= 0, 'use seconds >= 0, e.g. --b file.wav@0.25');
+  num(p.duration, '--duration', (x) => x > 0 && x <= 600, 'use seconds between 0 and 600, e.g. --duration 2');
+  num(p.phase.iterations, '--iters', (x) => Number.isInteger(x) && x >= 0 && x <= 512, 'use a whole number from 0 to 512');
+  num(p.phase.momentum, '--momentum', (x) => x >= 0 && x < 2, 'use a value in [0, 2), 0.99 by default');
+  num(p.seed, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, 'use a whole number from 0 to 4294967295');
+  num(p.fadeMs, '--fade', (x) => x >= 0 && x <= 1000, 'use milliseconds from 0 to 1000');
+  if (p.normalizeDbfs !== null) num(p.normalizeDbfs, '--normalize', (x) => x <= 0 && x >= -60, 'use dBFS from -60 to 0, e.g. --normalize -1');
+  if (typeof p.curve !== 'string') throw new UserError('the curve must be a spec string such as 0:0,1:1');
+}
+
+async function writeRender(
+  samples: Float32Array,
+  model: LoadedModel,
+  params: RenderParams,
+  frames: number,
+  timings: Record<RenderStage, number>,
+  backend: string,
+  target: RenderTarget,
+): Promise<{ path: string; sidecarPath: string; peakDbfs: number }> {
+  const wav = encodeWav(samples, model.sampleRate, { encoding: target.encoding ?? 'pcm16' });
+  let peak = 0;
+  for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
+  const peakDbfs = peak > 0 ? 20 * Math.log10(peak) : -Infinity;
+  const sidecar: RenderSidecar = {
+    kind: 'lts-render',
+    version: 1,
+    lts: VERSION,
+    params: { ...params, model: params.model, a: { ...params.a }, b: { ...params.b } },
+    modelWeightsSha256: model.weightsSha256,
+    backend,
+    sampleRate: model.sampleRate,
+    frames,
+    timings,
+    createdAt: new Date().toISOString(),
+  };
+  const sidecarText = JSON.stringify(sidecar, null, 2) + '\n';
+  if (target.out) {
+    const path = resolve(target.out);
+    if (extname(path).toLowerCase() !== '.wav') throw new UserError(`--out ${target.out}: the output must end in .wav`);
+    if (!existsSync(dirname(path))) throw new UserError(`--out ${target.out}: folder ${dirname(path)} does not exist; create it first`);
+    if (existsSync(path) && !target.force) throw new UserError(`--out ${target.out} exists; pass --force to overwrite or choose another name`);
+    const sidecarPath = sidecarFor(path);
+    writeFileAtomic(sidecarPath, sidecarText);
+    writeFileAtomic(path, wav);
+    return { path, sidecarPath, peakDbfs };
+  }
+  const dir = resolve(target.dir ?? 'renders');
+  mkdirSync(dir, { recursive: true });
+  for (let n = 1; n < 1_000_000; n++) {
+    const path = join(dir, `render-${String(n).padStart(4, '0')}.wav`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx'); // reserve the number; never overwrite
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new UserError(`cannot write renders to ${dir}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    closeSync(fd);
+    try {
+      const sidecarPath = sidecarFor(path);
+      writeFileAtomic(sidecarPath, sidecarText);
+      writeFileAtomic(path, wav);
+      return { path, sidecarPath, peakDbfs };
+    } catch (e) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* the reservation may already be gone */
+      }
+      throw e;
+    }
+  }
+  throw new UserError(`${dir} holds a million renders; choose another folder with --out`);
+}
+
+/** `x.wav` → `x.json`. */
+export function sidecarFor(wavPath: string): string {
+  return wavPath.replace(/\.wav$/i, '') + '.json';
+}
+
+function report(opts: RenderCallOptions, stage: RenderStage, fraction: number): void {
+  opts.onProgress?.({ stage, fraction });
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new RenderCancelled();
+}
+
+/** Thrown when a render is cancelled through its AbortSignal. */
+export class RenderCancelled extends Error {
+  constructor() {
+    super('render cancelled');
+    this.name = 'RenderCancelled';
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  while (map.size > MAX_CACHE) map.delete(map.keys().next().value as string);
+}
+
+function fmt(x: number): string {
+  return String(Math.round(x * 1000) / 1000);
+}

@@ -1,0 +1,6 @@
+/** Program version, from package.json (shown by `lts --version` and stored in sidecars and model folders). */
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
