@@ -226,7 +226,8 @@ async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Pr
   }
   const channels = (res?.channelData ?? []).filter((c) => c instanceof Float32Array);
   const sampleRate = res?.sampleRate ?? 0;
-  if (channels.length === 0) throw new AudioFileError(path, `${KIND_NAMES[kind]} stream decodes to 0 channels; the file is damaged, re-export it`);
+  if (channels.length === 0 || channels[0].length === 0)
+    throw new AudioFileError(path, `${KIND_NAMES[kind]} file contains no decodable audio (truncated, damaged or empty); re-export it`);
   if (!(sampleRate > 0)) throw new AudioFileError(path, `${KIND_NAMES[kind]} stream has sample rate 0; the file is damaged, re-export it`);
   // Decoders may return channels of slightly different lengths at a truncated end: keep the common part.
   const n = Math.min(...channels.map((c) => c.length));
