@@ -1,0 +1,104 @@
+/**
+ * Shared helpers of the audio-output tests: ALSA configurations that capture
+ * what PortAudio plays into a file, test signals, and exact alignment of a
+ * capture against the played samples.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Linear chirp `amp * cos(2π (f0 t + (f1 - f0) t² / (2 T)))`, `seconds` long. Starts at `amp` (non-zero) so alignment is unambiguous. */
+export function chirp(sampleRate: number, seconds: number, f0 = 100, f1 = 8000, amp = 0.6): Float32Array {
+  const n = Math.round(sampleRate * seconds);
+  const out = new Float32Array(n);
+  const k = (f1 - f0) / seconds;
+  for (let i = 0; i < n; i++) {
+    const t = i / sampleRate;
+    out[i] = amp * Math.cos(2 * Math.PI * (f0 * t + 0.5 * k * t * t));
+  }
+  return out;
+}
+
+/**
+ * Write an ALSA configuration used through `ALSA_CONFIG_PATH` (it replaces the system's
+ * alsa.conf, so nothing of the machine's own configuration or ~/.asoundrc leaks in).
+ * - `default`: the `file` plugin (raw, in the format PortAudio negotiates: FLOAT_LE) over a `null` slave,
+ *   capturing to `<dir>/default.raw`; plus `lts_s16`, a `plug` converting to S16_LE into `<dir>/s16.raw`.
+ * - `paced`: the `file` plugin capturing to `<dir>/paced.raw` over a JACK client (real-time clock of a
+ *   `jackd -d dummy` server named by JACK_DEFAULT_SERVER).
+ * - `broken`: a default PCM pointing at a sound card that does not exist.
+ * - `empty`: no PCM at all.
+ * @returns The configuration file path.
+ */
+export function writeAsoundConf(dir: string, kind: 'default' | 'paced' | 'broken' | 'empty'): string {
+  const path = join(dir, `asound-${kind}.conf`);
+  let text = '';
+  if (kind === 'default') {
+    text = `pcm.!default {
+  type file
+  slave.pcm { type null }
+  file "${join(dir, 'default.raw')}"
+  format "raw"
+}
+pcm.lts_s16 {
+  type plug
+  slave {
+    pcm { type file; slave.pcm { type null }; file "${join(dir, 's16.raw')}"; format "raw" }
+    format S16_LE
+  }
+}
+`;
+  } else if (kind === 'paced') {
+    text = `pcm.!default {
+  type file
+  slave.pcm { type plug; slave.pcm { type jack; playback_ports { 0 "system:playback_1" } } }
+  file "${join(dir, 'paced.raw')}"
+  format "raw"
+}
+`;
+  } else if (kind === 'broken') {
+    text = 'pcm.!default { type hw; card 7 }\n';
+  }
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Read a raw FLOAT_LE capture (empty array if the file was never created). */
+export function readFloatCapture(path: string): Float32Array {
+  if (!existsSync(path)) return new Float32Array(0);
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length & ~3)));
+}
+
+/** Read a raw S16_LE capture. */
+export function readS16Capture(path: string): Int16Array {
+  if (!existsSync(path)) return new Int16Array(0);
+  const b = readFileSync(path);
+  return new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length & ~1)));
+}
+
+/**
+ * Locate `played` inside `captured`: the offset of the first captured sample equal to
+ * `played[0]` whose next 64 samples also match. Returns -1 when absent.
+ */
+export function findStart(captured: ArrayLike<number>, played: ArrayLike<number>, eq: (a: number, b: number) => boolean = (a, b) => a === b): number {
+  const probe = Math.min(64, played.length);
+  outer: for (let k = 0; k + probe <= captured.length; k++) {
+    for (let j = 0; j < probe; j++) if (!eq(captured[k + j], played[j])) continue outer;
+    return k;
+  }
+  return -1;
+}
+
+/** Largest |captured[start + i] - played[i]| over the played length (Infinity if the capture is too short). */
+export function maxAbsDiff(captured: ArrayLike<number>, start: number, played: ArrayLike<number>, scale = 1): number {
+  if (start < 0 || start + played.length > captured.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < played.length; i++) m = Math.max(m, Math.abs(captured[start + i] - played[i] * scale));
+  return m;
+}
+
+/** True when every sample of `a` in [from, to) is zero. */
+export function allZero(a: ArrayLike<number>, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (a[i] !== 0) return false;
+  return true;
+}
