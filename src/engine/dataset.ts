@@ -1,0 +1,350 @@
+/**
+ * Sound datasets: a folder (searched recursively) of audio files in any
+ * format `readAudio` reads, turned into the frame sets the VAE trains on.
+ *
+ * As in the original Latent Timbre Synthesis (Tatar, Bisig & Pasquier 2020),
+ * every frame of every file is a training example, **silent frames
+ * included**: silence and near-silence are part of the timbre space (note
+ * onsets and releases pass through them), and a model that never saw them
+ * decodes quiet latent regions into noise. A dataset dominated by silence
+ * teaches mostly silence, though: trim long silences from the files.
+ *
+ * The validation set is split **by file**, never by frame: neighbouring
+ * frames of one file overlap (the hop is a fraction of the window), so a
+ * frame-level split would leak training data into validation and make the
+ * validation loss meaningless for early stopping.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Magnitudes } from '../dsp/types.ts';
+import type { FeatureConfig, FrameSet } from './types.ts';
+import { readAudio, probeAudio, isAudioFile } from '../io/audio.ts';
+import { UserError } from '../io/errors.ts';
+import { analyzeMagnitudes, analysisHash, toFeatures } from './features.ts';
+import { FeatureCache, defaultCacheDir, fingerprintFile, type CacheStats } from './feature-cache.ts';
+
+/** One audio file of a dataset, as listed by {@link scanDataset}. */
+export interface DatasetFile {
+  /** Absolute path. */
+  path: string;
+  /** Path relative to the dataset folder, with `/` separators (used for display, sorting and the split). */
+  relPath: string;
+  /** Duration in seconds. */
+  duration: number;
+  /** Sample rate of the file in Hz (before any resampling). */
+  sampleRate: number;
+  /** Channel count of the file (channels are mixed to mono for analysis). */
+  channels: number;
+  /** Container/encoding description from `probeAudio`, e.g. "WAV PCM 16-bit". */
+  format: string;
+}
+
+/** A file left out of a dataset, and why. */
+export interface SkippedFile {
+  /** Absolute path. */
+  path: string;
+  /** One-line reason (the reader's error message). */
+  reason: string;
+}
+
+/** Result of {@link scanDataset}: the readable files, sorted by `relPath`, plus the unreadable ones in `skipped`. */
+export type DatasetScan = DatasetFile[] & { skipped: SkippedFile[] };
+
+/** Compare two strings by UTF-16 code units (locale-independent, so the order is the same on every machine). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * List the audio files of a dataset folder.
+ *
+ * Recursive; follows symbolic links (each real folder visited once, so link
+ * loops end); ignores hidden entries (names starting with `.`, which includes
+ * the `.lts-cache` feature cache) and files whose extension is not an audio
+ * format (`isAudioFile`). Every audio file is probed (`probeAudio`: header
+ * only, no decoding); files that fail are collected in `skipped`, never thrown.
+ *
+ * @param dir The dataset folder.
+ * @returns Readable files sorted by `relPath` (code-unit order), with the
+ *   unreadable ones in the array's `skipped` property.
+ * @throws UserError when `dir` does not exist or is not a folder.
+ */
+export async function scanDataset(dir: string): Promise<DatasetScan> {
+  const root = resolve(dir);
+  let st;
+  try {
+    st = await stat(root);
+  } catch {
+    throw new UserError(`dataset folder ${dir} does not exist; pass a folder of audio files`);
+  }
+  if (!st.isDirectory()) throw new UserError(`dataset ${dir} is not a folder; pass a folder of audio files`);
+
+  const candidates: string[] = [];
+  const unreadable: SkippedFile[] = [];
+  const visited = new Set<string>();
+  const walk = async (d: string): Promise<void> => {
+    let real: string;
+    try {
+      real = await realpath(d);
+    } catch (e) {
+      unreadable.push({ path: d, reason: `cannot open folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      return;
+    }
+    if (visited.has(real)) return;
+    visited.add(real);
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch (e) {
+      unreadable.push({ path: d, reason: `cannot list folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      return;
+    }
+    for (const ent of entries) {
+      if (ent.name.startsWith('.')) continue;
+      const p = join(d, ent.name);
+      let isDir = ent.isDirectory();
+      let isFile = ent.isFile();
+      if (ent.isSymbolicLink()) {
+        try {
+          const t = await stat(p);
+          isDir = t.isDirectory();
+          isFile = t.isFile();
+        } catch {
+          if (isAudioFile(p)) unreadable.push({ path: p, reason: 'broken symbolic link' });
+          continue;
+        }
+      }
+      if (isDir) await walk(p);
+      else if (isFile && isAudioFile(p)) candidates.push(p);
+    }
+  };
+  await walk(root);
+
+  const files: DatasetFile[] = [];
+  for (const p of candidates) {
+    try {
+      const info = await probeAudio(p);
+      files.push({
+        path: p,
+        relPath: relative(root, p).split(sep).join('/'),
+        duration: info.duration,
+        sampleRate: info.sampleRate,
+        channels: info.channels,
+        format: info.format,
+      });
+    } catch (e) {
+      unreadable.push({ path: p, reason: oneLineReason(e) });
+    }
+  }
+  files.sort((a, b) => byCodeUnits(a.relPath, b.relPath));
+  unreadable.sort((a, b) => byCodeUnits(a.path, b.path));
+  return Object.assign(files, { skipped: unreadable });
+}
+
+function oneLineReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+/**
+ * Split files into training and validation **by file**, deterministically.
+ *
+ * Each file gets the rank of `SHA-256(seed, relPath)`; the files with the
+ * lowest ranks are the validation set. So the split depends only on the seed
+ * and the file names, not on the order of discovery, and adding a file to a
+ * dataset moves at most one other file between the sets.
+ *
+ * Sizes: `round(fraction * n)` validation files, at least 1 and at most
+ * `n - 1` when `n >= 2` and `fraction > 0`; none when `n < 2` or `fraction == 0`.
+ *
+ * @param relPaths File names (relative paths), any order.
+ * @param fraction Share of files for validation, in [0, 1).
+ * @param seed Any integer.
+ * @returns The set of relPaths chosen for validation.
+ */
+export function splitByFile(relPaths: readonly string[], fraction: number, seed: number): Set<string> {
+  if (!(fraction >= 0 && fraction < 1))
+    throw new UserError(`validation fraction ${fraction} is out of range; use a number in [0, 1), e.g. 0.1`);
+  const n = relPaths.length;
+  if (n < 2 || fraction === 0) return new Set();
+  const nVal = Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
+  const ranked = relPaths
+    .map((p) => ({ p, h: createHash('sha256').update(`${seed}\0${p}`).digest('hex') }))
+    .sort((a, b) => byCodeUnits(a.h, b.h) || byCodeUnits(a.p, b.p));
+  return new Set(ranked.slice(0, nVal).map((r) => r.p));
+}
+
+/** Progress of {@link loadDataset}'s analysis, reported after every file. */
+export interface DatasetProgress {
+  /** Files finished (analysed, loaded from the cache, or skipped). */
+  done: number;
+  /** Files to process. */
+  total: number;
+  /** Seconds of audio finished. */
+  seconds: number;
+  /** Seconds of audio in all files. */
+  totalSeconds: number;
+  /** The file just finished (relative path). */
+  file: string;
+  /** How it was finished. */
+  status: 'analysed' | 'cached' | 'skipped';
+}
+
+/** Options of {@link loadDataset}. */
+export interface LoadDatasetOptions {
+  /** Share of files used for validation, in [0, 1); default 0.1. See {@link splitByFile}. */
+  validationFraction?: number;
+  /** Seed of the split; default 0. */
+  seed?: number;
+  /**
+   * Feature cache folder. Default (undefined): `<dataset>/.lts-cache/`, or
+   * `$XDG_CACHE_HOME/lts` when the dataset is read-only. `false` disables the cache.
+   */
+  cacheDir?: string | false;
+  /** Called after every file. */
+  onProgress?: (p: DatasetProgress) => void;
+  /** Aborts between files (rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /**
+   * The analysis function, default {@link analyzeMagnitudes}. Replaceable so
+   * callers (and tests) can observe or instrument the analysis; it must
+   * return `[frames, bins]` magnitudes of the samples.
+   */
+  analyzer?: (samples: Float32Array, cfg: FeatureConfig) => Magnitudes;
+}
+
+/** A dataset file after loading: where its frames went. */
+export interface LoadedFile extends DatasetFile {
+  /** Which set the file's frames belong to. */
+  split: 'train' | 'validation';
+  /** First row of this file's frames in its set's FrameSet. */
+  firstFrame: number;
+  /** Number of frames of this file. */
+  frames: number;
+  /** True when the magnitudes came from the feature cache. */
+  cached: boolean;
+}
+
+/** Result of {@link loadDataset}. */
+export interface LoadedDataset {
+  /** Training frames, `[frames, bins]` features (scaled per the feature configuration). */
+  train: FrameSet;
+  /** Validation frames (0 frames when there is no validation file). */
+  validation: FrameSet;
+  /** Files that were loaded, sorted by relPath. */
+  files: LoadedFile[];
+  /** Files left out (unreadable when scanned or when decoded). */
+  skipped: SkippedFile[];
+  /** One line listing the skipped files, for the CLI to print once; null when none were skipped. */
+  warning: string | null;
+  /** Feature cache use; `dir` is null when caching was off or no cache folder was writable. */
+  cache: CacheStats & { dir: string | null };
+}
+
+/**
+ * Load a dataset folder as training and validation frame sets.
+ *
+ * Steps: {@link scanDataset}; for each file (in relPath
+ * order) the magnitudes come from the feature cache when a valid entry
+ * exists, otherwise the file is decoded (`readAudio`, mixed to mono and
+ * resampled to the transform's sample rate) and analysed
+ * ({@link analyzeMagnitudes}) and the result cached; finally the magnitudes
+ * are scaled ({@link toFeatures}), the readable files are split
+ * ({@link splitByFile}) and the frames concatenated per set. Frames of one file
+ * are contiguous, in time order. Silent frames are kept (see the module comment).
+ *
+ * Memory: the magnitudes of all files are held once per file and once
+ * concatenated, i.e. up to twice `frames * bins * 4` bytes at the end.
+ *
+ * @param dir The dataset folder.
+ * @param cfg Feature configuration (transform and scaling).
+ * @param opts See {@link LoadDatasetOptions}.
+ * @returns The frame sets, the file list, the skipped files and one warning line.
+ * @throws UserError when the folder is missing or holds no readable audio.
+ */
+export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDatasetOptions = {}): Promise<LoadedDataset> {
+  const validationFraction = opts.validationFraction ?? 0.1;
+  const seed = opts.seed ?? 0;
+  const analyzer = opts.analyzer ?? analyzeMagnitudes;
+  // Validate the split fraction before any slow work.
+  splitByFile([], validationFraction, seed);
+  const scan = await scanDataset(dir);
+  const skipped: SkippedFile[] = [...scan.skipped];
+  const cacheDir = opts.cacheDir === false ? null : opts.cacheDir !== undefined ? resolve(opts.cacheDir) : defaultCacheDir(dir);
+  const cache = cacheDir ? new FeatureCache(cacheDir) : null;
+  const analysis = analysisHash(cfg.transform);
+
+  const totalSeconds = scan.reduce((s, f) => s + f.duration, 0);
+  let seconds = 0;
+  const loaded: { file: DatasetFile; mag: Magnitudes; cached: boolean }[] = [];
+  let bins = -1;
+  for (let i = 0; i < scan.length; i++) {
+    opts.signal?.throwIfAborted();
+    const file = scan[i];
+    let status: DatasetProgress['status'] = 'analysed';
+    try {
+      const fingerprint = cache ? await fingerprintFile(file.path) : null;
+      let mag = cache && fingerprint ? await cache.get(file.path, analysis, fingerprint) : null;
+      if (mag) status = 'cached';
+      else {
+        const audio = await readAudio(file.path, { sampleRate: cfg.transform.sampleRate });
+        mag = analyzer(audio.samples, cfg);
+        if (cache && fingerprint) await cache.put(file.path, analysis, fingerprint, mag);
+      }
+      if (bins >= 0 && mag.bins !== bins)
+        throw new Error(`analysis gave ${mag.bins} bins per frame, other files ${bins}`);
+      bins = mag.bins;
+      loaded.push({ file, mag, cached: status === 'cached' });
+    } catch (e) {
+      if (e instanceof Error && e.name === 'AbortError') throw e;
+      status = 'skipped';
+      skipped.push({ path: file.path, reason: oneLineReason(e) });
+    }
+    seconds += file.duration;
+    opts.onProgress?.({ done: i + 1, total: scan.length, seconds, totalSeconds, file: file.relPath, status });
+  }
+
+  if (loaded.length === 0) {
+    const why = skipped.length ? ` (${skipped.length} unreadable: ${skipped[0].reason}${skipped.length > 1 ? ', ...' : ''})` : '';
+    throw new UserError(`dataset ${dir} holds no readable audio files${why}; add WAV, FLAC, MP3 or OGG files to it`);
+  }
+  // Split the files that loaded, so that both sets are non-empty whenever two files or more are readable.
+  const validationSet = splitByFile(
+    loaded.map((l) => l.file.relPath),
+    validationFraction,
+    seed,
+  );
+  const trainFiles = loaded.filter((l) => !validationSet.has(l.file.relPath));
+  const valFiles = loaded.filter((l) => validationSet.has(l.file.relPath));
+  const files: LoadedFile[] = [];
+  const concat = (part: typeof loaded, split: LoadedFile['split']): FrameSet => {
+    const frames = part.reduce((n, l) => n + l.mag.frames, 0);
+    const data = new Float32Array(frames * bins);
+    let row = 0;
+    for (const l of part) {
+      data.set(l.mag.data, row * bins);
+      files.push({ ...l.file, split, firstFrame: row, frames: l.mag.frames, cached: l.cached });
+      row += l.mag.frames;
+    }
+    const set = toFeatures({ frames, bins, data }, cfg.scaling, true);
+    return { frames: set.frames, bins: set.bins, data: set.data };
+  };
+  const train = concat(trainFiles, 'train');
+  const validation = concat(valFiles, 'validation');
+  files.sort((a, b) => byCodeUnits(a.relPath, b.relPath));
+  skipped.sort((a, b) => byCodeUnits(a.path, b.path));
+  const warning = skipped.length
+    ? `skipped ${skipped.length} unreadable file${skipped.length > 1 ? 's' : ''}: ${skipped
+        .map((s) => `${relative(resolve(dir), s.path) || s.path} (${s.reason})`)
+        .join('; ')}`
+    : null;
+  return {
+    train,
+    validation,
+    files,
+    skipped,
+    warning,
+    cache: { ...(cache?.stats ?? { hits: 0, misses: 0, invalid: 0, writes: 0, writeErrors: 0 }), dir: cache?.dir ?? null },
+  };
+}
