@@ -102,3 +102,22 @@ export function allZero(a: ArrayLike<number>, from: number, to: number): boolean
   for (let i = from; i < to; i++) if (a[i] !== 0) return false;
   return true;
 }
+
+/**
+ * Match `played` in order against `captured` from `start`, allowing runs of inserted
+ * silence (what ALSA's xrun recovery adds) but no other difference.
+ * @returns The number of silent runs inserted, or -1 when the audio does not match.
+ */
+export function matchWithSilentGaps(captured: ArrayLike<number>, start: number, played: ArrayLike<number>): number {
+  let p = start;
+  let gaps = 0;
+  let inGap = false;
+  for (let i = 0; i < played.length;) {
+    if (p >= captured.length) return -1;
+    if (captured[p] === played[i]) { p++; i++; inGap = false; continue; }
+    if (captured[p] !== 0) return -1;
+    if (!inGap) { gaps++; inGap = true; }
+    p++;
+  }
+  return gaps;
+}

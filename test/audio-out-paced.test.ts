@@ -1,0 +1,125 @@
+/**
+ * Audio output against a device with a real-time clock: a private `jackd -d dummy`
+ * server (no sound card needed) behind ALSA's `jack` PCM (libasound2-plugins), with
+ * the `file` plugin in front of it capturing what PortAudio delivered. Here, unlike
+ * the `null` device, the device consumes audio at 44.1 kHz, so pacing, stop and
+ * underrun counting are observable. Debian packages: jackd2, libasound2-plugins.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
+import { chirp, writeAsoundConf, readFloatCapture, findStart, maxAbsDiff, matchWithSilentGaps } from './audio-out-helpers.ts';
+
+const RATE = 44100;
+const dir = mkdtempSync(join(tmpdir(), 'lts-audio-paced-'));
+const server = `lts-test-${process.pid}`;
+let jackd: ChildProcess | undefined;
+let out: AudioOutput;
+
+before(async () => {
+  jackd = spawn('jackd', ['--no-realtime', '-n', server, '-d', 'dummy', '-r', String(RATE), '-p', '256'], {
+    stdio: 'ignore', env: { ...process.env, JACK_NO_AUDIO_RESERVATION: '1' },
+  });
+  jackd.on('error', () => undefined);
+  // The server is up once its shared-memory segment exists.
+  const deadline = Date.now() + 8000;
+  while (!existsSync(`/dev/shm/jack_${server}_0_0`)) {
+    if (Date.now() > deadline || jackd.exitCode !== null) throw new Error(`jackd ${server} did not start (is Debian package jackd2 installed?)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'paced'), JACK_DEFAULT_SERVER: server } });
+});
+
+after(async () => {
+  out?.close();
+  if (jackd && jackd.exitCode === null) {
+    const exited = new Promise((r) => jackd!.once('exit', r));
+    jackd.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (jackd.exitCode === null && jackd.signalCode === null) jackd.kill('SIGKILL');
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('live stream: a producer awaiting write() is paced by the device clock, plays contiguously, no underruns', async () => {
+  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  assert.equal(s.available, true, s.available ? '' : s.reason);
+  if (!s.available) return;
+  const x = chirp(RATE, 1.5, 80, 6000, 0.5);
+  const t0 = performance.now();
+  for (let off = 0; off < x.length; off += 512) await s.write(x.slice(off, off + 512));
+  const writeTime = (performance.now() - t0) / 1000;
+  await s.close();
+  const total = (performance.now() - t0) / 1000;
+  assert.equal(s.underruns(), 0);
+  // 1.5 s of audio: writes can only run ahead of the device by the queue (a few blocks), and closing plays the rest out.
+  assert.ok(writeTime > 1.2, `writes finished in ${writeTime.toFixed(2)} s: not paced by the device`);
+  assert.ok(total >= 1.45 && total < 3.5, `1.5 s of audio took ${total.toFixed(2)} s`);
+  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const k = findStart(cap, x);
+  assert.ok(k >= 0, 'streamed audio not found in the capture');
+  assert.equal(maxAbsDiff(cap, k, x), 0);
+  assert.equal(matchWithSilentGaps(cap, k, x), 0);
+});
+
+test('live stream: starving the device for 300 ms is counted as an underrun, and audio resumes in order', async () => {
+  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  assert.equal(s.available, true);
+  if (!s.available) return;
+  const x = chirp(RATE, 1.5, 300, 900, 0.5);
+  const half = Math.floor(x.length / 2 / 512) * 512;
+  for (let off = 0; off < half; off += 512) await s.write(x.slice(off, off + 512));
+  assert.equal(s.underruns(), 0);
+  await new Promise((r) => setTimeout(r, 300));
+  for (let off = half; off < x.length; off += 512) await s.write(x.slice(off, off + 512));
+  await s.close();
+  assert.ok(s.underruns() >= 1, `underruns ${s.underruns()}`);
+  // Every sample arrives, in order; ALSA's xrun recovery may only insert silence.
+  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const k = findStart(cap, x);
+  assert.ok(k >= 0, 'streamed audio not found in the capture');
+  const gaps = matchWithSilentGaps(cap, k, x);
+  assert.ok(gaps >= 1 && gaps <= 3, `silent gaps ${gaps}`);
+});
+
+test('play + stop: a 5 s render stops within a fraction of a second and reports its position', async () => {
+  const x = chirp(RATE, 5, 100, 200, 0.3);
+  const t0 = performance.now();
+  const h = await out.play(x, RATE);
+  assert.equal(h.available, true, h.available ? '' : h.reason);
+  if (!h.available) return;
+  await new Promise((r) => setTimeout(r, 600));
+  const pos = h.position();
+  assert.ok(pos > 0.1 && pos < 1.0, `position after 0.6 s: ${pos}`);
+  h.stop();
+  const r = await h.done;
+  const elapsed = (performance.now() - t0) / 1000;
+  assert.equal(r.status, 'stopped');
+  assert.ok(elapsed < 2, `stop took until ${elapsed.toFixed(2)} s`);
+  assert.ok(h.position() < 1.5);
+});
+
+test('a render plays in real time and position() advances to its duration', async () => {
+  const x = chirp(RATE, 1, 400, 4000, 0.5);
+  const t0 = performance.now();
+  const h = await out.play(x, RATE);
+  assert.equal(h.available, true);
+  if (!h.available) return;
+  const seen: number[] = [];
+  const timer = setInterval(() => seen.push(h.position()), 100);
+  const r = await h.done;
+  clearInterval(timer);
+  const elapsed = (performance.now() - t0) / 1000;
+  assert.equal(r.status, 'finished');
+  assert.ok(elapsed >= 0.95 && elapsed < 3, `1 s render took ${elapsed.toFixed(2)} s`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1]);
+  assert.equal(h.position(), 1);
+  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const k = findStart(cap, x);
+  assert.ok(k >= 0);
+  assert.equal(maxAbsDiff(cap, k, x), 0);
+});
