@@ -15,7 +15,7 @@ import { statSync, openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import decode from 'audio-decode';
 import { AudioFileError } from './errors.ts';
-import { parseWav, readWavHeader, assertFinite, type ByteSource } from './wav.ts';
+import { parseWav, readWavHeader, assertFinite, bytesSource, type ByteSource } from './wav.ts';
 import { resample } from '../dsp/resample.ts';
 
 /** A decoded audio file, mixed to mono. */
@@ -272,6 +272,7 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
     rate = d.sampleRate;
     format = KIND_NAMES[kind];
     assertFinite(chans, rate, path);
+    if (kind === 'flac') flacRescale(chans, flacStreamInfo(bytesSource(bytes), path).bitsPerSample);
   }
   if (chans[0].length === 0) throw new AudioFileError(path, `${format} file contains no audio samples; pass a file that contains sound`);
   const mono = mixDown(chans, opts.channel ?? 'mix', path);
@@ -280,17 +281,43 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
   return { samples, sampleRate: outRate, sourceSampleRate: rate, channels: chans.length, duration: samples.length / outRate, format };
 }
 
-/** FLAC STREAMINFO (always the first metadata block). */
-function probeFlac(src: ByteSource, path: string): AudioInfo | null {
+/** Facts of a FLAC STREAMINFO block (always the first metadata block, right after "fLaC"). */
+interface FlacStreamInfo {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  /** Total samples per channel; 0 means "unknown". */
+  totalSamples: number;
+}
+
+function flacStreamInfo(src: ByteSource, path: string): FlacStreamInfo {
   const b = src.read(4, 38);
   if (b.length < 38 || (b[0] & 0x7f) !== 0) throw new AudioFileError(path, 'FLAC file without a STREAMINFO block (header damaged or truncated); re-export it');
   const s = b.subarray(4);
   const sampleRate = (s[10] << 12) | (s[11] << 4) | (s[12] >> 4);
   const channels = ((s[12] >> 1) & 7) + 1;
-  const total = (s[13] & 0x0f) * 0x100000000 + ((s[14] << 24) >>> 0) + (s[15] << 16) + (s[16] << 8) + s[17];
+  const bitsPerSample = (((s[12] & 1) << 4) | (s[13] >> 4)) + 1;
+  const totalSamples = (s[13] & 0x0f) * 0x100000000 + ((s[14] << 24) >>> 0) + (s[15] << 16) + (s[16] << 8) + s[17];
   if (sampleRate === 0) throw new AudioFileError(path, 'FLAC header says sample rate 0 Hz; the file is damaged, re-export it');
-  if (total === 0) return null; // length unknown: the caller decodes
-  return { duration: total / sampleRate, sampleRate, channels, format: 'FLAC' };
+  return { sampleRate, channels, bitsPerSample, totalSamples };
+}
+
+/**
+ * The FLAC decoder scales integers by 1 / (2^(b−1) − 1); rescale to this
+ * project's convention 1 / 2^(b−1) (as for WAV), which restores the exact
+ * integer values: FLAC and WAV of the same PCM then decode identically.
+ */
+function flacRescale(chans: Float32Array[], bits: number): void {
+  if (bits < 2 || bits > 24) return;
+  const full = 2 ** (bits - 1);
+  const dec = full - 1;
+  for (const c of chans) for (let i = 0; i < c.length; i++) c[i] = Math.round(c[i] * dec) / full;
+}
+
+function probeFlac(src: ByteSource, path: string): AudioInfo | null {
+  const si = flacStreamInfo(src, path);
+  if (si.totalSamples === 0) return null; // length unknown: the caller decodes
+  return { duration: si.totalSamples / si.sampleRate, sampleRate: si.sampleRate, channels: si.channels, format: 'FLAC' };
 }
 
 /** Ogg Vorbis / Opus: rate and channels from the identification header, length from the last page's granule position. */

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readAudio, probeAudio, isAudioFile, AUDIO_EXTENSIONS } from '../src/io/audio.ts';
+import { writeWav } from '../src/io/wav.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-read-'));
+const RATE = 44100;
+const N = RATE; // 1 s
+
+/** Source: left 440 Hz at 0.5, right 1000 Hz at 0.3, quantised to 16 bits so every lossless format holds it exactly. */
+const left = new Float32Array(N).map((_, i) => Math.round(0.5 * Math.sin((2 * Math.PI * 440 * i) / RATE) * 32768) / 32768 + 0); // + 0 turns -0 into 0
+const right = new Float32Array(N).map((_, i) => Math.round(0.3 * Math.sin((2 * Math.PI * 1000 * i) / RATE) * 32768) / 32768 + 0); // + 0 turns -0 into 0
+const srcWav = path.join(dir, 'src.wav');
+writeWav(srcWav, [left, right], RATE);
+
+function run(cmd: string, ...args: string[]): void {
+  execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Amplitude of the component at `freq` Hz (least-squares fit of a sine and cosine), over x[from..to). */
+function toneAmp(x: Float32Array, rate: number, freq: number, from: number, to: number): number {
+  let sc = 0, ss = 0, cc = 0, sn = 0, cs = 0;
+  for (let i = from; i < to; i++) {
+    const w = (2 * Math.PI * freq * i) / rate;
+    const s = Math.sin(w), c = Math.cos(w);
+    sn += x[i] * s;
+    cs += x[i] * c;
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+  }
+  const det = ss * cc - sc * sc;
+  const a = (sn * cc - cs * sc) / det;
+  const b = (cs * ss - sn * sc) / det;
+  return Math.hypot(a, b);
+}
+
+test('FLAC (16-bit stereo and 24-bit mono) decodes to exactly the source samples; probe reads STREAMINFO', async () => {
+  const f16 = path.join(dir, 'a.flac');
+  run('sox', srcWav, f16);
+  const l = await readAudio(f16, { channel: 0 });
+  const r = await readAudio(f16, { channel: 1 });
+  assert.equal(l.format, 'FLAC');
+  assert.equal(l.channels, 2);
+  assert.equal(l.sourceSampleRate, RATE);
+  assert.deepEqual(l.samples, left);
+  assert.deepEqual(r.samples, right);
+  assert.deepEqual(await probeAudio(f16), { duration: 1, sampleRate: RATE, channels: 2, format: 'FLAC' });
+  const f24 = path.join(dir, 'b.flac');
+  run('sox', srcWav, '-b', '24', '-r', '96000', '-c', '1', f24); // sox resamples and mixes: compare with its own WAV output
+  const ref24 = path.join(dir, 'b.wav');
+  run('sox', f24, ref24);
+  const a = await readAudio(f24);
+  const b = await readAudio(ref24);
+  assert.equal(a.sampleRate, 96000);
+  assert.match(b.format, /PCM 24-bit/);
+  assert.deepEqual(a.samples, b.samples);
+});
+
+test('Ogg Vorbis, MP3 and Ogg Opus decode with the right rate, channels, length and tones', async () => {
+  const ogg = path.join(dir, 'a.ogg');
+  run('sox', srcWav, ogg);
+  const mp3 = path.join(dir, 'a.mp3');
+  run('lame', '--quiet', '-b', '192', srcWav, mp3);
+  const opus = path.join(dir, 'a.opus');
+  run('opusenc', '--quiet', '--bitrate', '128', srcWav, opus);
+  const cases: [string, string, number, number][] = [
+    // file, format, decoded rate, tolerance on length in samples (MP3 adds encoder delay and frame padding)
+    [ogg, 'Ogg Vorbis', RATE, 0],
+    [mp3, 'MP3', RATE, 3 * 1152],
+    [opus, 'Ogg Opus', 48000, 0],
+  ];
+  for (const [file, format, rate, slack] of cases) {
+    const l = await readAudio(file, { channel: 0 });
+    const r = await readAudio(file, { channel: 1 });
+    assert.equal(l.format, format);
+    assert.equal(l.sampleRate, rate);
+    assert.equal(l.channels, 2);
+    const want = Math.round(rate * 1);
+    assert.ok(l.samples.length >= want && l.samples.length <= want + slack, `${format}: ${l.samples.length} samples`);
+    // Lossy codecs keep the tones: left 440 Hz at 0.5 (and little 1000 Hz), right 1000 Hz at 0.3.
+    const from = Math.round(rate * 0.2), to = Math.round(rate * 0.8);
+    assert.ok(Math.abs(toneAmp(l.samples, rate, 440, from, to) - 0.5) < 0.02, `${format} left 440 Hz`);
+    assert.ok(toneAmp(l.samples, rate, 1000, from, to) < 0.01, `${format} left has no 1000 Hz`);
+    assert.ok(Math.abs(toneAmp(r.samples, rate, 1000, from, to) - 0.3) < 0.02, `${format} right 1000 Hz`);
+    const p = await probeAudio(file);
+    assert.equal(p.format, format);
+    assert.equal(p.sampleRate, rate);
+    assert.equal(p.channels, 2);
+    assert.ok(Math.abs(p.duration - l.samples.length / rate) <= slack / rate + 1e-9, `${format} probe duration ${p.duration}`);
+    assert.ok(Math.abs(p.duration - 1) <= slack / rate + 1e-9);
+  }
+});
+
+test('readAudio mixes channels to mono and resamples to the requested rate', async () => {
+  const mix = await readAudio(srcWav);
+  assert.equal(mix.channels, 2);
+  assert.equal(mix.duration, 1);
+  for (let i = 0; i < N; i += 97) assert.ok(Math.abs(mix.samples[i] - (left[i] + right[i]) / 2) < 1e-7);
+  const r16 = await readAudio(srcWav, { sampleRate: 16000 });
+  assert.equal(r16.sampleRate, 16000);
+  assert.equal(r16.sourceSampleRate, RATE);
+  assert.equal(r16.samples.length, 16000);
+  assert.equal(r16.duration, 1);
+  const from = 3200, to = 12800;
+  assert.ok(Math.abs(toneAmp(r16.samples, 16000, 440, from, to) - 0.25) < 1e-3);
+  assert.ok(Math.abs(toneAmp(r16.samples, 16000, 1000, from, to) - 0.15) < 1e-3);
+  await assert.rejects(readAudio(srcWav, { sampleRate: 0 }), RangeError);
+  await assert.rejects(readAudio(srcWav, { channel: 2 }), /has 2 channel\(s\); choose channel 0\.\.1/);
+});
+
+test('isAudioFile and AUDIO_EXTENSIONS cover the decodable formats, case-insensitively', () => {
+  for (const n of ['a.wav', 'B.WAV', 'c.flac', 'd.mp3', 'e.ogg', 'f.opus', 'g.oga', 'h.Wave', 'i.rf64']) assert.ok(isAudioFile(n), n);
+  for (const n of ['a.txt', 'wav', 'a.wav.bak', 'a.mid', 'a']) assert.ok(!isAudioFile(n), n);
+  assert.ok(AUDIO_EXTENSIONS.every((e) => e.startsWith('.') && e === e.toLowerCase()));
+});
