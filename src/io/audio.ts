@@ -7,6 +7,9 @@
  *   (pure JavaScript / WebAssembly decoders, verified on Node 20).
  *
  * The format is detected from the file's first bytes, not its extension.
+ * While a compressed file is decoded, `console.error/warn/log` are captured
+ * (the decoders print a line per damaged frame, which would corrupt the
+ * terminal UI) and restored afterwards.
  * Every failure is a one-line {@link AudioFileError} naming the file and what
  * to do about it. {@link probeAudio} reads only headers (plus, for MP3, the
  * frame headers) to report duration, rate and channel count without decoding.
@@ -218,11 +221,22 @@ function mixDown(chans: Float32Array[], channel: 'mix' | number, path: string): 
 
 async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Promise<{ channels: Float32Array[]; sampleRate: number }> {
   let res: { channelData: Float32Array[]; sampleRate: number };
+  // The WebAssembly decoders report damaged frames with console.error/warn; keep them off the terminal
+  // (they would corrupt the Ink screen) and use the first one to explain a failure.
+  const con = globalThis.console as unknown as Record<'error' | 'warn' | 'log', (...args: unknown[]) => void>;
+  const saved = { error: con.error, warn: con.warn, log: con.log };
+  const notes: string[] = [];
+  const capture = (...args: unknown[]) => { if (notes.length < 8) notes.push(args.map(String).join(' ')); };
+  con.error = con.warn = con.log = capture;
   try {
     res = await decode(bytes);
   } catch (e) {
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 120);
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 120) + (notes.length ? `; ${notes[0].split('\n')[0].slice(0, 80)}` : '');
     throw new AudioFileError(path, `cannot decode ${KIND_NAMES[kind]} data (${msg}); the file is damaged or not really ${KIND_NAMES[kind]}, re-export it`, { cause: e });
+  } finally {
+    con.error = saved.error;
+    con.warn = saved.warn;
+    con.log = saved.log;
   }
   const channels = (res?.channelData ?? []).filter((c) => c instanceof Float32Array);
   const sampleRate = res?.sampleRate ?? 0;
@@ -353,8 +367,8 @@ function probeOgg(src: ByteSource, kind: 'vorbis' | 'opus', path: string): Audio
       }
     }
   }
-  if (granule < 0) throw new AudioFileError(path, `${KIND_NAMES[kind]} file has no final page (truncated); re-export the file`);
-  return { duration: Math.max(0, granule - preSkip) / sampleRate, sampleRate, channels, format: KIND_NAMES[kind] };
+  if (granule <= preSkip) throw new AudioFileError(path, `${KIND_NAMES[kind]} file contains no audio pages (truncated or empty); re-export it`);
+  return { duration: (granule - preSkip) / sampleRate, sampleRate, channels, format: KIND_NAMES[kind] };
 }
 
 /** MP3: walk the frame headers (no decoding) and count samples. */
