@@ -49,16 +49,15 @@ test('auto picks a working backend and explains skipped native backends', async 
 
 test('the cpu backend prints nothing to the console (no tfjs banner)', async () => {
   const seen: unknown[][] = [];
-  const orig = { warn: console.warn, log: console.log, info: console.info };
-  console.warn = (...a: unknown[]) => { seen.push(a); };
-  console.log = (...a: unknown[]) => { seen.push(a); };
-  console.info = (...a: unknown[]) => { seen.push(a); };
+  const con = console as unknown as Record<'warn' | 'log' | 'info' | 'error', (...a: unknown[]) => void>;
+  const orig = { ...con };
+  for (const k of ['warn', 'log', 'info', 'error'] as const) con[k] = (...a: unknown[]) => { seen.push(a); };
   try {
     const info = await initBackend('cpu');
     assert.equal(info.name, 'cpu');
     tf.tidy(() => tf.matMul(tf.ones([3, 3]), tf.ones([3, 3])).dataSync());
   } finally {
-    Object.assign(console, orig);
+    for (const k of ['warn', 'log', 'info', 'error'] as const) con[k] = orig[k];
   }
   assert.deepEqual(seen, []);
 });
