@@ -1,0 +1,125 @@
+/**
+ * Phase reconstruction: the single entry point the engine uses to turn a
+ * magnitude spectrogram (decoded by the VAE) back into audio.
+ *
+ * Methods:
+ * - `'fgla'`: Fast Griffin-Lim (Perraudin, Balazs, Søndergaard, WASPAA 2013;
+ *   Griffin & Lim 1984) from a random (or zero) phase, over any {@link Transform}
+ *   (STFT or constant-Q). Quality grows with `iterations`.
+ * - `'pghi'`: Phase Gradient Heap Integration (Průša, Balazs, Søndergaard,
+ *   IEEE/ACM TASLP 2017), non-iterative; STFT only. `iterations` is ignored.
+ * - `'pghi+fgla'`: PGHI as the starting phase of `iterations` FGLA iterations;
+ *   STFT only. The best quality per unit of time: a few iterations after PGHI
+ *   beat many from a random start.
+ */
+import type { Magnitudes, StftConfig, Transform } from './types.ts';
+import { pghi } from './pghi.ts';
+import { fgla } from './fgla.ts';
+import { UserError } from '../io/errors.ts';
+
+/** A phase-reconstruction method; see the module documentation. */
+export type PhaseMethod = 'fgla' | 'pghi' | 'pghi+fgla';
+
+/** Every {@link PhaseMethod}, in the order shown to users. */
+export const PHASE_METHODS: readonly PhaseMethod[] = Object.freeze(['fgla', 'pghi', 'pghi+fgla'] as const);
+
+/**
+ * Parse a method name as typed by a user (`--phase NAME`), case-insensitive,
+ * surrounding spaces ignored.
+ *
+ * @param s The name, e.g. `"pghi+fgla"`.
+ * @returns The method.
+ * @throws UserError naming the valid choices for anything else.
+ */
+export function parsePhaseMethod(s: string): PhaseMethod {
+  const v = String(s).trim().toLowerCase();
+  const found = PHASE_METHODS.find((m) => m === v);
+  if (found === undefined) {
+    throw new UserError(`unknown phase method "${s}"; use one of: ${PHASE_METHODS.join(', ')}`);
+  }
+  return found;
+}
+
+/** Options of {@link reconstructPhase}. */
+export interface ReconstructPhaseOptions {
+  /** The method (see {@link PhaseMethod}). */
+  method: PhaseMethod;
+  /** FGLA iterations (integer ≥ 0) for `'fgla'` and `'pghi+fgla'`; ignored by `'pghi'`. */
+  iterations: number;
+  /** FGLA momentum α (default 0.99, as librosa and torchaudio). */
+  momentum?: number;
+  /** Starting phase of `'fgla'`: uniform random (default) or zero. Not used by the PGHI methods. */
+  init?: 'random' | 'zero';
+  /** Seed of the random start (`'fgla'`) or of the random phase PGHI gives sub-tolerance coefficients. Default 0. */
+  seed?: number;
+  /** Relative tolerance of PGHI (default 1e-5, i.e. −100 dB; see `pghi.ts`). */
+  tolerance?: number;
+  /** Called with (done, total) FGLA iterations as they complete (and (1, 1) after PGHI alone). */
+  onProgress?: (done: number, total: number) => void;
+  /** Abort: checked before the work starts and between FGLA iterations; throws the signal's reason (an `AbortError`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Rebuild a signal from a magnitude spectrogram.
+ *
+ * @param mag Magnitudes, frame-major `frames × bins` with `bins = transform.bins`
+ *   (for the STFT: `nFft/2 + 1`), e.g. the decoder output of the VAE.
+ * @param transform The transform the magnitudes belong to (`stftTransform(cfg)`
+ *   or `cqtTransform(cfg)`).
+ * @param length Output length in samples, e.g. `transform.signalLength(mag.frames)`.
+ * @param opts See {@link ReconstructPhaseOptions}.
+ * @returns The signal, `length` samples.
+ * @throws UserError for a PGHI method with a non-STFT transform
+ *   ("PGHI needs an STFT model; use --phase fgla"), a shape mismatch or bad options.
+ */
+export function reconstructPhase(
+  mag: Magnitudes,
+  transform: Transform,
+  length: number,
+  opts: ReconstructPhaseOptions,
+): Float32Array {
+  const method = parsePhaseMethod(opts.method);
+  const iterations = opts.iterations;
+  if (method !== 'pghi' && (!Number.isInteger(iterations) || iterations < 0)) {
+    throw new UserError(`phase iterations must be a whole number >= 0, got ${String(iterations)}; e.g. --iterations 8`);
+  }
+  if (mag.bins !== transform.bins) {
+    throw new UserError(
+      `magnitudes have ${mag.bins} bins but the ${transform.config.kind} transform has ${transform.bins}; use the model's own transform`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 0) {
+    throw new UserError(`output length must be a whole number of samples >= 0, got ${String(length)}`);
+  }
+  opts.signal?.throwIfAborted();
+  if (method === 'fgla') {
+    return fgla(mag, transform, length, {
+      iterations,
+      momentum: opts.momentum,
+      init: opts.init ?? 'random',
+      seed: opts.seed,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+  }
+  if (transform.config.kind !== 'stft') {
+    throw new UserError(`PGHI needs an STFT model (this one uses the ${transform.config.kind} transform); use --phase fgla`);
+  }
+  const cfg: StftConfig = transform.config;
+  const start = pghi(mag, cfg, { tolerance: opts.tolerance, seed: opts.seed });
+  if (method === 'pghi') {
+    const out = transform.synthesize(start, length);
+    opts.onProgress?.(1, 1);
+    return out;
+  }
+  return fgla(mag, transform, length, {
+    iterations,
+    momentum: opts.momentum,
+    init: start,
+    seed: opts.seed,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+}
+
