@@ -96,7 +96,7 @@
  * @module
  */
 import type { CqtConfig, Coefficients, Magnitudes, Transform } from './types.ts';
-import { realFFT, complexFFT, nextFastSize, type RealFFT, type ComplexFFT } from './fft.ts';
+import { realFFT, nextFastSize, pffft, type RealFFT } from './fft.ts';
 import { UserError } from '../io/errors.ts';
 
 /** Frequency of C1 in Hz (A4 = 440 Hz tuning), `librosa.note_to_hz('C1')`. */
@@ -421,6 +421,8 @@ interface Plan {
   off: Int32Array;
   base: Int32Array;
   win: Float32Array;
+  /** Analysis windows divided by M (the inverse FFT below is unnormalised). */
+  winA: Float32Array;
   dual: Float32Array;
   /** Low-pass: bins 0..lpLen-1. */
   lpLen: number;
@@ -436,13 +438,17 @@ interface Plan {
   /** max/min of the unscaled sum of squared window shapes (the frame's condition without the librosa gains). */
   shapeRatio: number;
   fftL: RealFFT;
-  fftM: ComplexFFT;
   rfftM: RealFFT;
   rfftHp: RealFFT;
   xbuf: Float32Array;
   spec: Float32Array;
-  cbuf: Float32Array;
-  cout: Float32Array;
+  /** PFFFT setup of the complex M-point transform and byte pointers into PFFFT's memory. */
+  setupM: number;
+  inPtr: number;
+  outPtr: number;
+  workPtr: number;
+  /** GROUP slots of 2M floats. */
+  groupPtr: number;
   lpSpec: Float32Array;
   lpSig: Float32Array;
   hpSpec: Float32Array;
@@ -450,6 +456,18 @@ interface Plan {
 }
 
 const PLAN_CACHE_SIZE = 6;
+/** Channels transformed one after the other before being written frame-major together (cache blocking). */
+const GROUP = 16;
+/** PFFFT transform directions (pffft.h). */
+const PFFFT_FORWARD = 0;
+const PFFFT_BACKWARD = 1;
+
+/** Allocate `n` zeroed floats in PFFFT's memory; returns a byte pointer. */
+function heapZeros(n: number): number {
+  const ptr = pffft.malloc(n * 4);
+  pffft.heapF32().fill(0, ptr >> 2, (ptr >> 2) + n);
+  return ptr;
+}
 const planCache = new Map<string, Plan>();
 
 function getPlan(d: Design, M: number): Plan {
@@ -464,7 +482,9 @@ function getPlan(d: Design, M: number): Plan {
   planCache.set(key, plan);
   while (planCache.size > PLAN_CACHE_SIZE) {
     const oldest = planCache.keys().next().value as string;
+    const old = planCache.get(oldest) as Plan;
     planCache.delete(oldest);
+    for (const ptr of [old.inPtr, old.outPtr, old.workPtr, old.groupPtr]) pffft.free(ptr);
   }
   return plan;
 }
@@ -563,6 +583,7 @@ function buildPlan(d: Design, M: number): Plan {
     off,
     base,
     win,
+    winA: win.map((v) => v / M),
     dual,
     lpLen,
     lpWin,
@@ -575,13 +596,15 @@ function buildPlan(d: Design, M: number): Plan {
     frameOpMax,
     shapeRatio: shapeMax / shapeMin,
     fftL: realFFT(L),
-    fftM: complexFFT(M),
     rfftM: realFFT(M),
     rfftHp: realFFT(Mhp),
     xbuf: new Float32Array(L),
     spec: new Float32Array(L + 2),
-    cbuf: new Float32Array(2 * M),
-    cout: new Float32Array(2 * M),
+    setupM: pffft.setup(M, 'complex'),
+    inPtr: heapZeros(2 * M),
+    outPtr: heapZeros(2 * M),
+    workPtr: heapZeros(2 * M),
+    groupPtr: heapZeros(2 * M * GROUP),
     lpSpec: new Float32Array(M + 2),
     lpSig: new Float32Array(M),
     hpSpec: new Float32Array(Mhp + 2),
@@ -595,33 +618,48 @@ function internalFrames(d: Design, n: number): number {
 }
 
 /**
- * Band-pass analysis of the circular signal in `plan.xbuf`: calls
- * `sink(k, out)` with the `M` complex coefficients of channel `k` (interleaved
- * in `out`, valid until the next call). Leaves the spectrum in `plan.spec`.
+ * Receives the coefficients of channels `k0 … k0+n−1`: `h[base + g·2M + 2m]`
+ * and `h[base + g·2M + 2m + 1]` are the real and imaginary parts of channel
+ * `k0+g` at time step `m` (valid until the sink returns).
  */
-function analyzeBands(plan: Plan, sink: (k: number, out: Float32Array) => void): void {
-  const { K, M, start, len, off, base, win, spec, cbuf, cout, fftM } = plan;
+type GroupSink = (k0: number, n: number, h: Float32Array, base: number) => void;
+
+/**
+ * Band-pass analysis of the circular signal in `plan.xbuf`, `GROUP` channels
+ * at a time, each moved to baseband and inverse-FFT'd at `M` points in PFFFT's
+ * memory. Leaves the spectrum in `plan.spec`.
+ */
+function analyzeBands(plan: Plan, sink: GroupSink): void {
+  const { K, M, start, len, off, base, winA, spec, setupM, inPtr, workPtr, groupPtr } = plan;
   plan.fftL.forward(plan.xbuf, spec);
-  for (let k = 0; k < K; k++) {
-    const n = len[k];
-    const o = off[k];
-    let j = base[k];
-    let s = 2 * start[k];
-    for (let i = 0; i < n; i++) {
-      const g = win[o + i];
-      cbuf[2 * j] = spec[s] * g;
-      cbuf[2 * j + 1] = spec[s + 1] * g;
-      s += 2;
-      if (++j === M) j = 0;
+  const h = pffft.heapF32();
+  const inB = inPtr >> 2;
+  const transform = pffft.transformOrdered;
+  for (let k0 = 0; k0 < K; k0 += GROUP) {
+    const n = Math.min(GROUP, K - k0);
+    for (let g = 0; g < n; g++) {
+      const k = k0 + g;
+      const cnt = len[k];
+      const o = off[k];
+      const j0 = base[k];
+      let j = j0;
+      let s = 2 * start[k];
+      for (let i = 0; i < cnt; i++) {
+        const w = winA[o + i];
+        h[inB + 2 * j] = spec[s] * w;
+        h[inB + 2 * j + 1] = spec[s + 1] * w;
+        s += 2;
+        if (++j === M) j = 0;
+      }
+      transform(setupM, inPtr, groupPtr + g * 8 * M, workPtr, PFFFT_BACKWARD);
+      j = j0;
+      for (let i = 0; i < cnt; i++) {
+        h[inB + 2 * j] = 0;
+        h[inB + 2 * j + 1] = 0;
+        if (++j === M) j = 0;
+      }
     }
-    fftM.inverse(cbuf, cout);
-    j = base[k];
-    for (let i = 0; i < n; i++) {
-      cbuf[2 * j] = 0;
-      cbuf[2 * j + 1] = 0;
-      if (++j === M) j = 0;
-    }
-    sink(k, cout);
+    sink(k0, n, h, groupPtr >> 2);
   }
 }
 
@@ -713,14 +751,21 @@ export function cqt(x: Float32Array, cfg: CqtConfig = DEFAULT_CQT): Coefficients
   const tailFrames = M - T;
   const tailRe = new Float32Array(tailFrames * K);
   const tailIm = new Float32Array(tailFrames * K);
-  analyzeBands(plan, (k, out) => {
-    for (let m = 0, p = k; m < T; m++, p += K) {
-      re[p] = out[2 * m];
-      im[p] = out[2 * m + 1];
+  const M2 = 2 * M;
+  analyzeBands(plan, (k0, n, h, b) => {
+    for (let m = 0; m < T; m++) {
+      const p = m * K + k0;
+      for (let g = 0, q = b + 2 * m; g < n; g++, q += M2) {
+        re[p + g] = h[q];
+        im[p + g] = h[q + 1];
+      }
     }
-    for (let m = T, p = k; m < M; m++, p += K) {
-      tailRe[p] = out[2 * m];
-      tailIm[p] = out[2 * m + 1];
+    for (let m = T; m < M; m++) {
+      const p = (m - T) * K + k0;
+      for (let g = 0, q = b + 2 * m; g < n; g++, q += M2) {
+        tailRe[p + g] = h[q];
+        tailIm[p + g] = h[q + 1];
+      }
     }
   });
   const lowpass = new Float32Array(M);
@@ -756,7 +801,7 @@ export function icqt(c: Coefficients, cfg: CqtConfig, length: number): Float32Ar
     throw new UserError(`icqt: coefficients' re/im must be Float32Arrays of length frames*bins = ${T * d.K}`);
   }
   const plan = getPlan(d, internalFrames(d, length));
-  const { K, M, L, start, len, off, base, dual, cbuf, cout, spec, fftM } = plan;
+  const { K, M, L, start, len, off, base, dual, spec } = plan;
   let extra: CqtExtra | undefined;
   if (c.extra !== undefined) {
     if (!isCqtExtra(c.extra)) throw new UserError('icqt: coefficients.extra is not from the constant-Q transform; drop it or analyse with cqt()');
@@ -776,32 +821,39 @@ export function icqt(c: Coefficients, cfg: CqtConfig, length: number): Float32Ar
   }
   const { re, im } = c;
   spec.fill(0);
+  // One channel at a time: the strided reads of a channel touch one cache line per
+  // frame, which the next channels reuse.
+  const h = pffft.heapF32();
+  const { setupM, inPtr, outPtr, workPtr } = plan;
+  const inB = inPtr >> 2;
+  const outB = outPtr >> 2;
+  const transform = pffft.transformOrdered;
   for (let k = 0; k < K; k++) {
-    for (let m = 0, p = k; m < T; m++, p += K) {
-      cbuf[2 * m] = re[p];
-      cbuf[2 * m + 1] = im[p];
+    for (let m = 0, p = k, q = inB; m < T; m++, p += K, q += 2) {
+      h[q] = re[p];
+      h[q + 1] = im[p];
     }
     if (extra) {
       const { tailRe, tailIm } = extra;
-      for (let m = T, p = k; m < M; m++, p += K) {
-        cbuf[2 * m] = tailRe[p];
-        cbuf[2 * m + 1] = tailIm[p];
+      for (let m = T, p = k, q = inB + 2 * T; m < M; m++, p += K, q += 2) {
+        h[q] = tailRe[p];
+        h[q + 1] = tailIm[p];
       }
-    } else cbuf.fill(0, 2 * T);
-    fftM.forward(cbuf, cout);
+    } else h.fill(0, inB + 2 * T, inB + 2 * M);
+    transform(setupM, inPtr, outPtr, workPtr, PFFFT_FORWARD);
     const n = len[k];
     const o = off[k];
     let j = base[k];
     let s = 2 * start[k];
     for (let i = 0; i < n; i++) {
-      const g = dual[o + i];
-      spec[s] += cout[2 * j] * g;
-      spec[s + 1] += cout[2 * j + 1] * g;
+      const w = dual[o + i];
+      spec[s] += h[outB + 2 * j] * w;
+      spec[s + 1] += h[outB + 2 * j + 1] * w;
       s += 2;
       if (++j === M) j = 0;
     }
   }
-  cbuf.fill(0);
+  h.fill(0, inB, inB + 2 * M);
   if (extra) {
     const { lpSpec, hpSpec, lpDual, hpDual, lpLen, hpLen } = plan;
     plan.rfftM.forward(extra.lowpass, lpSpec);
@@ -839,8 +891,12 @@ export function cqtMagnitudes(x: Float32Array, cfg: CqtConfig = DEFAULT_CQT): Ma
   plan.xbuf.fill(0, x.length);
   const data = new Float32Array(T * d.K);
   const K = d.K;
-  analyzeBands(plan, (k, out) => {
-    for (let m = 0, p = k; m < T; m++, p += K) data[p] = Math.hypot(out[2 * m], out[2 * m + 1]);
+  const M2 = 2 * plan.M;
+  analyzeBands(plan, (k0, n, h, b) => {
+    for (let m = 0; m < T; m++) {
+      const p = m * K + k0;
+      for (let g = 0, q = b + 2 * m; g < n; g++, q += M2) data[p + g] = Math.sqrt(h[q] * h[q] + h[q + 1] * h[q + 1]);
+    }
   });
   return { frames: T, bins: K, data };
 }
@@ -885,6 +941,7 @@ export function cqtMagnitudesLong(x: Float32Array, cfg: CqtConfig = DEFAULT_CQT,
   const core = M - 2 * marginFrames;
   const plan = getPlan(d, M);
   const { L, xbuf } = plan;
+  const M2 = 2 * M;
   const data = new Float32Array(T * K);
   for (let t0 = 0; t0 < T; t0 += core) {
     // Buffer index i holds time t0*hop + i for i < L - margin, and t0*hop - (L - i) above.
@@ -895,8 +952,11 @@ export function cqtMagnitudesLong(x: Float32Array, cfg: CqtConfig = DEFAULT_CQT,
       xbuf[i] = tt >= 0 && tt < N ? x[tt] : 0;
     }
     const count = Math.min(core, T - t0);
-    analyzeBands(plan, (k, out) => {
-      for (let m = 0, p = t0 * K + k; m < count; m++, p += K) data[p] = Math.hypot(out[2 * m], out[2 * m + 1]);
+    analyzeBands(plan, (k0, n, h, b) => {
+      for (let m = 0; m < count; m++) {
+        const p = (t0 + m) * K + k0;
+        for (let g = 0, q = b + 2 * m; g < n; g++, q += M2) data[p + g] = Math.sqrt(h[q] * h[q] + h[q + 1] * h[q + 1]);
+      }
     });
   }
   return { frames: T, bins: K, data };
