@@ -6,7 +6,6 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseWav, encodeWav, writeWav, readWavHeader, bytesSource } from '../src/io/wav.ts';
 import { readAudio, probeAudio } from '../src/io/audio.ts';
-import { AudioFileError } from '../src/io/errors.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-wav-'));
 
@@ -189,14 +188,15 @@ test('WAVE_FORMAT_EXTENSIBLE with 20 valid bits in 24-bit containers, and RF64 w
 
 test('readWavHeader reads only the header: frames and format without touching sample bytes', () => {
   const bytes = encodeWav([new Float32Array(1000), new Float32Array(1000)], 32000, { encoding: 'float32' });
-  let maxRead = 0;
   const src = bytesSource(bytes);
-  const h = readWavHeader({ size: src.size, read: (o, n) => { maxRead = Math.max(maxRead, Math.min(n, 64)); return src.read(o, Math.min(n, 64)); } }, 'h.wav');
+  let bytesRead = 0;
+  const h = readWavHeader({ size: src.size, read: (o, n) => { const b = src.read(o, n); bytesRead += b.length; return b; } }, 'h.wav');
   assert.equal(h.frames, 1000);
   assert.equal(h.channels, 2);
   assert.equal(h.sampleRate, 32000);
   assert.equal(h.encoding, 'float');
-  assert.ok(maxRead <= 64);
+  assert.equal(h.dataBytes, 8000);
+  assert.ok(bytesRead < 100, `read ${bytesRead} of ${bytes.length} bytes`);
 });
 
 // ---- writer ----
@@ -268,5 +268,4 @@ test('probeAudio on WAV reports duration, rate, channels and format from the hea
   fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 6 * 12000));
   assert.equal((await probeAudio(cut)).duration, 0.25);
   assert.equal((await readAudio(cut)).samples.length, 12000);
-  assert.ok(new AudioFileError('x', 'y') instanceof Error);
 });

@@ -52,7 +52,10 @@ export interface ReadAudioOptions {
 
 /** Cheap facts about an audio file (see {@link probeAudio}). */
 export interface AudioInfo {
-  /** Duration in seconds. For MP3 this counts whole frames (includes encoder delay and padding, as decoding does). */
+  /**
+   * Duration in seconds. For MP3 this counts the frames, less the encoder delay and padding recorded in a
+   * LAME tag (as the gapless decoder removes them); without a LAME tag it includes them, as decoding does.
+   */
   duration: number;
   /** Sample rate in Hz of the decoded audio (Ogg Opus always decodes at 48000). */
   sampleRate: number;
@@ -135,6 +138,20 @@ function mpegFrame(b: Uint8Array, o: number): { length: number; samples: number;
   return length >= 4 ? { length, samples, sampleRate, channels } : null;
 }
 
+/**
+ * First offset in [from, from + window] where an MPEG audio frame header is
+ * followed by another one right after the frame (or by the end of the data),
+ * or −1. Two consecutive headers make a false match on other data unlikely.
+ */
+function findMpegStart(b: Uint8Array, from: number, window: number): number {
+  const last = Math.min(b.length - 4, from + window);
+  for (let o = from; o <= last; o++) {
+    const f = mpegFrame(b, o);
+    if (f && (o + f.length + 4 > b.length || mpegFrame(b, o + f.length))) return o;
+  }
+  return -1;
+}
+
 /** Offset after an ID3v2 tag at the start (0 if none). */
 function skipId3(b: Uint8Array): number {
   let o = 0;
@@ -180,7 +197,7 @@ function detect(head: Uint8Array, path: string): Kind {
   }
   const id3 = skipId3(head);
   if (id3 > 0 && id3 >= head.length) return 'mp3'; // a tag larger than the probe window: only MP3 files start with ID3
-  if (mpegFrame(head, id3)) return 'mp3';
+  if (findMpegStart(head, id3, id3 > 0 ? 8192 : 0) >= 0) return 'mp3';
   if (startsWith(head, 0, 'FORM')) throw new AudioFileError(path, 'AIFF is not supported; convert it with: sox IN OUT.wav');
   if (startsWith(head, 4, 'ftyp')) throw new AudioFileError(path, 'MP4/M4A audio is not supported; convert it with: ffmpeg -i IN OUT.wav');
   throw new AudioFileError(path, `not an audio file (unrecognised header); pass a ${SUPPORTED} file`);
@@ -377,6 +394,7 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
   let first: ReturnType<typeof mpegFrame> = null;
   let samples = 0;
   let frames = 0;
+  let trim = 0;
   while (o + 4 <= bytes.length) {
     const f = mpegFrame(bytes, o);
     if (!f || (first && f.sampleRate !== first.sampleRate)) {
@@ -388,7 +406,24 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
       first = f;
       // A Xing/Info/VBRI frame at the start is metadata, not audio: decoders skip it.
       const side = f.samples === 384 ? 0 : f.samples === 1152 ? (f.channels === 1 ? 17 : 32) : f.channels === 1 ? 9 : 17;
-      if (startsWith(bytes, o + 4 + side, 'Xing') || startsWith(bytes, o + 4 + side, 'Info') || startsWith(bytes, o + 36, 'VBRI')) {
+      const x = o + 4 + side;
+      if (startsWith(bytes, x, 'Xing') || startsWith(bytes, x, 'Info')) {
+        // Xing header: flags, then optional frames (1), bytes (2), TOC (4), quality (8); a LAME tag may follow,
+        // whose bytes 21..23 hold the encoder delay and padding (12 bits each), which gapless decoders remove.
+        const flags = x + 8 <= bytes.length ? bytes[x + 7] : 0;
+        let lame = x + 8;
+        if (flags & 1) lame += 4;
+        if (flags & 2) lame += 4;
+        if (flags & 4) lame += 100;
+        if (flags & 8) lame += 4;
+        if (startsWith(bytes, lame, 'LAME') && lame + 24 <= bytes.length) {
+          const d = bytes.subarray(lame + 21, lame + 24);
+          trim = ((d[0] << 4) | (d[1] >> 4)) + (((d[1] & 0x0f) << 8) | d[2]);
+        }
+        o += f.length;
+        continue;
+      }
+      if (startsWith(bytes, o + 36, 'VBRI')) {
         o += f.length;
         continue;
       }
@@ -399,6 +434,7 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
     o += f.length;
   }
   if (!first || frames === 0) throw new AudioFileError(path, 'MP3 file without any complete audio frame; re-export the file');
+  if (trim < samples) samples -= trim;
   return { duration: samples / first.sampleRate, sampleRate: first.sampleRate, channels: first.channels, format: 'MP3' };
 }
 
