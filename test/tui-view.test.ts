@@ -203,7 +203,8 @@ test('text helpers keep exact widths', () => {
   assert.equal(spread('left', 'right', 12), 'left   right');
   assert.equal([...spread('a long left text', 'right', 12)].length, 12);
   assert.equal(progressBar(0.5, 10), '█████     ');
-  assert.equal(progressBar(1 / 16, 1), '▌');
+  assert.equal(progressBar(0.5, 1), '▌');
+  assert.equal(progressBar(1 / 8, 1), '▏');
   assert.equal(formatRate(44100), '44.1k');
   assert.equal(formatRate(48000), '48k');
 });
