@@ -1,0 +1,447 @@
+/**
+ * A complete training run, as `lts train` performs it: choose the backend,
+ * load the dataset (through the feature cache), create or resume the timbre
+ * VAE, train it, then write the loss plot and audio examples.
+ *
+ * Files in the run folder (`runDir`) when it ends:
+ * - the model folder of the best epoch (`config.json`, `weights.bin`,
+ *   `weights.json`; see `model-folder.ts`), loadable by `lts render` and the
+ *   instrument; `config.json` holds `meta`: `{ program, version, dataset,
+ *   validationFraction, created, updated, files }`;
+ * - `history.json`: per-epoch losses (written by the trainer every epoch);
+ * - `loss.png`: training and validation loss against the epoch, log y axis;
+ * - `checkpoint/`: the last checkpoint with the optimiser state (`--resume`);
+ * - `audio_examples/`: for a few validation files (training files when there
+ *   is no validation set), an excerpt of up to 4 s beside its reconstruction
+ *   through the model: features -> encode -> decode (the mean, no sampling)
+ *   -> magnitudes -> phase reconstruction (PGHI + Fast Griffin-Lim for STFT
+ *   models, Fast Griffin-Lim for constant-Q models) -> WAV. Listening to these
+ *   is the quickest check of what the model learned (Tatar et al. 2020 judge
+ *   their models the same way).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Transform } from '../dsp/types.ts';
+import type { FeatureConfig, ModelConfig, NetworkConfig, TrainingConfig } from './types.ts';
+import { UserError } from '../io/errors.ts';
+import { readAudio } from '../io/audio.ts';
+import { writeWav } from '../io/wav.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { reconstructPhase, type PhaseMethod } from '../dsp/phase.ts';
+import { VERSION } from '../version.ts';
+import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
+import { TimbreVae } from './vae.ts';
+import { MODEL_FORMAT_VERSION, type EpochRecord } from './model-folder.ts';
+import { train, type TrainProgress } from './trainer.ts';
+import { loadDataset, type DatasetProgress, type LoadedFile, type SkippedFile } from './dataset.ts';
+import type { CacheStats } from './feature-cache.ts';
+import { analyzeMagnitudes, fromFeatures, toFeatures, transformFor } from './features.ts';
+import { lossPlotPng } from './plot.ts';
+
+/**
+ * Training defaults: the original LTS hyper-parameters (Adam lr 1e-4, batch
+ * 64, KL weight 5e-4, early-stopping patience 50), a maximum of 200 epochs,
+ * a checkpoint every 10 epochs, seed 0.
+ */
+export const TRAINING_DEFAULTS: Readonly<TrainingConfig> = Object.freeze({
+  beta: 5e-4,
+  learningRate: 1e-4,
+  batchSize: 64,
+  epochs: 200,
+  patience: 50,
+  checkpointEvery: 10,
+  seed: 0,
+});
+
+/** The network shape without `inputBins`, which follows from the transform. */
+export type NetworkChoice = Omit<NetworkConfig, 'inputBins'>;
+
+/** Options of the audio examples written after training. */
+export interface ExampleOptions {
+  /** Number of files to take examples from (default 3; 0 writes none). */
+  count?: number;
+  /** Maximum excerpt length in seconds (default 4). */
+  seconds?: number;
+  /** Fast Griffin-Lim iterations of the phase reconstruction (default 32). */
+  iterations?: number;
+}
+
+/** Everything a run reports while it works, in order. */
+export type TrainingRunEvent =
+  | { type: 'backend'; info: BackendInfo }
+  | { type: 'dataset-progress'; progress: DatasetProgress }
+  | {
+      type: 'dataset';
+      trainFiles: number;
+      validationFiles: number;
+      trainFrames: number;
+      validationFrames: number;
+      bins: number;
+      skipped: SkippedFile[];
+      /** One line listing skipped files, or null. */
+      warning: string | null;
+      cache: CacheStats & { dir: string | null };
+    }
+  /** Resuming: epochs completed and optimiser steps taken before this session. */
+  | { type: 'resume'; epoch: number; step: number }
+  | { type: 'progress'; progress: TrainProgress }
+  | { type: 'epoch'; record: EpochRecord; epochs: number; improved: boolean; checkpointed: boolean }
+  | { type: 'examples'; done: number; total: number; file: string }
+  | { type: 'done'; result: TrainingRunResult };
+
+/** Options of {@link runTraining}. */
+export interface RunTrainingOptions {
+  /** Dataset folder (searched recursively). */
+  dataset: string;
+  /** Run folder: created if missing; must not hold another run unless `resume`. */
+  runDir: string;
+  /** Features for a new run (on resume the run's own settings are used). */
+  featureConfig: FeatureConfig;
+  /** Network for a new run (on resume the run's own). */
+  network: NetworkChoice;
+  /** Training settings. On resume `epochs`, `patience`, `checkpointEvery`, `learningRate` and `beta` may change; the rest come from the run. */
+  training: TrainingConfig;
+  /** Share of files for validation (default 0.1; on resume the run's own). */
+  validationFraction?: number;
+  /** Continue the run in `runDir` from its checkpoint. */
+  resume?: boolean;
+  /**
+   * Names of the settings the user gave explicitly (CLI flag names such as
+   * `latent`, `epochs`). On resume, an explicit setting that contradicts the
+   * run is an error rather than silently ignored. Default: none.
+   */
+  explicit?: ReadonlySet<string>;
+  /** tfjs backend preference (default 'auto'). */
+  backend?: BackendPreference;
+  /** Feature cache folder, or false (default: `<dataset>/.lts-cache`; see `loadDataset`). */
+  cacheDir?: string | false;
+  /** Audio examples (defaults in {@link ExampleOptions}). */
+  examples?: ExampleOptions;
+  /** Abort: dataset loading stops between files; training stops after the current step and saves a checkpoint. */
+  signal?: AbortSignal;
+  /** Progress and results, see {@link TrainingRunEvent}. */
+  onEvent?: (e: TrainingRunEvent) => void;
+}
+
+/** One audio example pair. */
+export interface AudioExample {
+  /** The dataset file (relative path). */
+  file: string;
+  split: 'train' | 'validation';
+  /** The excerpt as analysed (WAV path). */
+  original: string;
+  /** Its reconstruction through the model (WAV path). */
+  reconstruction: string;
+  /** Excerpt start in the file, seconds. */
+  start: number;
+  /** Excerpt length, seconds. */
+  seconds: number;
+}
+
+/** Outcome of {@link runTraining}. */
+export interface TrainingRunResult {
+  /** Why training ended: all epochs done, early stopping, or interrupted (checkpoint saved). */
+  stopReason: 'completed' | 'early-stop' | 'interrupted';
+  /** Epochs completed in total (including before a resume). */
+  epochs: number;
+  /** Optimiser steps in total. */
+  steps: number;
+  /** Epoch of the best monitored loss (the one the model folder holds; 0 if none finished). */
+  bestEpoch: number;
+  /** The best monitored loss. */
+  bestLoss: number;
+  /** Which loss was monitored: the validation loss, or the training loss without validation files. */
+  bestMetric: 'val loss' | 'loss';
+  /** The model folder (= runDir). */
+  modelDir: string;
+  historyPath: string;
+  lossPlot: string;
+  examplesDir: string;
+  examples: AudioExample[];
+  backend: BackendInfo;
+}
+
+/** Settings that must match the run on `--resume` (CLI flag name -> how to read it from a config). */
+const FIXED_ON_RESUME: Record<string, (c: ModelConfig, o: RunTrainingOptions) => [unknown, unknown]> = {
+  transform: (c, o) => [c.features.transform.kind, o.featureConfig.transform.kind],
+  scaling: (c, o) => [c.features.scaling, o.featureConfig.scaling],
+  'n-fft': (c, o) => [(c.features.transform as { nFft?: number }).nFft, (o.featureConfig.transform as { nFft?: number }).nFft],
+  hop: (c, o) => [c.features.transform.hop, o.featureConfig.transform.hop],
+  'bins-per-octave': (c, o) => [
+    (c.features.transform as { binsPerOctave?: number }).binsPerOctave,
+    (o.featureConfig.transform as { binsPerOctave?: number }).binsPerOctave,
+  ],
+  octaves: (c, o) => [
+    c.features.transform.kind === 'cqt' ? c.features.transform.nBins / c.features.transform.binsPerOctave : undefined,
+    o.featureConfig.transform.kind === 'cqt' ? o.featureConfig.transform.nBins / o.featureConfig.transform.binsPerOctave : undefined,
+  ],
+  latent: (c, o) => [c.network.latent, o.network.latent],
+  hidden: (c, o) => [c.network.hidden.join(','), o.network.hidden.join(',')],
+  seed: (c, o) => [c.training.seed, o.training.seed],
+  batch: (c, o) => [c.training.batchSize, o.training.batchSize],
+  validation: (c, o) => [c.meta?.validationFraction, o.validationFraction ?? 0.1],
+};
+
+/** Epochs completed and steps taken according to the checkpoint (`optimizer.json`), or null if unreadable. */
+function checkpointPosition(runDir: string): { epoch: number; step: number } | null {
+  try {
+    const o = JSON.parse(readFileSync(join(runDir, 'checkpoint', 'optimizer.json'), 'utf8')) as {
+      step?: unknown;
+      trainer?: { epochsDone?: unknown };
+    };
+    if (typeof o.step === 'number' && typeof o.trainer?.epochsDone === 'number') return { epoch: o.trainer.epochsDone, step: o.step };
+  } catch {
+    // The trainer reports a damaged checkpoint itself, with a precise message.
+  }
+  return null;
+}
+
+/** Read the configuration of the run to resume (from its checkpoint). */
+function readRunConfig(runDir: string): ModelConfig {
+  const path = join(runDir, 'checkpoint', 'config.json');
+  if (!existsSync(path)) throw new UserError(`${runDir}: no checkpoint to resume from (checkpoint/config.json is missing); start without --resume`);
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as ModelConfig;
+    if (!c || typeof c !== 'object' || !c.features || !c.network || !c.training) throw new Error('incomplete');
+    return c;
+  } catch {
+    throw new UserError(`${path}: not a valid model configuration; start a new run with another --out`);
+  }
+}
+
+/**
+ * Run a whole training (see the module comment for the steps and the files written).
+ *
+ * @param opts See {@link RunTrainingOptions}.
+ * @returns The outcome, also sent as the final `done` event.
+ * @throws UserError (one line) for a bad dataset, a run folder that already
+ *   holds something else, resume conflicts, or invalid settings.
+ */
+export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRunResult> {
+  const emit = opts.onEvent ?? (() => {});
+  const runDir = resolve(opts.runDir);
+  const dataset = resolve(opts.dataset);
+
+  // 0. Fail fast on a missing dataset, before the backend loads.
+  if (!existsSync(dataset) || !statSync(dataset).isDirectory())
+    throw new UserError(`dataset folder ${opts.dataset} does not exist or is not a folder; pass a folder of audio files`);
+
+  // 1. The run folder and the configuration.
+  let config: ModelConfig;
+  const now = new Date().toISOString();
+  if (opts.resume) {
+    const saved = readRunConfig(runDir);
+    const explicit = opts.explicit ?? new Set<string>();
+    for (const [flag, get] of Object.entries(FIXED_ON_RESUME)) {
+      if (!explicit.has(flag)) continue;
+      const [was, now2] = get(saved, opts);
+      if (was !== undefined && String(was) !== String(now2))
+        throw new UserError(`--${flag} ${String(now2)} differs from the run being resumed (${String(was)}); drop --${flag} or start a new run with another --out`);
+    }
+    const t = opts.training;
+    config = {
+      ...saved,
+      formatVersion: MODEL_FORMAT_VERSION,
+      training: {
+        ...saved.training,
+        epochs: explicit.has('epochs') ? t.epochs : saved.training.epochs,
+        patience: explicit.has('patience') ? t.patience : saved.training.patience,
+        checkpointEvery: explicit.has('checkpoint-every') ? t.checkpointEvery : saved.training.checkpointEvery,
+        learningRate: explicit.has('lr') ? t.learningRate : saved.training.learningRate,
+        beta: explicit.has('beta') ? t.beta : saved.training.beta,
+      },
+      meta: { ...(saved.meta ?? {}), version: VERSION, updated: now },
+    };
+    const savedDataset = saved.meta?.dataset;
+    if (typeof savedDataset === 'string' && resolve(savedDataset) !== dataset)
+      throw new UserError(`the run in ${runDir} was trained on ${savedDataset}, not ${dataset}; resume with the same dataset or start a new run`);
+  } else {
+    if (existsSync(runDir)) {
+      if (!statSync(runDir).isDirectory()) throw new UserError(`--out ${runDir} is a file; choose a folder`);
+      if (existsSync(join(runDir, 'checkpoint')))
+        throw new UserError(`${runDir} already holds a training run; pass --resume to continue it, or choose another --out`);
+      const entries = readdirSync(runDir).filter((f) => !f.startsWith('.'));
+      if (entries.length > 0) throw new UserError(`--out ${runDir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
+    }
+    const transform = transformFor(opts.featureConfig.transform); // validates the transform settings
+    config = {
+      formatVersion: MODEL_FORMAT_VERSION,
+      features: opts.featureConfig,
+      network: { ...opts.network, hidden: [...opts.network.hidden], inputBins: transform.bins },
+      training: { ...opts.training },
+      meta: {
+        program: 'lts train',
+        version: VERSION,
+        dataset,
+        validationFraction: opts.validationFraction ?? 0.1,
+        created: now,
+        updated: now,
+      },
+    };
+  }
+  const validationFraction = typeof config.meta?.validationFraction === 'number' ? config.meta.validationFraction : (opts.validationFraction ?? 0.1);
+  const transform = transformFor(config.features.transform);
+
+  // 2. Backend first (the user sees which one before the long work starts).
+  const backend = await initBackend(opts.backend ?? 'auto');
+  emit({ type: 'backend', info: backend });
+
+  // 3. Dataset.
+  const ds = await loadDataset(dataset, config.features, {
+    validationFraction,
+    seed: config.training.seed,
+    cacheDir: opts.cacheDir,
+    signal: opts.signal,
+    onProgress: (progress) => emit({ type: 'dataset-progress', progress }),
+  });
+  if (ds.train.bins !== config.network.inputBins)
+    throw new Error(`runTraining: the dataset gave ${ds.train.bins} bins but the network expects ${config.network.inputBins}`);
+  const fileCount = (split: LoadedFile['split']) => ds.files.filter((f) => f.split === split).length;
+  emit({
+    type: 'dataset',
+    trainFiles: fileCount('train'),
+    validationFiles: fileCount('validation'),
+    trainFrames: ds.train.frames,
+    validationFrames: ds.validation.frames,
+    bins: ds.train.bins,
+    skipped: ds.skipped,
+    warning: ds.warning,
+    cache: ds.cache,
+  });
+  config.meta = { ...config.meta, files: ds.files.length, trainFrames: ds.train.frames, validationFrames: ds.validation.frames };
+
+  // 4. Train.
+  mkdirSync(runDir, { recursive: true });
+  const vae = TimbreVae.create(config.network, config.training.seed);
+  try {
+    if (opts.resume) {
+      const at = checkpointPosition(runDir);
+      if (at) emit({ type: 'resume', epoch: at.epoch, step: at.step });
+    }
+    const result = await train({
+      vae,
+      config,
+      train: ds.train,
+      validation: ds.validation.frames > 0 ? ds.validation : undefined,
+      runDir,
+      resume: opts.resume === true,
+      signal: opts.signal,
+      onProgress: (progress) => emit({ type: 'progress', progress }),
+      onEpoch: (record, info) => emit({ type: 'epoch', record, epochs: config.training.epochs, ...info }),
+    });
+
+    // 5. Loss plot.
+    const lossPlot = join(runDir, 'loss.png');
+    writeFileAtomic(
+      lossPlot,
+      lossPlotPng(result.history.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valLoss: e.valLoss ?? null }))),
+    );
+
+    // 6. Audio examples from the best model (skipped when no epoch finished).
+    const examplesDir = join(runDir, 'audio_examples');
+    const examples =
+      result.epochsCompleted > 0 && !opts.signal?.aborted
+        ? await writeAudioExamples(vae, config, transform, ds.files, examplesDir, opts.examples ?? {}, (done, total, file) =>
+            emit({ type: 'examples', done, total, file }),
+          )
+        : [];
+
+    const out: TrainingRunResult = {
+      stopReason: result.stoppedBy === 'abort' ? 'interrupted' : result.stoppedBy === 'early-stopping' ? 'early-stop' : 'completed',
+      epochs: result.epochsCompleted,
+      steps: result.steps,
+      bestEpoch: result.bestEpoch,
+      bestLoss: result.bestLoss,
+      bestMetric: ds.validation.frames > 0 ? 'val loss' : 'loss',
+      modelDir: runDir,
+      historyPath: join(runDir, 'history.json'),
+      lossPlot,
+      examplesDir,
+      examples,
+      backend,
+    };
+    emit({ type: 'done', result: out });
+    return out;
+  } finally {
+    vae.dispose();
+  }
+}
+
+/** A file-name-safe version of a relative path: `sub/a b.wav` -> `sub__a_b`. */
+function safeName(relPath: string): string {
+  return relPath
+    .replace(/\.[^./]*$/, '')
+    .split('/')
+    .map((p) => p.replace(/[^A-Za-z0-9._-]+/g, '_'))
+    .join('__');
+}
+
+/**
+ * Start of the excerpt: just before the first sample above 1 % of the file's
+ * peak (so an excerpt does not start with a long silence), backed off by 50 ms
+ * to keep the onset.
+ */
+function excerptStart(x: Float32Array, sampleRate: number): number {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
+  if (peak === 0) return 0;
+  const threshold = 0.01 * peak;
+  let i = 0;
+  while (i < x.length && Math.abs(x[i]) < threshold) i++;
+  return Math.max(0, i - Math.round(0.05 * sampleRate));
+}
+
+/**
+ * Write audio examples: for up to `count` validation files (training files
+ * when there are no validation files), an excerpt and its reconstruction
+ * through the model, as 16-bit WAV files `NN-<name>.original.wav` and
+ * `NN-<name>.reconstruction.wav` in `dir`.
+ *
+ * @param vae The trained model.
+ * @param config Its configuration (features for the analysis and scaling).
+ * @param transform `transformFor(config.features.transform)`.
+ * @param files Loaded dataset files (their split decides the choice).
+ * @param dir Output folder (created).
+ * @param opts Count, excerpt length and FGLA iterations.
+ * @param onProgress Called after each pair.
+ * @returns The pairs written.
+ */
+export async function writeAudioExamples(
+  vae: TimbreVae,
+  config: ModelConfig,
+  transform: Transform,
+  files: LoadedFile[],
+  dir: string,
+  opts: ExampleOptions = {},
+  onProgress?: (done: number, total: number, file: string) => void,
+): Promise<AudioExample[]> {
+  const count = opts.count ?? 3;
+  const seconds = opts.seconds ?? 4;
+  const iterations = opts.iterations ?? 32;
+  const validation = files.filter((f) => f.split === 'validation');
+  const chosen = (validation.length > 0 ? validation : files).slice(0, Math.max(0, count));
+  if (chosen.length === 0) return [];
+  mkdirSync(dir, { recursive: true });
+  const sr = config.features.transform.sampleRate;
+  const method: PhaseMethod = transform.config.kind === 'stft' ? 'pghi+fgla' : 'fgla';
+  const out: AudioExample[] = [];
+  for (let i = 0; i < chosen.length; i++) {
+    const f = chosen[i];
+    const audio = await readAudio(f.path, { sampleRate: sr });
+    const start = excerptStart(audio.samples, sr);
+    const excerpt = audio.samples.slice(start, Math.min(audio.samples.length, start + Math.round(seconds * sr)));
+    const mag = analyzeMagnitudes(excerpt, config.features);
+    const feats = toFeatures(mag, config.features.scaling, true);
+    const rebuilt = fromFeatures({ frames: feats.frames, bins: feats.bins, data: vae.reconstruct(feats.data, feats.frames) }, config.features.scaling, true);
+    const y = reconstructPhase(rebuilt, transform, excerpt.length, { method, iterations, seed: config.training.seed });
+    const stem = `${String(i + 1).padStart(2, '0')}-${safeName(f.relPath)}`;
+    const original = join(dir, `${stem}.original.wav`);
+    const reconstruction = join(dir, `${stem}.reconstruction.wav`);
+    writeWav(original, excerpt, sr);
+    writeWav(reconstruction, y, sr);
+    out.push({ file: f.relPath, split: f.split, original, reconstruction, start: start / sr, seconds: excerpt.length / sr });
+    onProgress?.(i + 1, chosen.length, basename(f.relPath));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}
