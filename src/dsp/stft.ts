@@ -99,10 +99,26 @@ export function stftFrameCount(length: number, cfg: StftConfig): number {
 export function windowSumSquare(frames: number, cfg: StftConfig): Float64Array {
   const { nFft, hop } = cfg;
   const w = hannWindow(nFft);
-  const out = new Float64Array((frames - 1) * hop + nFft);
-  for (let t = 0; t < frames; t++) {
-    const o = t * hop;
-    for (let j = 0; j < nFft; j++) out[o + j] += w[j] * w[j];
+  const len = (frames - 1) * hop + nFft;
+  const out = new Float64Array(len);
+  // sum over the frames t with 0 <= i - t*hop < nFft and 0 <= t < frames.
+  const at = (i: number): number => {
+    let s = 0;
+    for (let t = Math.max(0, Math.ceil((i - nFft + 1) / hop)); t <= Math.min(frames - 1, Math.floor(i / hop)); t++) {
+      const v = w[i - t * hop];
+      s += v * v;
+    }
+    return s;
+  };
+  // Where every covering frame exists (nFft - 1 <= i <= (frames - 1) * hop) the sum is periodic in i with period hop.
+  const lo = nFft - 1;
+  const hi = (frames - 1) * hop;
+  if (hi - lo >= 2 * hop) {
+    for (let i = 0; i < lo + hop; i++) out[i] = at(i);
+    for (let i = lo + hop; i <= hi; i++) out[i] = out[i - hop];
+    for (let i = hi + 1; i < len; i++) out[i] = at(i);
+  } else {
+    for (let i = 0; i < len; i++) out[i] = at(i);
   }
   return out;
 }

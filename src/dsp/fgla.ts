@@ -1,0 +1,365 @@
+/**
+ * Fast Griffin-Lim phase reconstruction.
+ *
+ * N. Perraudin, P. Balazs, P. L. Sondergaard, "A fast Griffin-Lim algorithm",
+ * IEEE WASPAA 2013, in the form used by `librosa.griffinlim` and
+ * `torchaudio.transforms.GriffinLim`:
+ *
+ * ```
+ * c      = S * angles0                     (start: random, zero or given phase)
+ * repeat iterations times:
+ *   rebuilt = analyze(synthesize(c))        (projection onto consistent coefficients)
+ *   angles  = rebuilt - alpha/(1+alpha) * previous rebuilt
+ *   c       = S * angles / (|angles| + 1e-16)   (projection onto the target magnitude S)
+ * return synthesize(c)
+ * ```
+ *
+ * With `momentum` (alpha) 0 this is the original algorithm of D. Griffin and
+ * J. Lim, "Signal estimation from modified short-time Fourier transform",
+ * IEEE TASSP 1984.
+ *
+ * Two implementations, chosen automatically:
+ * - **generic**: works with any {@link Transform} (STFT, constant-Q, ...), using
+ *   its `analyze` / `synthesize`. Transform-private `extra` channels (not
+ *   constrained by magnitudes) are carried over from the latest analysis.
+ * - **fused** (STFT only): the whole iteration runs in WebAssembly SIMD on
+ *   PFFFT's memory, one pass per iteration over the frames (analysis window,
+ *   FFT in PFFFT's unordered layout, momentum and magnitude projection, inverse
+ *   FFT, overlap-add, window-sum-square normalisation), with no copies
+ *   through JavaScript. It computes the same thing as the generic path over
+ *   `stftTransform(cfg)`, up to float32 rounding.
+ *
+ * @module
+ */
+import type { Coefficients, Magnitudes, StftConfig, Transform } from './types.ts';
+import { checkCoefficients, checkMagnitudes } from './coefficients.ts';
+import { createRng } from './rng.ts';
+import { hannWindow, validateStftConfig, windowSumSquare } from './stft.ts';
+import { pffft } from './fft.ts';
+import { randomUnitPhasors, stftKernels } from './wasm/stft-kernels.ts';
+
+/** Options of {@link fgla}. */
+export interface FglaOptions {
+  /** Number of iterations, an integer >= 0; 0 means "just synthesise the starting estimate". */
+  iterations: number;
+  /** Momentum alpha of Fast Griffin-Lim, >= 0 (default 0.99, as in the paper and librosa; 0 = plain Griffin-Lim). */
+  momentum?: number;
+  /**
+   * Starting phase (default `'random'`):
+   * `'random'`: independent uniform phase per coefficient from `createRng(seed)`, frame-major order;
+   * `'zero'`: zero phase (real positive coefficients);
+   * a {@link Coefficients} value of the same shape: its phase is used (e.g. from PGHI); zero coefficients get phase 0.
+   */
+  init?: 'random' | 'zero' | Coefficients;
+  /** Seed of the random start (default 0). Same seed, same output. */
+  seed?: number;
+  /** Called after every iteration with (iterations done, total). */
+  onProgress?: (done: number, total: number) => void;
+  /** Abort: checked before every iteration; throws the signal's reason (an `AbortError`). */
+  signal?: AbortSignal;
+  /**
+   * Implementation: `'auto'` (default: fused for STFT transforms, generic otherwise),
+   * `'fused'` (STFT only; throws for other transforms) or `'generic'`.
+   */
+  path?: 'auto' | 'fused' | 'generic';
+}
+
+/** Result of {@link fglaCoefficients}. */
+export interface FglaResult {
+  /** The reconstructed signal, `length` samples. */
+  signal: Float32Array;
+  /** The final coefficients `S * angles` whose synthesis is `signal` (target magnitudes, estimated phase). */
+  coefficients: Coefficients;
+}
+
+/** Guard added to |angles| before normalising (librosa / torchaudio use the same). */
+const EPS = 1e-16;
+
+/**
+ * Reconstruct a signal from a magnitude spectrogram by Fast Griffin-Lim.
+ *
+ * @param mag Target magnitudes, `frames x bins` with `bins = transform.bins` and
+ *   `frames = transform.frameCount(length)`.
+ * @param transform The transform the magnitudes come from (`stftTransform(cfg)`, the constant-Q transform, ...).
+ * @param length Output length in samples.
+ * @param opts Iterations, momentum, start, seed, progress and abort (see {@link FglaOptions}).
+ * @returns The signal, `length` samples.
+ * @example
+ * const tr = stftTransform(DEFAULT_STFT);
+ * const y = fgla(magnitudes(tr.analyze(x)), tr, x.length, { iterations: 32, seed: 1 });
+ */
+export function fgla(mag: Magnitudes, transform: Transform, length: number, opts: FglaOptions): Float32Array {
+  return run(mag, transform, length, opts, false).signal;
+}
+
+/**
+ * Like {@link fgla}, but also returns the final coefficients (target magnitudes
+ * with the estimated phase), e.g. to continue iterating later with
+ * `init: result.coefficients`.
+ *
+ * @param mag Target magnitudes (see {@link fgla}).
+ * @param transform The transform.
+ * @param length Output length in samples.
+ * @param opts See {@link FglaOptions}.
+ */
+export function fglaCoefficients(mag: Magnitudes, transform: Transform, length: number, opts: FglaOptions): FglaResult {
+  return run(mag, transform, length, opts, true) as FglaResult;
+}
+
+function run(
+  mag: Magnitudes,
+  transform: Transform,
+  length: number,
+  opts: FglaOptions,
+  wantCoefficients: boolean,
+): { signal: Float32Array; coefficients?: Coefficients } {
+  if (!opts || typeof opts !== 'object') throw new Error('fgla: options { iterations } are required');
+  const { iterations } = opts;
+  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`fgla: iterations must be an integer >= 0, got ${iterations}`);
+  const momentum = opts.momentum ?? 0.99;
+  if (!Number.isFinite(momentum) || momentum < 0) throw new Error(`fgla: momentum must be a finite number >= 0, got ${momentum}`);
+  const seed = opts.seed ?? 0;
+  if (!Number.isFinite(seed)) throw new Error(`fgla: seed must be a finite number, got ${seed}`);
+  if (!transform || typeof transform.analyze !== 'function') throw new Error('fgla: transform must be a Transform (e.g. stftTransform(cfg))');
+  checkMagnitudes(mag, 'fgla magnitudes');
+  if (!Number.isInteger(length) || length < 0) throw new Error(`fgla: length must be an integer >= 0, got ${length}`);
+  if (mag.bins !== transform.bins) {
+    throw new Error(`fgla: magnitudes have ${mag.bins} bins but the transform has ${transform.bins}; use the transform they were computed with`);
+  }
+  const expected = transform.frameCount(length);
+  if (mag.frames !== expected) {
+    throw new Error(`fgla: magnitudes have ${mag.frames} frames but a ${length}-sample signal has ${expected}; pass length = transform.signalLength(frames)`);
+  }
+  const init = opts.init ?? 'random';
+  if (init !== 'random' && init !== 'zero') {
+    checkCoefficients(init, 'fgla init');
+    if (init.frames !== mag.frames || init.bins !== mag.bins) {
+      throw new Error(`fgla: init coefficients are ${init.frames}x${init.bins} but magnitudes are ${mag.frames}x${mag.bins}`);
+    }
+  }
+  const path = opts.path ?? 'auto';
+  if (path !== 'auto' && path !== 'fused' && path !== 'generic') throw new Error(`fgla: path must be 'auto', 'fused' or 'generic', got ${String(path)}`);
+  const isStft = transform.config?.kind === 'stft';
+  if (path === 'fused' && !isStft) throw new Error("fgla: the fused path needs an STFT transform; use path: 'generic'");
+  opts.signal?.throwIfAborted();
+  const beta = momentum / (1 + momentum);
+  if (isStft && path !== 'generic') {
+    return runFused(mag, transform.config as StftConfig, length, iterations, beta, init, seed, opts, wantCoefficients);
+  }
+  return runGeneric(mag, transform, length, iterations, beta, init, seed, opts);
+}
+
+/**
+ * Where the starting phase comes from, as complex numbers `z` (the start is
+ * `S * z / |z|`, or `S` where `z = 0`): random unit phasors `exp(2 pi i u)` for
+ * successive uniforms `u` of `createRng(seed)`, all ones, or the given coefficients.
+ */
+function startSource(init: 'random' | 'zero' | Coefficients, seed: number, n: number): { re: Float32Array; im: Float32Array } {
+  if (init === 'random') return randomUnitPhasors(createRng(seed).state(), n);
+  if (init === 'zero') return { re: new Float32Array(n).fill(1), im: new Float32Array(n) };
+  return init;
+}
+
+function runGeneric(
+  mag: Magnitudes,
+  transform: Transform,
+  length: number,
+  iterations: number,
+  beta: number,
+  init: 'random' | 'zero' | Coefficients,
+  seed: number,
+  opts: FglaOptions,
+): { signal: Float32Array; coefficients: Coefficients } {
+  const S = mag.data;
+  const n = S.length;
+  const { frames, bins } = mag;
+  const cRe = new Float32Array(n);
+  const cIm = new Float32Array(n);
+  const z = startSource(init, seed, n);
+  for (let i = 0; i < n; i++) {
+    const a = Math.sqrt(z.re[i] * z.re[i] + z.im[i] * z.im[i]);
+    if (a > 0) {
+      cRe[i] = (S[i] * z.re[i]) / a;
+      cIm[i] = (S[i] * z.im[i]) / a;
+    } else cRe[i] = S[i];
+  }
+  const c: Coefficients = { frames, bins, re: cRe, im: cIm };
+  if (typeof init === 'object' && init.extra !== undefined) c.extra = init.extra;
+  let y = transform.synthesize(c, length);
+  const prevRe = new Float32Array(n);
+  const prevIm = new Float32Array(n);
+  for (let it = 0; it < iterations; it++) {
+    opts.signal?.throwIfAborted();
+    const r = transform.analyze(y);
+    if (r.frames !== frames || r.bins !== bins) {
+      throw new Error(`fgla: transform.analyze returned ${r.frames}x${r.bins} coefficients, expected ${frames}x${bins}`);
+    }
+    const { re: rr, im: ri } = r;
+    for (let i = 0; i < n; i++) {
+      const xr = rr[i];
+      const xi = ri[i];
+      const ar = xr - beta * prevRe[i];
+      const ai = xi - beta * prevIm[i];
+      prevRe[i] = xr;
+      prevIm[i] = xi;
+      const s = S[i] / (Math.sqrt(ar * ar + ai * ai) + EPS);
+      cRe[i] = ar * s;
+      cIm[i] = ai * s;
+    }
+    if (r.extra !== undefined) c.extra = r.extra;
+    else delete c.extra;
+    y = transform.synthesize(c, length);
+    opts.onProgress?.(it + 1, iterations);
+  }
+  return { signal: y, coefficients: c };
+}
+
+/** Layout of PFFFT's unordered real spectrum of one size. */
+interface UnorderedLayout {
+  /** perm[u] = index in the ordered layout ([DC, Nyquist, re1, im1, re2, im2, ...]) of unordered float u. */
+  perm: Int32Array;
+  dcPos: number;
+  nyPos: number;
+}
+
+const layouts = new Map<number, UnorderedLayout>();
+
+/** Find (once per size) where every ordered spectrum value lives in PFFFT's unordered layout. */
+function unorderedLayout(n: number): UnorderedLayout {
+  let l = layouts.get(n);
+  if (l) return l;
+  const setup = pffft.setup(n, 'real');
+  const buf = pffft.malloc(2 * n * 4);
+  try {
+    const h = pffft.heapF32();
+    for (let i = 0; i < n; i++) h[(buf >> 2) + i] = i;
+    pffft.zreorder(setup, buf, buf + 4 * n, 1);
+    const perm = Int32Array.from(pffft.heapF32().subarray((buf >> 2) + n, (buf >> 2) + 2 * n));
+    // Every block of 8 must hold 4 real parts then the matching 4 imaginary parts
+    // (DC and Nyquist form one such pair: ordered indices 0 and 1).
+    for (let b = 0; b < n; b += 8) {
+      for (let j = 0; j < 4; j++) {
+        if (perm[b + j] % 2 !== 0 || perm[b + 4 + j] !== perm[b + j] + 1) {
+          throw new Error(`fgla: unexpected PFFFT unordered layout for size ${n}; use path: 'generic'`);
+        }
+      }
+    }
+    l = { perm, dcPos: perm.indexOf(0), nyPos: perm.indexOf(1) };
+    layouts.set(n, l);
+    return l;
+  } finally {
+    pffft.free(buf);
+  }
+}
+
+function runFused(
+  mag: Magnitudes,
+  cfg: StftConfig,
+  length: number,
+  iterations: number,
+  beta: number,
+  init: 'random' | 'zero' | Coefficients,
+  seed: number,
+  opts: FglaOptions,
+  wantCoefficients: boolean,
+): { signal: Float32Array; coefficients?: Coefficients } {
+  validateStftConfig(cfg);
+  const N = cfg.nFft;
+  const hop = cfg.hop;
+  const half = N >> 1;
+  const T = mag.frames;
+  const bins = mag.bins;
+  const padLen = (T - 1) * hop + N;
+  const { perm, dcPos, nyPos } = unorderedLayout(N);
+  const setup = pffft.setup(N, 'real');
+
+  // One allocation, carved into 16-byte aligned float buffers. `start` (target
+  // magnitudes and starting phasors in ordered layout) is only read by fglaStart
+  // and shares its space with `cOut`, which is written later.
+  const startFloats = 3 * T * bins;
+  const sizes = {
+    win: N, invWss: padLen, mag: T * half, magEdge: 2 * T, prev: T * N,
+    yA: padLen, yB: padLen, frame: N, spec: N, work: N, start: Math.max(startFloats, wantCoefficients ? T * N : 0),
+  };
+  const offsets = {} as Record<keyof typeof sizes, number>;
+  let total = 0;
+  for (const k of Object.keys(sizes) as (keyof typeof sizes)[]) {
+    offsets[k] = total;
+    total += Math.ceil(sizes[k] / 4) * 4;
+  }
+  const base = pffft.malloc(total * 4);
+  try {
+    const ptr = (k: keyof typeof sizes) => base + offsets[k] * 4;
+    const at = (k: keyof typeof sizes) => (base >> 2) + offsets[k];
+    const h = pffft.heapF32();
+    h.fill(0, at('invWss'), at('invWss') + padLen);
+    h.fill(0, at('yA'), at('yA') + padLen);
+    h.fill(0, at('yB'), at('yB') + padLen);
+    h.set(hannWindow(N), at('win'));
+    const wss = windowSumSquare(T, cfg);
+    const iw = at('invWss');
+    const end = Math.min(padLen, half + length);
+    for (let i = half; i < end; i++) h[iw + i] = wss[i] > 1e-8 ? 1 / (N * wss[i]) : 0;
+
+    const st = at('start');
+    const nb = T * bins;
+    const sp = ptr('start');
+    h.set(mag.data, st);
+    if (init === 'random') {
+      const s = createRng(seed).state();
+      stftKernels.randomPhasors(s[0], s[1], s[2], s[3], nb, sp + 4 * nb, sp + 8 * nb, stftKernels.phasorTable);
+    } else if (init === 'zero') {
+      h.fill(1, st + nb, st + 2 * nb);
+      h.fill(0, st + 2 * nb, st + 3 * nb);
+    } else {
+      h.set(init.re, st + nb);
+      h.set(init.im, st + 2 * nb);
+    }
+    stftKernels.fglaStart(setup, N, T, sp, sp + 4 * nb, sp + 8 * nb, ptr('prev'), ptr('mag'), ptr('magEdge'), ptr('frame'), ptr('spec'));
+
+    let yOld = ptr('yA');
+    let yNew = ptr('yB');
+    const pass = (mode: number, b: number, cOut: number) => {
+      stftKernels.fglaPass(
+        setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'),
+        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), b, mode, cOut, dcPos, nyPos,
+      );
+      const tmp = yOld;
+      yOld = yNew;
+      yNew = tmp;
+    };
+    pass(1, 0, wantCoefficients && iterations === 0 ? ptr('start') : 0);
+    const pv = at('prev');
+    pffft.heapF32().fill(0, pv, pv + T * N);
+    for (let it = 0; it < iterations; it++) {
+      opts.signal?.throwIfAborted();
+      pass(0, beta, wantCoefficients && it === iterations - 1 ? ptr('start') : 0);
+      opts.onProgress?.(it + 1, iterations);
+    }
+
+    const hf = pffft.heapF32();
+    const signal = new Float32Array(length);
+    const y0 = (yOld >> 2) + half;
+    signal.set(hf.subarray(y0, y0 + Math.min(length, padLen - half)));
+    if (!wantCoefficients) return { signal };
+
+    const re = new Float32Array(T * bins);
+    const im = new Float32Array(T * bins);
+    const co = at('start');
+    for (let t = 0; t < T; t++) {
+      const row = t * bins;
+      const crow = co + t * N;
+      for (let u = 0; u < N; u++) {
+        const o = perm[u];
+        const v = hf[crow + u];
+        if (o === 0) re[row] = v;
+        else if (o === 1) re[row + half] = v;
+        else if (o & 1) im[row + (o >> 1)] = v;
+        else re[row + (o >> 1)] = v;
+      }
+    }
+    return { signal, coefficients: { frames: T, bins, re, im } };
+  } finally {
+    pffft.free(base);
+  }
+}

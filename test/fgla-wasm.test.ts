@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { buildAll, TARGETS } from '../scripts/build-wasm.ts';
+import { STFT_KERNELS_WASM, stftKernels } from '../src/dsp/wasm/stft-kernels.ts';
+
+test('the committed .wasm binaries match a fresh build of their AssemblyScript sources', async () => {
+  assert.ok(TARGETS.length >= 1);
+  const stale = await buildAll(true);
+  assert.deepEqual(stale, [], `rebuild with npm run build:wasm: ${stale.join(', ')}`);
+});
+
+test('the kernels module exports the expected functions and imports only PFFFT memory and functions', () => {
+  const bytes = readFileSync(STFT_KERNELS_WASM);
+  const mod = new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
+  const W = (globalThis as unknown as { WebAssembly: { Module: { exports(m: object): { name: string; kind: string }[]; imports(m: object): { module: string; name: string; kind: string }[] } } }).WebAssembly.Module;
+  assert.deepEqual(W.exports(mod).map((e) => `${e.name}:${e.kind}`).sort(), ['fglaPass:function', 'fglaStart:function', 'randomPhasors:function']);
+  assert.deepEqual(W.imports(mod).map((e) => `${e.module}.${e.name}:${e.kind}`).sort(), [
+    'env.memory:memory',
+    'stft-kernels.as.pffftTransform:function',
+    'stft-kernels.as.pffftZreorder:function',
+  ]);
+  assert.equal(typeof stftKernels.fglaPass, 'function');
+});
