@@ -1,0 +1,302 @@
+/**
+ * The keyboard map of the instrument: one table that documents every key
+ * (shown by the help overlay and the hint bar) and one pure function that
+ * turns a key press into a state action or a side effect.
+ *
+ * Design rules:
+ * - Global commands use Ctrl+letter (and `?`, Tab), so they work in every
+ *   panel, including the dataset browser where printable keys type into the
+ *   filter. Ctrl-B (tmux prefix), Ctrl-A (screen prefix), Ctrl-H/I/J/M
+ *   (backspace, tab, newline, return) are avoided.
+ * - Panel keys only act in the focused panel; the same key may mean the
+ *   analogous thing in two panels (arrows move, `-`/`+` decrease/increase),
+ *   never two unrelated things at once.
+ */
+import type { Key } from 'ink';
+import {
+  CURVE_COARSE_STEP,
+  CURVE_FINE_STEP,
+  CURVE_STEP,
+  DURATION_STEP,
+  selectedEntry,
+  type Action,
+  type AppState,
+  type PanelId,
+  type SlotId,
+} from './state.ts';
+
+/** Side effects a key can request; the app's controller performs them. */
+export type Effect =
+  | { effect: 'generate' }
+  | { effect: 'play-again' }
+  | { effect: 'stop' }
+  | { effect: 'save-render-prompt' }
+  | { effect: 'device-picker' }
+  | { effect: 'preset-picker' }
+  | { effect: 'save-preset-prompt' }
+  | { effect: 'audition-file' }
+  | { effect: 'audition-excerpt'; slot: SlotId }
+  | { effect: 'overlay-accept' }
+  | { effect: 'quit' };
+
+/** What a key press does: a state change, a side effect, or nothing. */
+export type KeyCommand = Action | Effect | null;
+
+/** True when a command is a side effect rather than a reducer action. */
+export function isEffect(c: KeyCommand): c is Effect {
+  return c !== null && 'effect' in c;
+}
+
+/** One documented key binding. */
+export interface KeyHelp {
+  keys: string;
+  does: string;
+}
+
+/** Every binding, by section, in the order the help overlay shows them. */
+export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp[] }[] = [
+  {
+    section: 'Everywhere',
+    panel: 'global',
+    keys: [
+      { keys: 'Tab / Shift-Tab', does: 'next / previous panel' },
+      { keys: 'Ctrl-G', does: 'Generate & Play' },
+      { keys: 'Ctrl-P', does: 'Play the last render again' },
+      { keys: 'Ctrl-X', does: 'Stop: cancel the render and playback' },
+      { keys: 'Ctrl-S', does: 'Save the last render as…' },
+      { keys: 'Ctrl-N', does: 'Normalize on / off' },
+      { keys: 'Ctrl-O', does: 'audio output device' },
+      { keys: '?', does: 'this help (Esc closes)' },
+      { keys: 'Ctrl-Q / Ctrl-C', does: 'quit (the session is saved)' },
+    ],
+  },
+  {
+    section: 'Dataset',
+    panel: 'dataset',
+    keys: [
+      { keys: 'type', does: 'filter by name (Backspace, Esc clears)' },
+      { keys: '↑ ↓ PgUp PgDn Home End', does: 'move in the list' },
+      { keys: 'Enter', does: 'audition the file' },
+      { keys: '← / →', does: 'put the file in slot A / slot B' },
+    ],
+  },
+  {
+    section: 'Waveform A / B',
+    panel: 'waveA',
+    keys: [
+      { keys: '← → (Shift: ×10)', does: 'move the selection by a column' },
+      { keys: 'Home / End', does: 'selection to the start / end of the file' },
+      { keys: '- / +', does: `shorter / longer excerpt (±${DURATION_STEP} s, both slots)` },
+      { keys: 'z / x', does: 'zoom in / out around the selection' },
+      { keys: 'f / a', does: 'zoom to the selection / show the whole file' },
+      { keys: 'Enter', does: 'audition the excerpt' },
+    ],
+  },
+  {
+    section: 'Curve (a = amount of A)',
+    panel: 'curve',
+    keys: [
+      { keys: '← → (Shift: ×8) Home End', does: 'move the cursor along the frames' },
+      { keys: '↑ ↓', does: `value ±${CURVE_STEP}` },
+      { keys: 'Shift-↑ ↓', does: `fine ±${CURVE_FINE_STEP}` },
+      { keys: 'PgUp / PgDn', does: `coarse ±${CURVE_COARSE_STEP}` },
+      { keys: '0 / 1', does: 'value 0 (all B) / 1 (all A)' },
+      { keys: 'b', does: 'set a breakpoint at the cursor' },
+      { keys: 'l', does: 'straight line from the breakpoint to the cursor' },
+      { keys: 's / r', does: 'smooth / reset to 0.5' },
+      { keys: 'p / w', does: 'load / save a preset (presets/)' },
+      { keys: 'v', does: 'value range ±1.3 · −0.3..1.3 · 0..1' },
+    ],
+  },
+  {
+    section: 'Transport',
+    panel: 'transport',
+    keys: [
+      { keys: 'Enter', does: 'Generate & Play' },
+      { keys: 'm', does: 'phase method (pghi+fgla, fgla, pghi)' },
+      { keys: '- / +', does: 'fewer / more phase iterations' },
+      { keys: 'n', does: 'Normalize on / off' },
+      { keys: 'o', does: 'audio output device' },
+    ],
+  },
+];
+
+/** The one-line hint for the focused panel (or the open overlay). */
+export function hintFor(state: AppState): string {
+  const o = state.overlay;
+  if (o?.kind === 'help') return 'Esc or ? closes the help';
+  if (o?.kind === 'prompt') return 'type a name · Enter saves · Esc cancels';
+  if (o) return '↑↓ choose · Enter selects · Esc cancels';
+  switch (state.focus) {
+    case 'dataset':
+      return 'type to filter · ↑↓ move · Enter listen · ←A →B · Tab next · ^G generate · ? help';
+    case 'waveA':
+    case 'waveB':
+      return '←→ move · -/+ length · z/x zoom · f fit · a all · Enter listen · ^G generate · ? help';
+    case 'curve':
+      return '←→ cursor · ↑↓ value (Shift fine, PgUp coarse) · b/l line · s smooth · r reset · p/w preset · ?';
+    case 'transport':
+      return 'Enter generate · m method · -/+ iterations · n normalize · o device · ^P again · ^X stop · ?';
+  }
+}
+
+/** Characters the dataset filter accepts (what file names are made of). */
+const FILTER_CHARS = /^[\p{L}\p{N} ._\-/()+,'&@#%=~!]+$/u;
+
+/**
+ * Map a key press to a command, given the current state.
+ *
+ * @param input the text Ink reports (the letter for Ctrl+letter, pasted text, or '').
+ * @param key Ink's key flags.
+ */
+export function commandForKey(state: AppState, input: string, key: Key): KeyCommand {
+  // Quit always works.
+  if (key.ctrl && (input === 'c' || input === 'q')) return { effect: 'quit' };
+
+  const o = state.overlay;
+  if (o) {
+    if (key.escape || (o.kind === 'help' && (input === '?' || input === 'q'))) return { type: 'overlay', overlay: null };
+    if (o.kind === 'help') return null;
+    if (key.return) return { effect: 'overlay-accept' };
+    if (o.kind === 'prompt') {
+      if (key.backspace || key.delete) return { type: 'prompt-backspace' };
+      if (!key.ctrl && !key.meta && input && !/[\u0000-\u001f\u007f]/.test(input)) return { type: 'prompt-type', text: input };
+      return null;
+    }
+    if (key.upArrow) return { type: 'overlay-move', delta: -1 };
+    if (key.downArrow) return { type: 'overlay-move', delta: 1 };
+    return null;
+  }
+
+  if (key.tab) return { type: 'focus-step', delta: key.shift ? -1 : 1 };
+  if (key.ctrl) {
+    switch (input) {
+      case 'g':
+        return { effect: 'generate' };
+      case 'p':
+        return { effect: 'play-again' };
+      case 'x':
+        return { effect: 'stop' };
+      case 's':
+        return { effect: 'save-render-prompt' };
+      case 'n':
+        return { type: 'normalize-toggle' };
+      case 'o':
+        return { effect: 'device-picker' };
+      default:
+        return null;
+    }
+  }
+  if (input === '?') return { type: 'overlay', overlay: { kind: 'help' } };
+
+  switch (state.focus) {
+    case 'dataset':
+      return datasetKey(state, input, key);
+    case 'waveA':
+    case 'waveB':
+      return waveKey(state.focus === 'waveA' ? 'A' : 'B', input, key);
+    case 'curve':
+      return curveKey(input, key);
+    case 'transport':
+      return transportKey(input, key);
+  }
+}
+
+function datasetKey(state: AppState, input: string, key: Key): KeyCommand {
+  const page = Math.max(1, state.layout.listRows - 1);
+  if (key.upArrow) return { type: 'list-move', delta: -1 };
+  if (key.downArrow) return { type: 'list-move', delta: 1 };
+  if (key.pageUp) return { type: 'list-move', delta: -page };
+  if (key.pageDown) return { type: 'list-move', delta: page };
+  if (key.home) return { type: 'list-jump', to: 'first' };
+  if (key.end) return { type: 'list-jump', to: 'last' };
+  if (key.return) return { effect: 'audition-file' };
+  if (key.leftArrow || key.rightArrow) {
+    const entry = selectedEntry(state);
+    if (!entry) return { type: 'message', message: { level: 'warn', text: 'no file under the cursor: clear the filter with Esc' } };
+    return { type: 'assign', slot: key.leftArrow ? 'A' : 'B', entry };
+  }
+  if (key.backspace || key.delete) return { type: 'filter-backspace' };
+  if (key.escape) return { type: 'filter-clear' };
+  if (input && !key.meta && FILTER_CHARS.test(input)) return { type: 'filter-type', text: input };
+  return null;
+}
+
+function waveKey(slot: SlotId, input: string, key: Key): KeyCommand {
+  if (key.leftArrow) return { type: 'selection-move', slot, columns: key.shift ? -10 : -1 };
+  if (key.rightArrow) return { type: 'selection-move', slot, columns: key.shift ? 10 : 1 };
+  if (key.home) return { type: 'selection-jump', slot, to: 'start' };
+  if (key.end) return { type: 'selection-jump', slot, to: 'end' };
+  if (key.return) return { effect: 'audition-excerpt', slot };
+  switch (input) {
+    case '-':
+    case '_':
+      return { type: 'duration-change', delta: -DURATION_STEP };
+    case '+':
+    case '=':
+      return { type: 'duration-change', delta: DURATION_STEP };
+    case 'z':
+      return { type: 'zoom', slot, mode: 'in' };
+    case 'x':
+      return { type: 'zoom', slot, mode: 'out' };
+    case 'f':
+      return { type: 'zoom', slot, mode: 'fit' };
+    case 'a':
+      return { type: 'zoom', slot, mode: 'all' };
+    default:
+      return null;
+  }
+}
+
+function curveKey(input: string, key: Key): KeyCommand {
+  if (key.leftArrow) return { type: 'cursor-move', delta: key.shift ? -8 : -1 };
+  if (key.rightArrow) return { type: 'cursor-move', delta: key.shift ? 8 : 1 };
+  if (key.home) return { type: 'cursor-jump', to: 'first' };
+  if (key.end) return { type: 'cursor-jump', to: 'last' };
+  if (key.upArrow) return { type: 'curve-nudge', delta: key.shift ? CURVE_FINE_STEP : CURVE_STEP };
+  if (key.downArrow) return { type: 'curve-nudge', delta: key.shift ? -CURVE_FINE_STEP : -CURVE_STEP };
+  if (key.pageUp) return { type: 'curve-nudge', delta: CURVE_COARSE_STEP };
+  if (key.pageDown) return { type: 'curve-nudge', delta: -CURVE_COARSE_STEP };
+  switch (input) {
+    case '0':
+      return { type: 'curve-set', value: 0 };
+    case '1':
+      return { type: 'curve-set', value: 1 };
+    case 'b':
+      return { type: 'curve-mark' };
+    case 'l':
+      return { type: 'curve-line' };
+    case 's':
+      return { type: 'curve-smooth' };
+    case 'r':
+      return { type: 'curve-reset' };
+    case 'v':
+      return { type: 'curve-range-cycle' };
+    case 'p':
+      return { effect: 'preset-picker' };
+    case 'w':
+      return { effect: 'save-preset-prompt' };
+    default:
+      return null;
+  }
+}
+
+function transportKey(input: string, key: Key): KeyCommand {
+  if (key.return) return { effect: 'generate' };
+  switch (input) {
+    case 'm':
+      return { type: 'method-cycle' };
+    case '-':
+    case '_':
+      return { type: 'iterations-step', delta: -1 };
+    case '+':
+    case '=':
+      return { type: 'iterations-step', delta: 1 };
+    case 'n':
+      return { type: 'normalize-toggle' };
+    case 'o':
+      return { effect: 'device-picker' };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Session persistence: debounced atomic saves, restore, corrupt files moved
+ * aside with a notice, and the state folder's location rules.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SessionStore, defaultStateDir, loadSession, validateSession, SESSION_FILE } from '../src/engine/session.ts';
+
+const STATE = {
+  dataset: '/data/demo',
+  model: '/models/default',
+  slots: { A: { path: '/data/demo/cello.wav', start: 1.5 }, B: null },
+  duration: 2,
+  curve: { values: [0, 0.5, 1.2], range: [-1.3, 1.3] as [number, number] },
+  settings: { normalize: true, method: 'pghi+fgla', iterations: 32, deviceId: null },
+  lastRender: null,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('changes are written once after the debounce, atomically, and read back', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'lts-session-')), 'nested', 'state');
+  try {
+    const store = new SessionStore(dir, { debounceMs: 40 });
+    for (let i = 0; i < 5; i++) store.update({ ...STATE, duration: 1 + i });
+    assert.equal(store.writes, 0, 'nothing written before the debounce');
+    await sleep(150);
+    assert.equal(store.writes, 1, 'a burst of changes is one write');
+    const { session, notice } = loadSession(dir);
+    assert.equal(notice, null);
+    assert.equal(session?.duration, 5, 'the newest state wins');
+    assert.deepEqual(session?.slots, STATE.slots);
+    assert.deepEqual(session?.curve, STATE.curve);
+    assert.equal(session?.kind, 'lts-session');
+    assert.deepEqual(readdirSync(dir), [SESSION_FILE], 'no temporary file left');
+    // flush writes a pending change at once (quit path).
+    store.update({ ...STATE, duration: 7 });
+    assert.equal(store.flush(), true);
+    assert.equal(loadSession(dir).session?.duration, 7);
+    assert.equal(store.flush(), false, 'nothing pending');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupt or invalid session file is moved aside with a one-line notice', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-session-'));
+  try {
+    const path = join(dir, SESSION_FILE);
+    writeFileSync(path, '{"kind": "lts-session", "version": 1, "data');
+    const fixed = new Date('2026-01-02T03:04:05.678Z');
+    const r = loadSession(dir, () => fixed);
+    assert.equal(r.session, null);
+    assert.match(r.notice ?? '', /^session file was unreadable \(invalid JSON.*moved aside to .*session\.json\.corrupt-2026-01-02T03-04-05-678Z/);
+    assert.ok(!r.notice?.includes('\n'));
+    assert.deepEqual(readdirSync(dir), ['session.json.corrupt-2026-01-02T03-04-05-678Z']);
+    // Valid JSON with a wrong shape is treated the same.
+    writeFileSync(path, JSON.stringify({ kind: 'lts-session', version: 1, dataset: '/d', model: '/m', slots: { A: null, B: null }, duration: -1 }));
+    const r2 = loadSession(dir, () => new Date('2026-01-02T03:04:06Z'));
+    assert.match(r2.notice ?? '', /duration is invalid/);
+    assert.equal(readdirSync(dir).length, 2);
+    // Missing file: nothing, no notice.
+    assert.deepEqual(loadSession(dir), { session: null, notice: null });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validation names the broken part', () => {
+  const ok = { kind: 'lts-session', version: 1, ...STATE, savedAt: '' };
+  assert.equal(validateSession(ok), null);
+  assert.match(validateSession({ ...ok, version: 2 }) ?? '', /version 2/);
+  assert.match(validateSession({ ...ok, curve: { values: [NaN], range: [0, 1] } }) ?? '', /curve values/);
+  assert.match(validateSession({ ...ok, curve: { values: [0], range: [1, 0] } }) ?? '', /curve range/);
+  assert.match(validateSession({ ...ok, slots: { A: { path: 3, start: 0 }, B: null } }) ?? '', /slots/);
+  assert.match(validateSession([]) ?? '', /not a JSON object/);
+});
+
+test('a failed write is reported once and never thrown', () => {
+  const base = mkdtempSync(join(tmpdir(), 'lts-session-'));
+  try {
+    const blocker = join(base, 'file');
+    writeFileSync(blocker, 'x');
+    const errors: string[] = [];
+    const store = new SessionStore(join(blocker, 'state'), { onError: (m) => errors.push(m) });
+    store.update(STATE);
+    assert.equal(store.flush(), false);
+    store.update(STATE);
+    store.flush();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /^cannot save the session to .*file\/state\/session\.json: /);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('state folder: LTS_STATE_DIR, then XDG_STATE_HOME/lts, then ~/.local/state/lts', () => {
+  assert.equal(defaultStateDir({ LTS_STATE_DIR: '/s', XDG_STATE_HOME: '/x', HOME: '/h' }), '/s');
+  assert.equal(defaultStateDir({ XDG_STATE_HOME: '/x', HOME: '/h' }), '/x/lts');
+  assert.equal(defaultStateDir({ HOME: '/h' }), '/h/.local/state/lts');
+});
+
+test('the written file is readable JSON with the documented fields', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-session-'));
+  try {
+    const store = new SessionStore(dir);
+    store.update(STATE);
+    store.flush();
+    const json = JSON.parse(readFileSync(join(dir, SESSION_FILE), 'utf8'));
+    assert.deepEqual(Object.keys(json).sort(), ['curve', 'dataset', 'duration', 'kind', 'lastRender', 'model', 'savedAt', 'settings', 'slots', 'version']);
+    assert.ok(!Number.isNaN(Date.parse(json.savedAt)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
