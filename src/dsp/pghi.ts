@@ -45,7 +45,8 @@
  * quantised log-magnitude (0.024 dB buckets at the default tolerance) in
  * typed arrays, with no allocation per coefficient; it replaces the paper's
  * binary heap at a third of the cost with the same result (see `integrate`).
- * About 0.012 s per second of 44.1 kHz audio at 2048/256 on one core.
+ * Memory: about 30 bytes per coefficient (21 MB for 4 s at 2048/256). Speed:
+ * see the "Phase reconstruction" section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
 import { createRng } from './rng.ts';
@@ -122,57 +123,56 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   if (K === 0) return out;
 
   let maxMag = 0;
+  let argMax = 0;
   for (let i = 0; i < K; i++) {
     const v = data[i];
     if (!(v >= 0) || v === Infinity) {
       throw new UserError(`pghi: magnitude at frame ${Math.floor(i / M)}, bin ${i % M} is ${v}; magnitudes must be finite and >= 0`);
     }
-    if (v > maxMag) maxMag = v;
+    if (v > maxMag) {
+      maxMag = v;
+      argMax = i;
+    }
   }
   if (maxMag === 0) return out; // silence: every phase is equally right, the output is zero
 
   const lambda = lambdaFactor * N * N;
   const threshold = tolerance * maxMag;
   const logThr = Math.log(threshold);
+  const qScale = (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
 
-  // s = ln|c|; coefficients under the threshold are marked done and get a
-  // seeded uniform random phase.
+  // Per-coefficient state, interleaved so that one coefficient is one 16-byte
+  // slot (fewer cache misses in the integration): [4i] phase step to the next
+  // frame, [4i+1] phase step to the next bin, [4i+2] phase (NaN until
+  // reached), [4i+3] priority bucket.
+  const st = new Float32Array(4 * K);
   const s = new Float32Array(K);
-  const phase = new Float64Array(K);
-  const done = new Uint8Array(K);
-  const remaining = logMagnitudes(data, threshold, createRng(opts.seed ?? 0), s, done, phase);
-
-  // Phase derivatives, interleaved: d[2i] per frame step, d[2i+1] per bin step.
-  const d = new Float32Array(2 * K);
-  phaseDerivatives(s, T, M, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI * a) / N, N, a, d);
-
-  integrate(data, s, d, T, M, maxMag, logThr, remaining, done, phase);
-  polarToCartesian(data, phase, T, M, re, im);
+  const remaining = logMagnitudes(data, threshold, qScale, createRng(opts.seed ?? 0), s, st);
+  phaseDerivatives(s, T, M, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI * a) / N, N, a, st);
+  integrate(st, T, M, remaining, argMax);
+  polarToCartesian(data, st, T, M, re, im);
   return out;
 }
 
 /**
- * Fill `s` with ln|c| (a fast logarithm from the float32 exponent and an
- * atanh series of the mantissa, absolute error < 3e-6) and mark every
- * coefficient under `threshold` as done with a uniform random phase from
- * `rng` (in index order, so the result depends only on the seed). Values under
- * the threshold are clamped to `ln(threshold) − ln(1000)` (30 dB under it): they
- * only enter differences next to the threshold, where the estimate is poor anyway.
+ * Compute `s = ln|c|` (a fast logarithm from the float32 exponent and an
+ * atanh series of the mantissa, absolute error < 3e-6) and the state slot of
+ * every coefficient: those under `threshold` get a uniform random phase from
+ * `rng` (in index order, so the result depends only on the seed); the others
+ * get phase NaN (not reached yet) and their priority bucket
+ * `⌊(s − ln threshold)·qScale⌋`. Values under the threshold are clamped to
+ * `ln(threshold) − ln(1000)` (30 dB under it): they only enter differences next
+ * to the threshold, where the estimate is poor anyway.
  *
  * @returns The number of coefficients at or above the threshold.
  */
-function logMagnitudes(
-  data: Float32Array,
-  threshold: number,
-  rng: () => number,
-  s: Float32Array,
-  done: Uint8Array,
-  phase: Float64Array,
-): number {
+function logMagnitudes(data: Float32Array, threshold: number, qScale: number, rng: () => number, s: Float32Array, st: Float32Array): number {
   const K = data.length;
   const bits = new Int32Array(data.buffer, data.byteOffset, K);
-  const logFloor = Math.log(threshold) - Math.log(1e3);
+  const logThr = Math.log(threshold);
+  const logFloor = logThr - Math.log(1e3);
   const twoPi = 2 * Math.PI;
+  const top = QUEUE_BUCKETS - 1;
   let remaining = 0;
   for (let i = 0; i < K; i++) {
     const v = data[i];
@@ -189,11 +189,13 @@ function logMagnitudes(
     }
     if (v >= threshold) {
       s[i] = l;
+      st[4 * i + 2] = NaN;
+      const q = Math.floor((l - logThr) * qScale);
+      st[4 * i + 3] = q < 0 ? 0 : q > top ? top : q;
       remaining++;
     } else {
       s[i] = l > logFloor ? l : logFloor;
-      done[i] = 1;
-      phase[i] = twoPi * rng();
+      st[4 * i + 2] = twoPi * rng() - Math.PI;
     }
   }
   return remaining;
@@ -202,9 +204,9 @@ function logMagnitudes(
 /**
  * Phase derivatives of the window-centred STFT phase from the log-magnitude
  * `s` (Průša et al. 2017, eqs. for the Gaussian window, discretised with
- * centred differences; one-sided at the first and last frame):
- * `d[2i]   = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per frame step),
- * `d[2i+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step).
+ * centred differences; one-sided at the first and last frame), into the state
+ * slots: `st[4i] = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per
+ * frame step), `st[4i+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step).
  * `∂s/∂ω` is taken as 0 at DC and Nyquist, where |c| of a real signal is even.
  * The frame advance is reduced modulo 2π, which keeps the integrated phase small.
  */
@@ -217,7 +219,7 @@ function phaseDerivatives(
   binAdvance: number,
   N: number,
   a: number,
-  d: Float32Array,
+  st: Float32Array,
 ): void {
   const advance = new Float64Array(M);
   for (let m = 0; m < M; m++) advance[m] = binAdvance * (((a * m) % N) / a);
@@ -225,28 +227,29 @@ function phaseDerivatives(
   const hF = cF / 2;
   for (let t = 0; t < T; t++) {
     const row = t * M;
-    const d0 = 2 * row;
-    d[d0] = 0;
-    for (let m = 1; m < M - 1; m++) d[d0 + 2 * m] = advance[m] + hT * (s[row + m + 1] - s[row + m - 1]);
-    d[d0 + 2 * (M - 1)] = advance[M - 1];
+    const o = 4 * row;
+    st[o] = 0;
+    for (let m = 1; m < M - 1; m++) st[o + 4 * m] = advance[m] + hT * (s[row + m + 1] - s[row + m - 1]);
+    st[o + 4 * (M - 1)] = advance[M - 1];
     if (T === 1) continue; // a single frame has no time derivative: the bin steps stay 0
     if (t === 0) {
-      for (let m = 0; m < M; m++) d[d0 + 2 * m + 1] = cF * (s[row + M + m] - s[row + m]);
+      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = cF * (s[row + M + m] - s[row + m]);
     } else if (t === T - 1) {
-      for (let m = 0; m < M; m++) d[d0 + 2 * m + 1] = cF * (s[row + m] - s[row - M + m]);
+      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = cF * (s[row + m] - s[row - M + m]);
     } else {
-      for (let m = 0; m < M; m++) d[d0 + 2 * m + 1] = hF * (s[row + M + m] - s[row - M + m]);
+      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = hF * (s[row + M + m] - s[row - M + m]);
     }
   }
 }
 
 /**
  * Heap integration (Průša et al. 2017, Algorithm 1). Starting from the
- * largest coefficient not yet done (phase 0), repeatedly take the largest
+ * largest coefficient not yet reached (phase 0), repeatedly take the largest
  * reached coefficient and give each unreached neighbour (previous/next frame,
  * previous/next bin) the phase of the taken one plus the trapezoidal average
- * of the two derivatives; repeat with a new seed while coefficients at or
- * above the threshold remain (separate islands).
+ * of the two phase steps; repeat with a new seed while coefficients at or
+ * above the threshold remain (separate islands). Phases are kept in
+ * [−π, π] (float32 is then accurate to 2.4e-7 rad).
  *
  * The priority queue is a bucket queue on the log-magnitude (a LIFO list per
  * bucket and a bitmap of non-empty buckets) with {@link QUEUE_BUCKETS} buckets
@@ -256,32 +259,21 @@ function phaseDerivatives(
  * other. Measured on the benchmark files, an exact binary heap gave the same
  * spectral convergence within 0.15 dB at two to four times the cost.
  */
-function integrate(
-  data: Float32Array,
-  s: Float32Array,
-  d: Float32Array,
-  T: number,
-  M: number,
-  maxMag: number,
-  logThr: number,
-  remaining: number,
-  done: Uint8Array,
-  phase: Float64Array,
-): void {
+function integrate(st: Float32Array, T: number, M: number, remaining: number, firstSeed: number): void {
   const K = T * M;
   const NB = QUEUE_BUCKETS;
-  const qScale = (NB - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
   const head = new Int32Array(NB).fill(-1);
   const next = new Int32Array(K);
   const bits = new Int32Array(NB >> 5);
+  const twoPi = 2 * Math.PI;
   let topWord = 0;
   let queued = 0;
-  const push = (i: number): void => {
-    let b = ((s[i] - logThr) * qScale) | 0;
-    if (b < 0) b = 0;
-    else if (b > NB - 1) b = NB - 1;
-    next[i] = head[b];
-    head[b] = i;
+  // reach coefficient j with phase p and queue it
+  const reach = (j: number, p: number): void => {
+    st[4 * j + 2] = p - twoPi * Math.round(p * INV_TWO_PI);
+    const b = st[4 * j + 3];
+    next[j] = head[b];
+    head[b] = j;
     const w = b >> 5;
     bits[w] |= 1 << (b & 31);
     if (w > topWord) topWord = w;
@@ -291,20 +283,17 @@ function integrate(
   // Seeds in descending magnitude order, built only if a second island exists.
   let order: Int32Array | null = null;
   let orderPos = 0;
-  let seed = 0;
-  for (let i = 1; i < K; i++) if (data[i] > data[seed]) seed = i;
+  let seed = firstSeed;
   const invM = 1 / M;
 
   while (remaining > 0) {
     if (seed < 0) {
-      if (order === null) order = descendingOrder(s, done, logThr, qScale, NB);
-      while (done[order[orderPos]]) orderPos++;
+      if (order === null) order = descendingOrder(st, NB);
+      while (st[4 * order[orderPos] + 2] === st[4 * order[orderPos] + 2]) orderPos++; // skip reached (non-NaN)
       seed = order[orderPos];
     }
-    phase[seed] = 0;
-    done[seed] = 1;
+    reach(seed, 0);
     remaining--;
-    push(seed);
     while (queued > 0) {
       // pop the top of the queue
       while (bits[topWord] === 0) topWord--;
@@ -318,43 +307,40 @@ function integrate(
 
       const t = Math.floor((i + 0.5) * invM);
       const m = i - t * M;
-      const p = phase[i];
-      const dTi = d[2 * i];
-      const dFi = d[2 * i + 1];
+      const o = 4 * i;
+      const p = st[o + 2];
+      const dT = st[o];
+      const dF = st[o + 1];
       if (t + 1 < T) {
         const j = i + M;
-        if (done[j] === 0) {
-          phase[j] = p + 0.5 * (dTi + d[2 * j]);
-          done[j] = 1;
+        const pj = st[4 * j + 2];
+        if (pj !== pj) {
+          reach(j, p + 0.5 * (dT + st[4 * j]));
           remaining--;
-          push(j);
         }
       }
       if (t > 0) {
         const j = i - M;
-        if (done[j] === 0) {
-          phase[j] = p - 0.5 * (dTi + d[2 * j]);
-          done[j] = 1;
+        const pj = st[4 * j + 2];
+        if (pj !== pj) {
+          reach(j, p - 0.5 * (dT + st[4 * j]));
           remaining--;
-          push(j);
         }
       }
       if (m + 1 < M) {
         const j = i + 1;
-        if (done[j] === 0) {
-          phase[j] = p + 0.5 * (dFi + d[2 * j + 1]);
-          done[j] = 1;
+        const pj = st[4 * j + 2];
+        if (pj !== pj) {
+          reach(j, p + 0.5 * (dF + st[4 * j + 1]));
           remaining--;
-          push(j);
         }
       }
       if (m > 0) {
         const j = i - 1;
-        if (done[j] === 0) {
-          phase[j] = p - 0.5 * (dFi + d[2 * j + 1]);
-          done[j] = 1;
+        const pj = st[4 * j + 2];
+        if (pj !== pj) {
+          reach(j, p - 0.5 * (dF + st[4 * j + 1]));
           remaining--;
-          push(j);
         }
       }
     }
@@ -369,13 +355,13 @@ function integrate(
  * (error < 2e-9, far below float32 resolution); three times faster than
  * Math.sin + Math.cos here.
  */
-function polarToCartesian(data: Float32Array, phase: Float64Array, T: number, M: number, re: Float32Array, im: Float32Array): void {
+function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: number, re: Float32Array, im: Float32Array): void {
   for (let t = 0; t < T; t++) {
     let sign = 1;
     for (let i = t * M, end = i + M; i < end; i++) {
       const v = sign * data[i];
       sign = -sign;
-      let r = phase[i] * INV_TWO_PI;
+      let r = st[4 * i + 2] * INV_TWO_PI;
       r = (r - Math.floor(r + 0.5)) * 4; // quarter turns in [−2, 2)
       const qf = Math.floor(r + 0.5);
       const x = (r - qf) * HALF_PI;
@@ -389,34 +375,31 @@ function polarToCartesian(data: Float32Array, phase: Float64Array, T: number, M:
   }
 }
 
-const INV_TWO_PI = 1 / (2 * Math.PI);
-const HALF_PI = Math.PI / 2;
-/** Buckets of the priority queue of {@link pghi} (a multiple of 32). */
-const QUEUE_BUCKETS = 4096;
-
 /**
- * Indices of the coefficients not yet `done` (all at or above the threshold),
- * sorted by descending magnitude: a counting sort on the same log-magnitude
+ * Indices of the coefficients not yet reached (phase NaN), sorted by
+ * descending priority bucket: a counting sort on the same log-magnitude
  * buckets as the queue of {@link pghi}, so linear time and exact up to one
  * bucket width, which is all the choice of a new integration seed needs.
  */
-function descendingOrder(s: Float32Array, done: Uint8Array, logThr: number, qScale: number, NB: number): Int32Array {
-  const bucket = (v: number): number => {
-    const b = ((v - logThr) * qScale) | 0;
-    return NB - 1 - (b < 0 ? 0 : b > NB - 1 ? NB - 1 : b);
-  };
+function descendingOrder(st: Float32Array, NB: number): Int32Array {
+  const K = st.length >> 2;
   const counts = new Int32Array(NB + 1);
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (done[i]) continue;
-    counts[bucket(s[i]) + 1]++;
+  for (let i = 0; i < K; i++) {
+    if (st[4 * i + 2] === st[4 * i + 2]) continue;
+    counts[NB - 1 - st[4 * i + 3] + 1]++;
     n++;
   }
   for (let b = 0; b < NB; b++) counts[b + 1] += counts[b];
   const order = new Int32Array(n);
-  for (let i = 0; i < s.length; i++) {
-    if (done[i]) continue;
-    order[counts[bucket(s[i])]++] = i;
+  for (let i = 0; i < K; i++) {
+    if (st[4 * i + 2] === st[4 * i + 2]) continue;
+    order[counts[NB - 1 - st[4 * i + 3]]++] = i;
   }
   return order;
 }
+
+const INV_TWO_PI = 1 / (2 * Math.PI);
+const HALF_PI = Math.PI / 2;
+/** Buckets of the priority queue of {@link pghi} (a multiple of 32). */
+const QUEUE_BUCKETS = 4096;
