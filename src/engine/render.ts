@@ -26,7 +26,7 @@ import { UserError } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
 import { transformFor, analyzeMagnitudes, toFeatures, fromFeatures } from './features.ts';
-import { initBackend, type BackendInfo } from './backend.ts';
+import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
 import { loadModelFolder } from './model-folder.ts';
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
@@ -80,6 +80,9 @@ export const RENDER_DEFAULTS = {
 
 const MAX_CACHE = 16;
 
+/** Values accepted by `--backend`. */
+export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
 /**
  * Renders interpolations with one backend and a small cache of models,
  * analysed files and encoded excerpts. One instance per process (or worker).
@@ -93,7 +96,9 @@ export class Renderer {
 
   /** Initialise the tfjs backend (`auto`: tfjs-node-gpu, tfjs-node, wasm, cpu) and create a renderer. */
   static async create(opts: { backend?: string } = {}): Promise<Renderer> {
-    const info = await initBackend((opts.backend ?? 'auto') as Parameters<typeof initBackend>[0]);
+    const backend = opts.backend ?? 'auto';
+    if (!BACKENDS.includes(backend)) throw new UserError(`--backend ${backend}: unknown; use one of ${BACKENDS.join(', ')}`);
+    const info = await initBackend(backend as BackendPreference);
     return new Renderer(info);
   }
 
@@ -176,7 +181,7 @@ export class Renderer {
     const amounts = sampleCurve(curve, frames);
     const z = mixLatents(encA, encB, amounts, params.sample, params.seed);
     const features = model.vae.decode(z, frames);
-    const mag: Magnitudes = { frames, bins: model.transform.bins, data: fromFeatures(features, model.config.features.scaling) };
+    const mag: Magnitudes = fromFeatures({ frames, bins: model.transform.bins, data: features }, model.config.features.scaling);
     checkAbort(opts.signal);
     lap('decode');
 
@@ -256,8 +261,8 @@ export class Renderer {
       const src = Math.min(an.mag.frames - 1, firstFrame + f);
       slice.set(an.mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
     }
-    const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling);
-    const { mu, logvar } = model.vae.encode(feats, frames);
+    const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true);
+    const { mu, logvar } = model.vae.encode(feats.data, frames);
     const enc: EncodedExcerpt = { frames, latent: mu.length / frames, mu, logvar, rms };
     remember(this.encodings, key, enc);
     return enc;
