@@ -5,7 +5,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudioOutput, NO_AUDIO_DEVICE } from '../src/io/audio-out.ts';
@@ -147,4 +149,22 @@ test('a default device that cannot be opened (no such card) reports "no audio de
   } finally {
     broken.close();
   }
+});
+
+test('an app that never calls close() still exits: the idle child does not keep it alive', async () => {
+  const script = join(dir, 'forget-close.mts');
+  const src = new URL('../src/io/audio-out.ts', import.meta.url).href;
+  writeFileSync(script, `import { createAudioOutput } from ${JSON.stringify(src)};
+const out = createAudioOutput({ env: { ALSA_CONFIG_PATH: ${JSON.stringify(conf)} } });
+const h = await out.play(new Float32Array(4410).fill(0.25), 44100);
+if (!h.available) { console.log('unavailable ' + h.reason); process.exit(3); }
+const r = await h.done;
+console.log('played ' + r.status);
+`);
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const t0 = performance.now();
+  const res = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', timeout: 15000 });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout.trim(), 'played finished');
+  assert.ok(performance.now() - t0 < 10000);
 });

@@ -46,12 +46,13 @@ after(async () => {
 });
 
 test('live stream: a producer awaiting write() is paced by the device clock, plays contiguously, no underruns', async () => {
-  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  // 1024-frame blocks, 4 queued (93 ms): the suite shares two cores with other test files.
+  const s = await out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4 });
   assert.equal(s.available, true, s.available ? '' : s.reason);
   if (!s.available) return;
   const x = chirp(RATE, 1.5, 80, 6000, 0.5);
   const t0 = performance.now();
-  for (let off = 0; off < x.length; off += 512) await s.write(x.slice(off, off + 512));
+  for (let off = 0; off < x.length; off += 1024) await s.write(x.slice(off, off + 1024));
   const writeTime = (performance.now() - t0) / 1000;
   await s.close();
   const total = (performance.now() - t0) / 1000;
@@ -122,4 +123,27 @@ test('a render plays in real time and position() advances to its duration', asyn
   const k = findStart(cap, x);
   assert.ok(k >= 0);
   assert.equal(maxAbsDiff(cap, k, x), 0);
+});
+
+test('stop() of the output closes a live stream at once: a waiting write resolves, later writes are ignored', async () => {
+  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  assert.equal(s.available, true);
+  if (!s.available) return;
+  const block = chirp(RATE, 512 / RATE, 440, 440, 0.2);
+  for (let i = 0; i < 20; i++) await s.write(block);
+  // Fill beyond the high-water mark: this write waits for the device...
+  const pending = s.write(chirp(RATE, 0.5, 440, 440, 0.2));
+  const t0 = performance.now();
+  out.stop();
+  // ...and is released by the stop instead of after 0.5 s of playback.
+  await pending;
+  assert.ok(performance.now() - t0 < 400, `write resolved after ${(performance.now() - t0).toFixed(0)} ms`);
+  const before = s.position();
+  await s.write(block);
+  await s.close();
+  assert.equal(s.position(), before);
+  // The output is still usable afterwards.
+  const h = await out.play(chirp(RATE, 0.2), RATE);
+  assert.equal(h.available, true);
+  if (h.available) assert.equal((await h.done).status, 'finished');
 });

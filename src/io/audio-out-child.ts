@@ -22,7 +22,8 @@
  *   opens a live stream known by that request id; then `{ type: 'write', stream, samples }` (no reply)
  *   appends audio, answered by `{ type: 'stat', id: stream, frames, underruns }` after each block handed
  *   to PortAudio; `{ type: 'close', id, stream }` drains and closes (reply), `{ type: 'abort', id, stream }`
- *   drops queued audio first. `{ type: 'stop', stream }` (no reply) stops a playback or stream.
+ *   drops queued audio first. `{ type: 'stop', stream }` (no reply) stops a playback or stream; a stream stopped this
+ *   way (or by `stopAll`) is closed at once and announced with `{ type: 'stopped', id: stream }`.
  * - `{ type: 'stopAll' }` aborts every playback and stream; `{ type: 'exit' }` ends the process.
  * The child sends `{ type: 'ready', ok, reason? }` first (whether naudiodon loaded).
  *
@@ -36,6 +37,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** naudiodon's native stream object (`build/Release/naudiodon.node` `create()`). */
 interface NativeStream {
@@ -94,6 +96,15 @@ function loadBinding(): { binding?: NativeBinding; reason?: string } {
 }
 
 const { binding, reason: loadReason } = loadBinding();
+
+// Raise this process's priority where allowed (root, or CAP_SYS_NICE / RLIMIT_NICE): PortAudio's
+// callback thread and libuv's worker threads are created later from this thread and inherit its
+// nice value, so a busy machine delays them less. Refused for ordinary users; nothing changes then.
+try {
+  setPriority(-10);
+} catch {
+  // Not permitted: run at normal priority.
+}
 
 function listDevices(b: NativeBinding): ChildDevice[] {
   const devices = b.getDevices();
@@ -247,6 +258,20 @@ class Feeder {
 }
 
 const feeders = new Map<number, Feeder>();
+/** Ids of live streams (as opposed to render playbacks). */
+const streamIds = new Set<number>();
+
+/** Stop a playback (its loop ends and reports "stopped") or a live stream (closed now, parent told "stopped"). */
+async function stopFeeder(id: number): Promise<void> {
+  const f = feeders.get(id);
+  if (!f) return;
+  f.abort();
+  if (!streamIds.has(id)) return;
+  feeders.delete(id);
+  streamIds.delete(id);
+  try { await f.quit('ABORT'); } catch { /* the stream is gone either way */ }
+  send({ type: 'stopped', id });
+}
 
 function num(m: Msg, key: string, dflt: number): number {
   const v = m[key];
@@ -307,6 +332,7 @@ function handleOpen(b: NativeBinding, m: Msg): void {
     send({ type: 'stat', id, frames, underruns });
   });
   feeders.set(id, feeder);
+  streamIds.add(id);
   send({ type: 'reply', id, ok: true, deviceId: dev.id, latency: (blockFrames * queueBlocks) / sampleRate });
 }
 
@@ -323,6 +349,7 @@ async function handleClose(m: Msg, abort: boolean): Promise<void> {
     send({ type: 'reply', id, ok: false, reason: `closing the audio stream failed: ${firstLine(e)}` });
   } finally {
     feeders.delete(sid);
+    streamIds.delete(sid);
   }
 }
 
@@ -332,7 +359,7 @@ async function handle(m: Msg): Promise<void> {
     process.exit(0);
   }
   if (m.type === 'stopAll') {
-    for (const f of feeders.values()) f.abort();
+    await Promise.all([...feeders.keys()].map((id) => stopFeeder(id)));
     return;
   }
   if (m.type === 'write') {
@@ -340,7 +367,7 @@ async function handle(m: Msg): Promise<void> {
     return;
   }
   if (m.type === 'stop') {
-    feeders.get(num(m, 'stream', -1))?.abort();
+    await stopFeeder(num(m, 'stream', -1));
     return;
   }
   if (!binding) { send({ type: 'reply', id: m.id, ok: false, reason: loadReason }); return; }

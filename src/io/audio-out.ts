@@ -209,6 +209,23 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
   const deathHandlers = new Set<(reason: string) => void>();
   const stderrTail = new TailBuffer();
   const stdoutTail = new TailBuffer();
+  // The child keeps this process alive only while something is in flight (a request, a playback,
+  // an open stream); when idle it is unref'd, so an app that forgets close() can still exit.
+  let busyCount = 0;
+  type Refable = { ref?(): void; unref?(): void } | null | undefined;
+  const applyRef = (): void => {
+    const p = child;
+    if (!p) return;
+    const handles: Refable[] = [p, p.channel as Refable, p.stdout as unknown as Refable, p.stderr as unknown as Refable];
+    for (const h of handles) {
+      if (busyCount > 0) h?.ref?.();
+      else h?.unref?.();
+    }
+  };
+  const busy = (delta: number): void => {
+    busyCount = Math.max(0, busyCount + delta);
+    applyRef();
+  };
 
   const unavailable = (reason: string): AudioUnavailable => {
     lastStatus = { available: false, reason };
@@ -249,6 +266,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
         if (m.type === 'ready') {
           clearTimeout(timer);
           settle(m.ok ? null : unavailable(String(m.reason)));
+          applyRef();
           return;
         }
         if (m.type === 'reply' && typeof m.id === 'number') {
@@ -286,7 +304,10 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     const proc = child;
     if (!proc || !proc.connected) return { type: 'reply', ok: false, reason: 'audio output process is not running' };
     const id = nextId++;
-    return new Promise<ChildMsg>((resolve) => {
+    busy(+1);
+    return new Promise<ChildMsg>((resolveRaw) => {
+      let done = false;
+      const resolve = (m: ChildMsg): void => { if (!done) { done = true; busy(-1); resolveRaw(m); } };
       const timer = setTimeout(() => {
         pending.delete(id);
         resolve({ type: 'reply', ok: false, reason: `audio output did not answer "${String(msg.type)}" within ${timeoutMs} ms` });
@@ -347,6 +368,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     const notReady = await start();
     if (notReady) return notReady;
     const id = nextId++;
+    busy(+1);
     const frames = samples.length / channels;
     let played = 0;
     let resolveDone!: (r: PlaybackResult) => void;
@@ -357,6 +379,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       finished = true;
       listeners.delete(id);
       deathHandlers.delete(onDeath);
+      busy(-1);
       resolveDone(r);
     };
     const onDeath = (reason: string): void => finish({ status: 'failed', reason });
@@ -415,15 +438,25 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     const wake = (): void => {
       while (waiters.length > 0 && (closed || dead || sentSamples - pushedFrames * channels <= highWaterSamples)) waiters.shift()!();
     };
-    const onDeath = (): void => { dead = true; wake(); };
+    let released = false;
+    const release = (): void => { if (!released) { released = true; busy(-1); } };
+    const onDeath = (): void => { dead = true; release(); wake(); };
     const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks });
     if (!reply.ok) return unavailable(String(reply.reason));
+    busy(+1);
     // The child keys the stream by the request id it answered.
     const sid = Number(reply.id);
     listeners.set(sid, (m) => {
       if (m.type === 'stat') {
         pushedFrames = Number(m.frames);
         underrunCount = Number(m.underruns);
+        wake();
+      } else if (m.type === 'stopped') {
+        // stop() of the output closed this stream in the child.
+        closed = true;
+        listeners.delete(sid);
+        deathHandlers.delete(onDeath);
+        release();
         wake();
       }
     });
@@ -438,6 +471,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       if (r.ok && typeof r.underruns === 'number') underrunCount = r.underruns;
       listeners.delete(sid);
       deathHandlers.delete(onDeath);
+      release();
     };
     return {
       available: true,
