@@ -71,14 +71,30 @@ test('missing file, directory and empty file', async () => {
   await expectBad(file('empty.wav', new Uint8Array(0)), /file is empty \(0 bytes\)/);
 });
 
-test('truncated header, not audio, other RIFF types, AIFF', async () => {
+test('truncated header, not audio, other RIFF/IFF types, damaged AIFF', async () => {
   await expectBad(file('short.wav', new Uint8Array([82, 73, 70, 70, 1, 2])), /truncated WAV header \(6 bytes/);
-  await expectBad(file('text.wav', 'hello, this is not a sound file\n'), /not an audio file \(unrecognised header\); pass a WAV, FLAC, MP3, Ogg Vorbis or Ogg Opus file/);
+  await expectBad(file('text.wav', 'hello, this is not a sound file\n'), /not an audio file \(unrecognised header\); pass a WAV, AIFF, FLAC, MP3, Ogg Vorbis or Ogg Opus file/);
   const avi = new Uint8Array([82, 73, 70, 70, 4, 0, 0, 0, 65, 86, 73, 32, 0, 0, 0, 0]);
   await expectBad(file('movie.wav', avi), /RIFF file of type "AVI " is not WAVE audio/);
+  const svx = path.join(dir, 'x.8svx');
+  execFileSync('sox', ['-n', '-r', '8000', svx, 'synth', '0.1', 'sine', '440']);
+  await expectBad(svx, /IFF file of type "8SVX" is not AIFF audio/);
+  // AIFF with its SSND chunk cut away, and AIFF-C with a compression it does not support.
   const aiff = path.join(dir, 'x.aiff');
   execFileSync('sox', ['-n', '-r', '8000', aiff, 'synth', '0.1', 'sine', '440']);
-  await expectBad(aiff, /AIFF is not supported; convert it with: sox IN OUT.wav/);
+  const ab = fs.readFileSync(aiff);
+  const ssnd = ab.indexOf('SSND');
+  await expectBad(file('nossnd.aiff', ab.subarray(0, ssnd)), /AIFF file has no SSND chunk/);
+  const comm = ab.indexOf('COMM');
+  await expectBad(file('nocomm.aiff', ab.subarray(0, comm + 12)), /COMM chunk is truncated/);
+  // A PCM AIFF-C with its compression type patched to GSM (sox cannot write compressed AIFF-C).
+  const pcm = path.join(dir, 'y.aifc');
+  execFileSync('sox', ['-n', '-r', '8000', pcm, 'synth', '0.1', 'sine', '440']);
+  const pb = fs.readFileSync(pcm);
+  const typeAt = pb.indexOf('COMM') + 8 + 18;
+  assert.equal(pb.toString('latin1', typeAt, typeAt + 4), 'NONE');
+  pb.write('GSM ', typeAt, 'latin1');
+  await expectBad(file('gsm.aifc', pb), /unsupported AIFF-C compression "GSM "/);
   // Only fmt, no data chunk; fmt cut short.
   const noData = wavBytes({ data: [1, 2] }).subarray(0, 36);
   await expectBad(file('nodata.wav', noData), /no "data" chunk/);

@@ -54,6 +54,18 @@ function ext24(): Uint8Array {
   return out;
 }
 
+/** A 16-bit stereo AIFF at 44100 Hz (rate as 80-bit extended 0x400E AC44 0...), built byte by byte. */
+function aiff16(): Uint8Array {
+  const frames = 30;
+  const be32 = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+  const ascii = (t: string) => [...t].map((c) => c.charCodeAt(0));
+  const comm = [0, 2, ...be32(frames), 0, 16, 0x40, 0x0e, 0xac, 0x44, 0, 0, 0, 0, 0, 0];
+  const data: number[] = [];
+  for (let i = 0; i < frames * 2; i++) data.push((i * 37) & 255, (i * 11) & 255);
+  const body = [...ascii('AIFF'), ...ascii('COMM'), ...be32(comm.length), ...comm, ...ascii('SSND'), ...be32(8 + data.length), ...be32(0), ...be32(0), ...data];
+  return new Uint8Array([...ascii('FORM'), ...be32(body.length), ...body]);
+}
+
 function bases(): Uint8Array[] {
   const r = rng(1);
   const sig = (n: number) => new Float32Array(n).map(() => r() * 2 - 1);
@@ -143,12 +155,20 @@ test('fuzz: 4000 mutated/truncated WAVs only ever give a valid result or an Audi
   assert.ok(ok > 500 && refused > 500, `ok ${ok}, refused ${refused}`);
 });
 
-test('fuzz: mutated WAV files through readAudio and probeAudio (seeded)', async () => {
+test('fuzz: mutated WAV and AIFF files through readAudio and probeAudio (seeded)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-fuzz-'));
   const r = rng(77);
-  const bs = bases();
-  for (let it = 0; it < 150; it++) {
-    const p = path.join(dir, `f${it}.wav`);
+  const a = aiff16();
+  const cleanPath = path.join(dir, 'clean.aiff');
+  fs.writeFileSync(cleanPath, a);
+  const clean = await readAudio(cleanPath, { channel: 1 });
+  assert.equal(clean.format, 'AIFF PCM 16-bit');
+  assert.equal(clean.sampleRate, 44100);
+  // Frame 2 of channel 1 is interleaved sample 5: big-endian bytes 185, 55 = 47415 - 65536 = -18121.
+  assert.equal(clean.samples[2], -18121 / 32768);
+  const bs = [...bases(), a, a, a];
+  for (let it = 0; it < 240; it++) {
+    const p = path.join(dir, `f${it}.bin`);
     fs.writeFileSync(p, mutate(bs[it % bs.length], r));
     for (const fn of [readAudio, probeAudio]) {
       let res: { duration: number } | undefined;

@@ -121,6 +121,54 @@ test('MP3 with a padded ID3v2 tag in front is detected by content and decoded', 
   assert.ok(Math.abs(p.duration - a.duration) < 1e-9, `probe ${p.duration} vs decoded ${a.duration}`);
 });
 
+test('AIFF and AIFF-C (sox-made): signed 8, 16, 24, 32-bit, little-endian sowt and float decode to the exact source values', async () => {
+  // Source: 16-bit values that are multiples of 256, so the 8-bit file holds them exactly too.
+  const ch = 2;
+  const frames = 500;
+  const v = new Int16Array(frames * ch).map((_, i) => ((((i * 7919) % 256) - 128) * 256));
+  v[0] = -32768;
+  v[1] = 32512;
+  const raw = path.join(dir, 'aiff-src.raw');
+  fs.writeFileSync(raw, new Uint8Array(v.buffer));
+  const cases: [string, string[], RegExp][] = [
+    ['s8.aiff', ['-b', '8'], /^AIFF PCM 8-bit$/],
+    ['s16.aiff', ['-b', '16'], /^AIFF PCM 16-bit$/],
+    ['s24.aiff', ['-b', '24'], /^AIFF PCM 24-bit$/],
+    ['s32.aiff', ['-b', '32'], /^AIFF PCM 32-bit$/],
+    ['f32.aifc', ['-e', 'floating-point', '-b', '32'], /^AIFF-C float 32-bit$/],
+    ['f64.aifc', ['-e', 'floating-point', '-b', '64'], /^AIFF-C float 64-bit$/],
+  ];
+  for (const [name, args, fmt] of cases) {
+    const f = path.join(dir, name);
+    run('sox', '-D', '-t', 'raw', '-r', '22050', '-c', String(ch), '-e', 'signed-integer', '-b', '16', '-L', raw, ...args, f);
+    for (let c = 0; c < ch; c++) {
+      const a = await readAudio(f, { channel: c });
+      assert.match(a.format, fmt, name);
+      assert.equal(a.sampleRate, 22050);
+      assert.equal(a.channels, ch);
+      assert.equal(a.samples.length, frames);
+      for (let i = 0; i < frames; i++) if (a.samples[i] !== v[i * ch + c] / 32768) assert.fail(`${name} ch ${c} frame ${i}: ${a.samples[i]} vs ${v[i * ch + c] / 32768}`);
+    }
+    const p = await probeAudio(f);
+    assert.deepEqual({ ...p, format: '' }, { duration: frames / 22050, sampleRate: 22050, channels: ch, format: '' });
+  }
+  // Little-endian AIFF-C ('sowt'), hand-patched from a big-endian 16-bit AIFF-C: swap every sample's bytes.
+  const be = path.join(dir, 'be.aifc');
+  run('sox', '-D', '-t', 'raw', '-r', '22050', '-c', String(ch), '-e', 'signed-integer', '-b', '16', '-L', raw, be);
+  const b = fs.readFileSync(be);
+  const commAt = b.indexOf('COMM');
+  assert.equal(b.toString('latin1', commAt + 26, commAt + 30), 'NONE');
+  b.write('sowt', commAt + 26, 'latin1');
+  const ssndAt = b.indexOf('SSND');
+  const start = ssndAt + 16 + b.readUInt32BE(ssndAt + 8);
+  for (let i = start; i + 1 < start + frames * ch * 2; i += 2) [b[i], b[i + 1]] = [b[i + 1], b[i]];
+  const le = path.join(dir, 'le.aifc');
+  fs.writeFileSync(le, b);
+  const a = await readAudio(le, { channel: 1 });
+  assert.equal(a.format, 'AIFF-C PCM 16-bit little-endian');
+  for (let i = 0; i < frames; i++) assert.equal(a.samples[i], v[i * ch + 1] / 32768);
+});
+
 test('readAudio mixes channels to mono and resamples to the requested rate', async () => {
   const mix = await readAudio(srcWav);
   assert.equal(mix.channels, 2);

@@ -3,6 +3,9 @@
  *
  * - WAV / RF64: this project's own parser ({@link parseWav}), which never
  *   trusts header sizes.
+ * - AIFF / AIFF-C: this module's own reader (same robustness rules), sharing
+ *   the sample decoding of `wav.ts`. (audio-decode 3.12 reads 8-bit AIFF as
+ *   unsigned, which is wrong: AIFF 8-bit is signed.)
  * - FLAC, MP3, Ogg Vorbis, Ogg Opus: decoded with the `audio-decode` package
  *   (pure JavaScript / WebAssembly decoders, verified on Node 20).
  *
@@ -18,7 +21,7 @@ import { statSync, openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import decode from 'audio-decode';
 import { AudioFileError } from './errors.ts';
-import { parseWav, readWavHeader, assertFinite, bytesSource, type ByteSource } from './wav.ts';
+import { parseWav, readWavHeader, assertFinite, bytesSource, decodeInterleaved, type ByteSource, type SampleLayout } from './wav.ts';
 import { resample } from '../dsp/resample.ts';
 
 /** A decoded audio file, mixed to mono. */
@@ -66,7 +69,7 @@ export interface AudioInfo {
 }
 
 /** File extensions (lower case, with the dot) that {@link readAudio} accepts. */
-export const AUDIO_EXTENSIONS: readonly string[] = Object.freeze(['.wav', '.wave', '.rf64', '.flac', '.mp3', '.ogg', '.oga', '.opus']);
+export const AUDIO_EXTENSIONS: readonly string[] = Object.freeze(['.wav', '.wave', '.rf64', '.aif', '.aiff', '.aifc', '.flac', '.mp3', '.ogg', '.oga', '.opus']);
 
 /**
  * True if `path` has one of {@link AUDIO_EXTENSIONS} (case-insensitive).
@@ -76,9 +79,9 @@ export function isAudioFile(path: string): boolean {
   return AUDIO_EXTENSIONS.includes(extname(path).toLowerCase());
 }
 
-type Kind = 'wav' | 'flac' | 'mp3' | 'vorbis' | 'opus';
-const KIND_NAMES: Record<Kind, string> = { wav: 'WAV', flac: 'FLAC', mp3: 'MP3', vorbis: 'Ogg Vorbis', opus: 'Ogg Opus' };
-const SUPPORTED = 'WAV, FLAC, MP3, Ogg Vorbis or Ogg Opus';
+type Kind = 'wav' | 'aiff' | 'flac' | 'mp3' | 'vorbis' | 'opus';
+const KIND_NAMES: Record<Kind, string> = { wav: 'WAV', aiff: 'AIFF', flac: 'FLAC', mp3: 'MP3', vorbis: 'Ogg Vorbis', opus: 'Ogg Opus' };
+const SUPPORTED = 'WAV, AIFF, FLAC, MP3, Ogg Vorbis or Ogg Opus';
 
 /** Check that `path` names a non-empty regular file; returns its size. */
 function checkFile(path: string): number {
@@ -187,6 +190,7 @@ function startsWith(b: Uint8Array, o: number, s: string): boolean {
 function detect(head: Uint8Array, path: string): Kind {
   if (startsWith(head, 0, 'RIFF') || startsWith(head, 0, 'RF64') || startsWith(head, 0, 'BW64') || startsWith(head, 0, 'RIFX')) return 'wav';
   if (startsWith(head, 0, 'fLaC')) return 'flac';
+  if (startsWith(head, 0, 'FORM')) return 'aiff';
   if (startsWith(head, 0, 'OggS')) {
     const p = oggFirstPacket(head);
     if (p && startsWith(p, 0, '\x01vorbis')) return 'vorbis';
@@ -198,7 +202,6 @@ function detect(head: Uint8Array, path: string): Kind {
   const id3 = skipId3(head);
   if (id3 > 0 && id3 >= head.length) return 'mp3'; // a tag larger than the probe window: only MP3 files start with ID3
   if (findMpegStart(head, id3, id3 > 0 ? 8192 : 0) >= 0) return 'mp3';
-  if (startsWith(head, 0, 'FORM')) throw new AudioFileError(path, 'AIFF is not supported; convert it with: sox IN OUT.wav');
   if (startsWith(head, 4, 'ftyp')) throw new AudioFileError(path, 'MP4/M4A audio is not supported; convert it with: ffmpeg -i IN OUT.wav');
   throw new AudioFileError(path, `not an audio file (unrecognised header); pass a ${SUPPORTED} file`);
 }
@@ -269,7 +272,8 @@ async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Pr
  * Read an audio file as mono float32, optionally resampled.
  *
  * @param path File path. Format detected from content: WAV (PCM 8/16/24/32,
- *   float 32/64, A-law, µ-law, extensible, RF64), FLAC, MP3, Ogg Vorbis, Ogg Opus.
+ *   float 32/64, A-law, µ-law, extensible, RF64), AIFF/AIFF-C (PCM 8..32,
+ *   little-endian 'sowt', float 32/64, A-law, µ-law), FLAC, MP3, Ogg Vorbis, Ogg Opus.
  * @param opts.sampleRate Target rate in Hz (default: the file's rate); uses the
  *   band-limited Kaiser-sinc resampler of `src/dsp/resample.ts`.
  * @param opts.channel `'mix'` (default, mean of all channels) or a 0-based channel index.
@@ -292,8 +296,8 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
   let chans: Float32Array[];
   let rate: number;
   let format: string;
-  if (kind === 'wav') {
-    const w = parseWav(bytes, path);
+  if (kind === 'wav' || kind === 'aiff') {
+    const w = kind === 'wav' ? parseWav(bytes, path) : parseAiff(bytes, path);
     chans = w.channels;
     rate = w.sampleRate;
     format = w.format;
@@ -310,6 +314,124 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
   const outRate = target ?? rate;
   const samples = outRate === rate ? mono : resample(mono, rate, outRate, { quality: opts.quality ?? 'best' });
   return { samples, sampleRate: outRate, sourceSampleRate: rate, channels: chans.length, duration: samples.length / outRate, format };
+}
+
+/** Header facts of an AIFF / AIFF-C file (see {@link readAiffHeader}). */
+interface AiffHeader extends SampleLayout {
+  sampleRate: number;
+  format: string;
+  truncated: boolean;
+}
+
+/** IEEE 754 80-bit extended float (big-endian), as AIFF stores the sample rate. */
+function extended80(b: Uint8Array, o: number): number {
+  const exp = ((b[o] & 0x7f) << 8) | b[o + 1];
+  const hi = ((b[o + 2] << 24) >>> 0) + (b[o + 3] << 16) + (b[o + 4] << 8) + b[o + 5];
+  const lo = ((b[o + 6] << 24) >>> 0) + (b[o + 7] << 16) + (b[o + 8] << 8) + b[o + 9];
+  if (exp === 0x7fff) return NaN;
+  const v = (hi * 0x100000000 + lo) * Math.pow(2, exp - 16383 - 63);
+  return b[o] & 0x80 ? -v : v;
+}
+
+function be32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+}
+
+/**
+ * AIFF (Apple, "Audio Interchange File Format" 1.3, 1989) and AIFF-C: walks
+ * the chunks (sizes not trusted, like the WAV reader), reads COMM and locates
+ * SSND. Supports big-endian PCM 8 (signed) to 32 bits ('NONE', 'twos',
+ * 'in24', 'in32'), little-endian PCM ('sowt'), float 32/64 ('fl32', 'fl64'),
+ * 8-bit offset binary ('raw '), A-law and µ-law.
+ */
+function readAiffHeader(src: ByteSource, name: string): AiffHeader {
+  const fail = (problem: string): never => {
+    throw new AudioFileError(name, problem);
+  };
+  const head = src.read(0, 12);
+  if (head.length < 12) return fail(`truncated AIFF header (${src.size} bytes, need at least 12); the file is damaged, re-export it`);
+  const kind = String.fromCharCode(head[8], head[9], head[10], head[11]);
+  if (kind !== 'AIFF' && kind !== 'AIFC') return fail(`IFF file of type "${kind.replace(/[^\x20-\x7e]/g, '?')}" is not AIFF audio; pass a ${SUPPORTED} file`);
+  let comm: Uint8Array | undefined;
+  let ssnd = -1;
+  let ssndClaimed = 0;
+  let pos = 12;
+  while (pos + 8 <= src.size) {
+    const h = src.read(pos, 8);
+    const id = String.fromCharCode(h[0], h[1], h[2], h[3]);
+    const size = be32(h, 4);
+    if (id === 'COMM') comm = src.read(pos + 8, Math.min(size, 64)).slice();
+    else if (id === 'SSND' && ssnd < 0) {
+      const off = src.read(pos + 8, 4);
+      const dataOffset = off.length === 4 ? be32(off, 0) : 0;
+      ssnd = pos + 16 + dataOffset;
+      ssndClaimed = Math.max(0, size - 8 - dataOffset);
+      if (comm) break;
+    } else if (!/^[\x20-\x7e]{4}$/.test(id)) break;
+    pos += 8 + size + (size & 1);
+  }
+  if (!comm) return fail('AIFF file has no COMM chunk (header damaged or truncated); re-export the file');
+  if (comm.length < 18) return fail(`AIFF COMM chunk is truncated (${comm.length} of 18 bytes); re-export the file`);
+  const channels = (comm[0] << 8) | comm[1];
+  const declaredFrames = be32(comm, 2);
+  const bits = (comm[6] << 8) | comm[7];
+  const sampleRate = extended80(comm, 8);
+  if (channels === 0) fail('AIFF header says 0 channels; the file is damaged, re-export it');
+  if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) fail(`AIFF header says sample rate ${sampleRate} Hz; the file is damaged, re-export it`);
+  let comp = 'NONE';
+  if (kind === 'AIFC') {
+    if (comm.length < 22) fail('AIFF-C COMM chunk has no compression type (truncated); re-export the file');
+    comp = String.fromCharCode(comm[18], comm[19], comm[20], comm[21]);
+  }
+  const c = comp.toLowerCase();
+  let encoding: SampleLayout['encoding'] = 'pcm';
+  let bytesPerSample = Math.ceil(bits / 8);
+  let bigEndian = true;
+  let signed8 = true;
+  let desc: string;
+  if (c === 'none' || c === 'twos' || c === 'in24' || c === 'in32' || c === 'sowt' || c === 'raw ') {
+    if (c === 'in24') bytesPerSample = 3;
+    if (c === 'in32') bytesPerSample = 4;
+    if (c === 'sowt') bigEndian = false;
+    if (c === 'raw ') { bytesPerSample = 1; signed8 = false; }
+    if (bytesPerSample < 1 || bytesPerSample > 4) fail(`unsupported AIFF sample size ${bits} bits; convert it with: sox IN -b 16 OUT.wav`);
+    desc = `PCM ${c === 'raw ' ? 8 : bits}-bit${c === 'sowt' ? ' little-endian' : ''}`;
+  } else if (c === 'fl32' || c === 'fl64') {
+    encoding = 'float';
+    bytesPerSample = c === 'fl32' ? 4 : 8;
+    desc = `float ${bytesPerSample * 8}-bit`;
+  } else if (c === 'ulaw' || c === 'alaw') {
+    encoding = c === 'ulaw' ? 'mulaw' : 'alaw';
+    bytesPerSample = 1;
+    desc = c === 'ulaw' ? 'mu-law 8-bit' : 'A-law 8-bit';
+  } else {
+    return fail(`unsupported AIFF-C compression "${comp.replace(/[^\x20-\x7e]/g, '?')}"; convert it with: sox IN -b 16 OUT.wav`);
+  }
+  if (ssnd < 0) fail('AIFF file has no SSND chunk (no audio); re-export the file');
+  const frameBytes = bytesPerSample * channels;
+  const available = Math.max(0, src.size - ssnd);
+  const present = Math.min(ssndClaimed, available);
+  const frames = Math.min(declaredFrames, Math.floor(present / frameBytes));
+  return {
+    sampleRate,
+    channels,
+    frames,
+    format: `${kind === 'AIFC' ? 'AIFF-C' : 'AIFF'} ${desc}`,
+    dataOffset: ssnd,
+    encoding,
+    bytesPerSample,
+    bigEndian,
+    signed8,
+    truncated: declaredFrames * frameBytes > available,
+  };
+}
+
+function parseAiff(bytes: Uint8Array, name: string): { channels: Float32Array[]; sampleRate: number; format: string } {
+  const h = readAiffHeader(bytesSource(bytes), name);
+  if (h.frames === 0) throw new AudioFileError(name, 'AIFF file contains no audio samples (empty or cut-off SSND chunk); pass a file that contains sound');
+  const channels = decodeInterleaved(bytes, h);
+  if (h.encoding === 'float') assertFinite(channels, h.sampleRate, name);
+  return { channels, sampleRate: h.sampleRate, format: h.format };
 }
 
 /** Facts of a FLAC STREAMINFO block (always the first metadata block, right after "fLaC"). */
@@ -441,7 +563,7 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
 /**
  * Report an audio file's duration, sample rate, channel count and format
  * without decoding it: WAV/RF64 from the chunk headers (the samples are not
- * read), FLAC from STREAMINFO, Ogg from the identification header and the
+ * read), AIFF from COMM/SSND, FLAC from STREAMINFO, Ogg from the identification header and the
  * last page's granule position, MP3 by walking the frame headers.
  *
  * @param path File path.
@@ -462,9 +584,9 @@ export async function probeAudio(path: string): Promise<AudioInfo> {
     const src = fileSource(fd, size);
     const head = src.read(0, 65536);
     const kind = detect(head, path);
-    if (kind === 'wav') {
-      const h = readWavHeader(src, path);
-      if (h.frames === 0) throw new AudioFileError(path, 'WAV file contains no audio samples (empty or cut-off data chunk); pass a file that contains sound');
+    if (kind === 'wav' || kind === 'aiff') {
+      const h = kind === 'wav' ? readWavHeader(src, path) : readAiffHeader(src, path);
+      if (h.frames === 0) throw new AudioFileError(path, `${KIND_NAMES[kind]} file contains no audio samples (empty or cut-off data chunk); pass a file that contains sound`);
       return { duration: h.frames / h.sampleRate, sampleRate: h.sampleRate, channels: h.channels, format: h.format };
     }
     if (kind === 'flac') {

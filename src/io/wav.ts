@@ -259,6 +259,69 @@ function mulawToFloat(u: number): number {
   return (u & 0x80 ? -mag : mag) / 32768;
 }
 
+/** Where and how interleaved samples are stored (see {@link decodeInterleaved}). */
+export interface SampleLayout {
+  /** Byte offset of the first sample frame in the byte array. */
+  dataOffset: number;
+  /** Number of whole frames to decode (the caller guarantees they are present). */
+  frames: number;
+  /** Channels per frame. */
+  channels: number;
+  /** Sample encoding. */
+  encoding: 'pcm' | 'float' | 'alaw' | 'mulaw';
+  /** Container bytes per sample: 1..4 for PCM, 4 or 8 for float, 1 for A-law/µ-law. */
+  bytesPerSample: number;
+  /** Byte order of multi-byte samples (AIFF: true, WAV: false). */
+  bigEndian: boolean;
+  /** 8-bit PCM is two's-complement signed (AIFF) rather than offset-binary unsigned (WAV). */
+  signed8: boolean;
+}
+
+/**
+ * De-interleave and convert integer/float/G.711 samples to float32 channels.
+ * Integer PCM is scaled by 1 / 2^(8·bytesPerSample − 1), so a sample with
+ * fewer valid bits, left-justified in its container, keeps its nominal scale.
+ *
+ * @param bytes The file's bytes.
+ * @param l Layout; `dataOffset + frames · channels · bytesPerSample` must not exceed `bytes.length`.
+ * @returns `channels` arrays of `frames` samples each.
+ */
+export function decodeInterleaved(bytes: Uint8Array, l: SampleLayout): Float32Array[] {
+  const { frames, bytesPerSample: bps, channels: nch } = l;
+  const le = !l.bigEndian;
+  const channels: Float32Array[] = [];
+  for (let c = 0; c < nch; c++) channels.push(new Float32Array(frames));
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + l.dataOffset, frames * nch * bps);
+  const stride = bps * nch;
+  for (let c = 0; c < nch; c++) {
+    const out = channels[c];
+    let o = c * bps;
+    switch (l.encoding) {
+      case 'pcm':
+        if (bps === 1) {
+          if (l.signed8) for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getInt8(o) / 128;
+          else for (let i = 0; i < frames; i++, o += stride) out[i] = (dv.getUint8(o) - 128) / 128;
+        } else if (bps === 2) for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getInt16(o, le) / 32768;
+        else if (bps === 3) {
+          if (le) for (let i = 0; i < frames; i++, o += stride) out[i] = ((dv.getInt8(o + 2) << 16) | dv.getUint16(o, true)) / 8388608;
+          else for (let i = 0; i < frames; i++, o += stride) out[i] = ((dv.getInt8(o) << 16) | dv.getUint16(o + 1, false)) / 8388608;
+        } else for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getInt32(o, le) / 2147483648;
+        break;
+      case 'float':
+        if (bps === 4) for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getFloat32(o, le);
+        else for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getFloat64(o, le);
+        break;
+      case 'alaw':
+        for (let i = 0; i < frames; i++, o += stride) out[i] = alawToFloat(dv.getUint8(o));
+        break;
+      case 'mulaw':
+        for (let i = 0; i < frames; i++, o += stride) out[i] = mulawToFloat(dv.getUint8(o));
+        break;
+    }
+  }
+  return channels;
+}
+
 /**
  * Decode a WAV file held in memory.
  *
@@ -281,36 +344,7 @@ export function parseWav(bytes: Uint8Array, name: string): WavData {
         : 'WAV file has an empty data chunk (no audio samples); pass a file that contains sound',
     );
   }
-  const { frames, bytesPerSample: bps } = h;
-  const nch = h.channels;
-  const channels: Float32Array[] = [];
-  for (let c = 0; c < nch; c++) channels.push(new Float32Array(frames));
-  // A DataView over exactly the present sample bytes.
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + h.dataOffset, h.dataBytes);
-  const stride = bps * nch;
-  for (let c = 0; c < nch; c++) {
-    const out = channels[c];
-    let o = c * bps;
-    switch (h.encoding) {
-      case 'pcm':
-        if (bps === 1) for (let i = 0; i < frames; i++, o += stride) out[i] = (dv.getUint8(o) - 128) / 128;
-        else if (bps === 2) for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getInt16(o, true) / 32768;
-        else if (bps === 3)
-          for (let i = 0; i < frames; i++, o += stride) out[i] = ((dv.getInt8(o + 2) << 16) | dv.getUint16(o, true)) / 8388608;
-        else for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getInt32(o, true) / 2147483648;
-        break;
-      case 'float':
-        if (bps === 4) for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getFloat32(o, true);
-        else for (let i = 0; i < frames; i++, o += stride) out[i] = dv.getFloat64(o, true);
-        break;
-      case 'alaw':
-        for (let i = 0; i < frames; i++, o += stride) out[i] = alawToFloat(dv.getUint8(o));
-        break;
-      case 'mulaw':
-        for (let i = 0; i < frames; i++, o += stride) out[i] = mulawToFloat(dv.getUint8(o));
-        break;
-    }
-  }
+  const channels = decodeInterleaved(bytes, { ...h, bigEndian: false, signed8: false });
   if (h.encoding === 'float') assertFinite(channels, h.sampleRate, name);
   return { channels, sampleRate: h.sampleRate, format: h.format, truncated: h.truncated };
 }
