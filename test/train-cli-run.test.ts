@@ -272,3 +272,31 @@ test('lts train with the constant-Q transform', async () => {
   assert.equal(config.features.transform.nBins, 84);
   assert.equal(readdirSync(join(runDir, 'audio_examples')).length, 2);
 });
+
+test('lts train on a terminal: one progress line rewritten in place', async () => {
+  const ds = makeDataset(2, 0.4);
+  const runDir = join(tmpDir('lts-train-tty-'), 'run');
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, '--import', 'tsx', RUNNER, ds, '--out', runDir, '--epochs', '2', ...TINY].map(quote).join(' ');
+  // util-linux `script` runs the command on a pseudo-terminal, so stderr.isTTY is true.
+  const out = await new Promise<{ code: number | null; text: string }>((res, rej) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, XDG_CACHE_HOME: tmpDir('lts-train-xdg-') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, text }));
+  });
+  assert.equal(out.code, 0, out.text);
+  assert.match(out.text, /^backend: /);
+  assert.match(out.text, /\repoch 1\/2 \[[#.]{10}\] step \d+ loss [\d.]+ val - \d+ frames\/s ETA \d+:\d\d\x1b\[K/);
+  assert.match(out.text, /\repoch 2\/2 \[##########\] step \d+ loss [\d.]+ val [\d.]+ /);
+  // The training progress never starts a new line: between the dataset line and the final summary there is no newline.
+  const training = out.text.slice(out.text.indexOf('\repoch 1/2'), out.text.indexOf('lts train: finished'));
+  assert.equal((training.match(/\n/g) ?? []).length, 1, JSON.stringify(training.slice(-200)));
+  assert.doesNotMatch(out.text, /epoch 1\/2: loss/, 'no plain per-epoch lines on a terminal');
+});

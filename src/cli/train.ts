@@ -6,7 +6,9 @@
  * finally where the model, the loss plot and the audio examples are.
  * Ctrl-C stops after saving a checkpoint (`--resume` continues); a second
  * Ctrl-C exits at once. Exit codes: 0 finished (or stopped by Ctrl-C with the
- * checkpoint saved), 1 internal error, 2 bad arguments or input.
+ * checkpoint saved), 1 internal error, 2 bad arguments or input, 130 (the
+ * shell convention for SIGINT) when Ctrl-C ends the program with nothing
+ * saved: a second Ctrl-C, or Ctrl-C during the dataset analysis.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -59,7 +61,8 @@ history.json, loss.png, checkpoints and audio_examples/ (validation excerpts nex
   --octaves N             constant-Q octaves above ${DEFAULT_CQT.fmin.toFixed(2)} Hz (default ${TRAIN_CLI_DEFAULTS.octaves})
   -h, --help              this help
 
-Ctrl-C stops after saving a checkpoint; Ctrl-C twice quits at once.`;
+Audio is mixed to mono and resampled to 44.1 kHz. Ctrl-C stops after saving a checkpoint (exit 0);
+Ctrl-C twice quits at once (exit 130). Exit codes: 0 done, 1 internal error, 2 bad arguments or input.`;
 
 function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*[\r\n]+\s*/g, ' ');
@@ -290,7 +293,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const a = args;
-  const printer = new ProgressPrinter(process.stderr.isTTY === true, () => process.stderr.columns ?? 80);
+  const printer = new ProgressPrinter(process.stderr.isTTY === true, () => process.stderr.columns || 80);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -338,13 +341,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
         break;
       case 'progress': {
         const p = ev.progress;
+        if (p.phase === 'epoch') break; // the epoch's totals arrive with the 'epoch' event
         const now = Date.now();
         if (p.phase === 'step' && now - lastDraw < 100 && p.batch < p.batchesPerEpoch) break; // at most 10 redraws a second
         lastDraw = now;
-        const total = p.epochs * p.batchesPerEpoch;
         printer.status(
-          `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / Math.max(1, p.batchesPerEpoch))} step ${p.step}/${total} ` +
-            `${Math.round(p.framesPerSecond)} frames/s  loss ${fmtLoss(p.loss)}  val ${fmtLoss(p.valLoss)}  ETA ${formatDuration(p.etaSeconds)}`,
+          `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / Math.max(1, p.batchesPerEpoch), 10)} step ${p.step} ` +
+            `loss ${fmtLoss(p.loss)} val ${fmtLoss(p.valLoss)} ${Math.round(p.framesPerSecond)} frames/s ETA ${formatDuration(p.etaSeconds)}`,
         );
         break;
       }
@@ -393,6 +396,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     printer.end();
+    if (controller.signal.aborted && !isUserError(e)) {
+      // Ctrl-C before training started (during the dataset analysis): nothing to save.
+      process.stderr.write('lts train: interrupted before training started; files analysed so far are cached\n');
+      return 130;
+    }
     return report(e);
   } finally {
     process.off('SIGINT', onSigint);

@@ -9,7 +9,8 @@
  *   instrument; `config.json` holds `meta`: `{ program, version, dataset,
  *   validationFraction, created, updated, files }`;
  * - `history.json`: per-epoch losses (written by the trainer every epoch);
- * - `loss.png`: training and validation loss against the epoch, log y axis;
+ * - `loss.png`: training and validation loss against the epoch, log y axis
+ *   (rewritten after every epoch, so a long run can be watched);
  * - `checkpoint/`: the last checkpoint with the optimiser state (`--resume`);
  * - `audio_examples/`: for a few validation files (training files when there
  *   is no validation set), an excerpt of up to 4 s beside its reconstruction
@@ -196,6 +197,16 @@ function checkpointPosition(runDir: string): { epoch: number; step: number } | n
   return null;
 }
 
+/** The epochs recorded in the checkpoint (those a resumed run continues from); empty if unreadable. */
+function readCheckpointHistory(runDir: string): EpochRecord[] {
+  try {
+    const h = JSON.parse(readFileSync(join(runDir, 'checkpoint', 'history.json'), 'utf8')) as { epochs?: unknown };
+    return Array.isArray(h.epochs) ? (h.epochs as EpochRecord[]) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Read the configuration of the run to resume (from its checkpoint). */
 function readRunConfig(runDir: string): ModelConfig {
   const path = join(runDir, 'checkpoint', 'config.json');
@@ -313,6 +324,10 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
   // 4. Train.
   mkdirSync(runDir, { recursive: true });
   const vae = TimbreVae.create(config.network, config.training.seed);
+  const lossPlot = join(runDir, 'loss.png');
+  const epochs: EpochRecord[] = opts.resume ? readCheckpointHistory(runDir) : [];
+  const writePlot = () =>
+    writeFileAtomic(lossPlot, lossPlotPng(epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valLoss: e.valLoss ?? null }))));
   try {
     if (opts.resume) {
       const at = checkpointPosition(runDir);
@@ -327,15 +342,16 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
       resume: opts.resume === true,
       signal: opts.signal,
       onProgress: (progress) => emit({ type: 'progress', progress }),
-      onEpoch: (record, info) => emit({ type: 'epoch', record, epochs: config.training.epochs, ...info }),
+      onEpoch: (record, info) => {
+        epochs.push(record);
+        writePlot(); // refreshed every epoch, so a long run can be watched
+        emit({ type: 'epoch', record, epochs: config.training.epochs, ...info });
+      },
     });
 
-    // 5. Loss plot.
-    const lossPlot = join(runDir, 'loss.png');
-    writeFileAtomic(
-      lossPlot,
-      lossPlotPng(result.history.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valLoss: e.valLoss ?? null }))),
-    );
+    // 5. Loss plot of the whole history (including epochs before a resume).
+    epochs.splice(0, epochs.length, ...result.history.epochs);
+    writePlot();
 
     // 6. Audio examples from the best model (skipped when no epoch finished).
     const examplesDir = join(runDir, 'audio_examples');
