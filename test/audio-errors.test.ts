@@ -123,6 +123,13 @@ test('0 channels, sample rate 0, empty data, data promised but absent', async ()
   assert.deepEqual([...some.samples], [0.5, -0.5]);
 });
 
+test('an implausible source rate cannot make resampling allocate without bound', async () => {
+  // 1 Hz, 3000 samples, resampled to 1 MHz would be 3e9 samples.
+  const p = file('1hz.wav', wavBytes({ rate: 1, data: new Array(6000).fill(0) }));
+  assert.equal((await readAudio(p)).sampleRate, 1);
+  await assert.rejects(readAudio(p, { sampleRate: 1e6 }), (e: unknown) => e instanceof AudioFileError && /sample rate is implausible/.test(e.message));
+});
+
 test('NaN and infinite samples are refused, naming the file, time and channel', async () => {
   await expectBad(file('nan.wav', wavBytes({ tag: 3, bits: 64, float64: [0, 0.5, NaN, 0.1] })), /contains NaN sample values \(first at 0\.000 s, channel 1\)/, { probeToo: false });
   await expectBad(file('inf.wav', wavBytes({ tag: 3, bits: 64, channels: 2, rate: 2, float64: [0, 0, 0, 0, 0, -Infinity] })), /contains infinite sample values \(first at 1\.000 s, channel 2\)/, { probeToo: false });

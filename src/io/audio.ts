@@ -312,6 +312,9 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
   if (chans[0].length === 0) throw new AudioFileError(path, `${format} file contains no audio samples; pass a file that contains sound`);
   const mono = mixDown(chans, opts.channel ?? 'mix', path);
   const outRate = target ?? rate;
+  const outLen = (mono.length * outRate) / rate;
+  if (outLen > 2 ** 31)
+    throw new AudioFileError(path, `resampling ${mono.length} samples from ${rate} Hz to ${outRate} Hz would give ${Math.round(outLen)} samples; the file's sample rate is implausible, fix it with: sox -r RATE IN OUT.wav`);
   const samples = outRate === rate ? mono : resample(mono, rate, outRate, { quality: opts.quality ?? 'best' });
   return { samples, sampleRate: outRate, sourceSampleRate: rate, channels: chans.length, duration: samples.length / outRate, format };
 }
@@ -377,7 +380,7 @@ function readAiffHeader(src: ByteSource, name: string): AiffHeader {
   const bits = (comm[6] << 8) | comm[7];
   const sampleRate = extended80(comm, 8);
   if (channels === 0) fail('AIFF header says 0 channels; the file is damaged, re-export it');
-  if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) fail(`AIFF header says sample rate ${sampleRate} Hz; the file is damaged, re-export it`);
+  if (!(sampleRate >= 1 && sampleRate <= 1e7)) fail(`AIFF header says sample rate ${sampleRate} Hz; the file is damaged, re-export it`);
   let comp = 'NONE';
   if (kind === 'AIFC') {
     if (comm.length < 22) fail('AIFF-C COMM chunk has no compression type (truncated); re-export the file');
