@@ -1,0 +1,95 @@
+/**
+ * `lts render` as a user runs it: the real bin, real files, exit codes and messages.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeWav } from '../src/io/wav.ts';
+import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
+
+const LTS = fileURLToPath(new URL('../bin/lts.js', import.meta.url));
+let fx: TinyModel;
+
+before(async () => {
+  fx = await makeTinyModel();
+  writeFileSync(join(fx.dir, 'empty.wav'), new Uint8Array(0));
+  const silent = new Float32Array(SR * 2);
+  writeWav(join(fx.dir, 'silent.wav'), silent, SR);
+});
+
+function lts(...args: string[]) {
+  const r = spawnSync(process.execPath, [LTS, ...args], { encoding: 'utf8', cwd: fx.dir, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const base = () => ['render', '--model', fx.modelDir, '--iters', '2'];
+
+test('renders with --json timings, and --from SIDECAR reproduces the render byte for byte', () => {
+  const out = join(fx.dir, 'first.wav');
+  const r = lts(...base(), '--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--curve', 'smooth:0:0,0.5:1.2,1:0', '--sample', '--seed', '11', '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.path, out);
+  for (const stage of ['load', 'encode', 'decode', 'phase', 'write']) assert.ok(res.timings[stage] >= 0, stage);
+  assert.ok(res.realTimeFactor > 0 && Number.isFinite(res.realTimeFactor));
+  assert.equal(res.sampleRate, SR);
+  const again = join(fx.dir, 'again.wav');
+  const r2 = lts('render', '--from', join(fx.dir, 'first.json'), '--out', again);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(readFileSync(again), readFileSync(out));
+});
+
+test('numbered renders in --dir, never overwriting', () => {
+  const dir = join(fx.dir, 'renders');
+  for (let i = 0; i < 2; i++) {
+    const r = lts(...base(), '--a', fx.fileA, '--b', fx.fileB, '--duration', '0.5', '--dir', dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), join(dir, `render-000${i + 1}.wav`));
+  }
+});
+
+const badCases: [string, string[], RegExp][] = [
+  ['start past the end', ['--a', 'low.wav@5', '--b', 'high.wav', '--duration', '1'], /excerpt A \(low\.wav\): start 5 s is past the end of the file \(2 s\)/],
+  ['duration longer than what remains', ['--a', 'low.wav', '--b', 'high.wav@1.5', '--duration', '1'], /excerpt B \(high\.wav\): 1 s from 1\.5 s runs past the end .*--duration 0\.5/],
+  ['NaN in the curve', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', '0:0,0.5:NaN,1:1'], /--curve .*'NaN' is not a number/],
+  ['text as a curve', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', '0:zero'], /'zero' is not a number/],
+  ['an unknown preset', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', 'wobble'], /curve preset 'wobble' not found; known presets: .*ramp-a-to-b/],
+  ['an empty file', ['--a', 'empty.wav', '--b', 'high.wav', '--duration', '1'], /empty\.wav: .*(empty|zero)/i],
+  ['a silent excerpt', ['--a', 'silent.wav', '--b', 'high.wav', '--duration', '1'], /excerpt A \(silent\.wav\): .* is silent/],
+  ['a missing file', ['--a', 'nope.wav', '--b', 'high.wav', '--duration', '1'], /nope\.wav: file not found/],
+  ['a bad duration', ['--a', 'low.wav', '--b', 'high.wav', '--duration', 'abc'], /--duration 'abc' is not a number/],
+  ['an unknown option', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--loud'], /Unknown option '--loud'/],
+];
+
+for (const [name, args, pattern] of badCases) {
+  test(`bad input: ${name} gives one line, exit 2 and no output file`, () => {
+    const out = join(fx.dir, `bad-${name.replace(/\W+/g, '-')}.wav`);
+    const r = lts(...base(), ...args, '--out', out);
+    assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    assert.equal(lines.length, 1, `one error line, got: ${r.stderr}`);
+    assert.match(lines[0], /^lts render: /);
+    assert.match(lines[0], pattern);
+    assert.equal(existsSync(out), false, 'nothing written');
+    assert.deepEqual(readdirSync(fx.dir).filter((f) => f.includes('.tmp')), [], 'no temporary files left');
+  });
+}
+
+test('an unknown model folder and a model from a newer version are refused clearly', () => {
+  const r = lts('render', '--model', join(fx.dir, 'nomodel'), '--a', 'low.wav', '--b', 'high.wav', '--duration', '1');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /nomodel: model folder not found/);
+  const cfgPath = join(fx.modelDir, 'config.json');
+  const original = readFileSync(cfgPath, 'utf8');
+  try {
+    writeFileSync(cfgPath, original.replace('"formatVersion": 1', '"formatVersion": 99'));
+    const r2 = lts('render', '--model', fx.modelDir, '--a', 'low.wav', '--b', 'high.wav', '--duration', '1');
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /newer/);
+  } finally {
+    writeFileSync(cfgPath, original);
+  }
+});
