@@ -1,0 +1,298 @@
+/**
+ * The official phase-reconstruction benchmark.
+ *
+ * `npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R]
+ *  [--json FILE] [--md BENCHMARKS.md] [--no-peer]`
+ *
+ * For every WAV file in DIR (default `data/bench/`), read at 44.1 kHz mono,
+ * the true magnitude is taken and the signal rebuilt with:
+ * - STFT 2048/256 Fast Griffin-Lim from random phase, at each iteration count;
+ * - STFT PGHI alone (one row, no iterations);
+ * - STFT PGHI followed by FGLA, at each iteration count;
+ * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA from random phase;
+ * - the peer: torchaudio.transforms.GriffinLim (n_fft 2048, hop 256, Hann,
+ *   momentum 0.99, rand_init, power 1, one thread) through
+ *   `bench/peers/torchaudio_gla.py` run by Debian's `/usr/bin/python3`.
+ *
+ * Reported per file and as medians: real-time factor (compute seconds per
+ * second of audio; only the reconstruction is timed, best of R runs, one
+ * thread: our code runs on Node's main thread, the peer with
+ * `torch.set_num_threads(1)`), spectral convergence measured the same way for
+ * every method (STFT 2048/256 magnitude of the output against that of the
+ * input, `signalSpectralConvergence`), and our time divided by torchaudio's at
+ * the same iteration count. With `--md FILE` the median table is written into
+ * the `## Phase reconstruction` section of FILE (other sections untouched).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir, loadavg } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber } from './util.ts';
+import { readAudio } from '../src/io/audio.ts';
+import { writeWav } from '../src/io/wav.ts';
+import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
+import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
+import { magnitudes } from '../src/dsp/coefficients.ts';
+import { reconstructPhase, type PhaseMethod } from '../src/dsp/phase.ts';
+import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
+import type { Magnitudes, Transform } from '../src/dsp/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SR = 44100;
+const PYTHON = '/usr/bin/python3';
+const PEER_SCRIPT = join(here, 'peers', 'torchaudio_gla.py');
+
+/** One measured case. */
+interface Row {
+  file: string;
+  method: string;
+  transform: string;
+  iterations: number | null;
+  seconds: number;
+  rtf: number;
+  scDb: number;
+  /** Our time / torchaudio's time at the same iteration count (absent for the peer and PGHI alone). */
+  vsTorchaudio?: number;
+}
+
+function usage(msg: string): never {
+  throw new Error(
+    `bench phase: ${msg}. Usage: npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R] [--json FILE] [--md BENCHMARKS.md] [--no-peer]`,
+  );
+}
+
+function intList(v: string | true | undefined, dflt: number[], what: string): number[] {
+  if (v === undefined) return dflt;
+  if (v === true) usage(`${what} needs a value`);
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < 1)) usage(`${what} must be positive whole numbers like 1,8,32, got "${v}"`);
+  return xs;
+}
+
+function positiveInt(v: string | true | undefined, dflt: number, what: string): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (v === true || !Number.isInteger(n) || n < 1) usage(`${what} must be a positive whole number, got "${String(v)}"`);
+  return n;
+}
+
+/** Time `fn` `repeats` times and keep the fastest run and its result. */
+function timed<T>(fn: () => T, repeats: number): { seconds: number; value: T } {
+  let best = Infinity;
+  let value: T | undefined;
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    const v = fn();
+    const dt = (performance.now() - t0) / 1000;
+    if (dt < best) {
+      best = dt;
+      value = v;
+    }
+  }
+  return { seconds: best, value: value as T };
+}
+
+interface PeerResult {
+  versions?: string;
+  error?: string;
+  /** seconds and rebuilt signal per `${file}|${iterations}` */
+  results: Map<string, { seconds: number; output: string }>;
+}
+
+/** Run torchaudio's GriffinLim on the given signals (written as float32 WAVs to a temp dir). */
+function runPeer(signals: { name: string; x: Float32Array }[], iters: number[], repeats: number, tmp: string): PeerResult {
+  const results = new Map<string, { seconds: number; output: string }>();
+  if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (install Debian python3-torchaudio)`, results };
+  const inputs: string[] = [];
+  for (const { name, x } of signals) {
+    const p = join(tmp, `${name}.wav`);
+    writeWav(p, x, SR, { encoding: 'float32' });
+    inputs.push(p);
+  }
+  const r = spawnSync(PYTHON, [PEER_SCRIPT, '--out', join(tmp, 'peer'), '--iters', iters.join(','), '--repeats', String(repeats), ...inputs], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (r.error || r.status !== 0) {
+    const why = (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-1)[0];
+    return { error: /No module named/.test(why) ? `torchaudio missing (${why}); install Debian python3-torchaudio` : `peer failed: ${why}`, results };
+  }
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    torch: string;
+    torchaudio: string;
+    results: { file: string; iterations: number; seconds: number; output: string }[];
+  };
+  for (const res of out.results) results.set(`${basename(res.file, '.wav')}|${res.iterations}`, { seconds: res.seconds, output: res.output });
+  return { versions: `torch ${out.torch}, torchaudio ${out.torchaudio}`, results };
+}
+
+/** Replace (or append) the `## Phase reconstruction` section of a Markdown file, atomically. */
+function writeSection(path: string, body: string): void {
+  const heading = '## Phase reconstruction';
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const start = old.indexOf(`${heading}\n`);
+  let text: string;
+  if (start < 0) text = `${old.replace(/\n*$/, '\n')}\n${heading}\n\n${body}`;
+  else {
+    const rest = old.slice(start + heading.length + 1);
+    const next = rest.search(/^## /m);
+    text = `${old.slice(0, start)}${heading}\n\n${body}${next < 0 ? '' : '\n' + rest.slice(next)}`;
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text.replace(/\n*$/, '\n'));
+  renameSync(tmp, path);
+}
+
+function markdownTable(rows: Record<string, unknown>[]): string {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'number' ? formatNumber(v) : String(v));
+  return [
+    `| ${cols.join(' | ')} |`,
+    `|${cols.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  const input = resolve(typeof flags.input === 'string' ? flags.input : join(here, '..', 'data', 'bench'));
+  if (!existsSync(input) || !statSync(input).isDirectory()) usage(`--input ${input} is not a folder of WAV files`);
+  const iters = intList(flags.iters, [1, 8, 32], '--iters');
+  const repeats = positiveInt(flags.repeats, 2, '--repeats');
+  let files = readdirSync(input)
+    .filter((f) => /\.wav$/i.test(f))
+    .sort();
+  if (flags.files !== undefined) files = files.slice(0, positiveInt(flags.files, 1, '--files'));
+  if (files.length === 0) usage(`no .wav files in ${input}`);
+  const peerWanted = flags['no-peer'] === undefined;
+
+  const stftT = stftTransform(DEFAULT_STFT);
+  const cqtT = cqtTransform(DEFAULT_CQT);
+  const rows: Row[] = [];
+  const signals: { name: string; x: Float32Array }[] = [];
+  let totalSeconds = 0;
+
+  console.log(`phase: ${files.length} file(s) from ${input}; iterations ${iters.join(', ')}; best of ${repeats}; one thread`);
+  {
+    // Warm-up (untimed): compile every code path once on the first file.
+    const x = (await readAudio(join(input, files[0]), { sampleRate: SR })).samples.subarray(0, 4 * SR);
+    const S = magnitudes(stft(x, DEFAULT_STFT));
+    const C = magnitudes(cqtT.analyze(x));
+    for (const method of ['fgla', 'pghi', 'pghi+fgla'] as const) reconstructPhase(S, stftT, x.length, { method, iterations: 2 });
+    reconstructPhase(C, cqtT, x.length, { method: 'fgla', iterations: 2 });
+  }
+  for (const f of files) {
+    const x = (await readAudio(join(input, f), { sampleRate: SR })).samples;
+    const name = basename(f, '.wav');
+    const dur = x.length / SR;
+    totalSeconds += dur;
+    signals.push({ name, x });
+    const S = magnitudes(stft(x, DEFAULT_STFT));
+    const C = magnitudes(cqtT.analyze(x));
+    const run = (method: PhaseMethod, transform: Transform, mag: Magnitudes, iterations: number | null) => {
+      const { seconds, value } = timed(
+        () => reconstructPhase(mag, transform, x.length, { method, iterations: iterations ?? 0, seed: 0 }),
+        repeats,
+      );
+      rows.push({
+        file: name,
+        method,
+        transform: transform.config.kind === 'stft' ? 'STFT 2048/256' : 'CQT 384 (LTS)',
+        iterations,
+        seconds,
+        rtf: seconds / dur,
+        scDb: signalSpectralConvergence(x, value),
+      });
+    };
+    for (const it of iters) run('fgla', stftT, S, it);
+    run('pghi', stftT, S, null);
+    for (const it of iters) run('pghi+fgla', stftT, S, it);
+    for (const it of iters) run('fgla', cqtT, C, it);
+    console.log(`  ${f}: ${dur.toFixed(2)} s done`);
+  }
+
+  let peerNote: string;
+  if (peerWanted) {
+    const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-phase-'));
+    try {
+      const peer = runPeer(signals, iters, repeats, tmp);
+      if (peer.error) {
+        peerNote = `torchaudio peer not measured: ${peer.error}`;
+      } else {
+        peerNote = `peer: ${peer.versions}, /usr/bin/python3, torch.set_num_threads(1)`;
+        for (const { name, x } of signals) {
+          for (const it of iters) {
+            const res = peer.results.get(`${name}|${it}`);
+            if (!res) continue;
+            const y = (await readAudio(res.output, { sampleRate: SR })).samples;
+            const yy = y.length === x.length ? y : Float32Array.from({ length: x.length }, (_, i) => y[i] ?? 0);
+            rows.push({
+              file: name,
+              method: 'torchaudio GriffinLim',
+              transform: 'STFT 2048/256',
+              iterations: it,
+              seconds: res.seconds,
+              rtf: res.seconds / (x.length / SR),
+              scDb: signalSpectralConvergence(x, yy),
+            });
+            for (const r of rows) {
+              if (r.file === name && r.iterations === it && r.method !== 'torchaudio GriffinLim') r.vsTorchaudio = r.seconds / res.seconds;
+            }
+          }
+        }
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } else peerNote = 'torchaudio peer skipped (--no-peer)';
+  console.log(peerNote);
+
+  const show = (r: Row) => ({
+    file: r.file,
+    method: r.method,
+    transform: r.transform,
+    iterations: r.iterations === null ? '-' : String(r.iterations),
+    RTF: r.rtf,
+    'SC dB': r.scDb,
+    'time / torchaudio': r.vsTorchaudio,
+  });
+  printTable(rows.map(show), 'Per file');
+
+  const keys = [...new Set(rows.map((r) => `${r.method}|${r.transform}|${r.iterations}`))];
+  const medians = keys.map((k) => {
+    const g = rows.filter((r) => `${r.method}|${r.transform}|${r.iterations}` === k);
+    const ratios = g.map((r) => r.vsTorchaudio).filter((v): v is number => v !== undefined);
+    return {
+      method: g[0].method,
+      transform: g[0].transform,
+      iterations: g[0].iterations === null ? '-' : String(g[0].iterations),
+      'RTF (median)': median(g.map((r) => r.rtf)),
+      'SC dB (median)': median(g.map((r) => r.scDb)),
+      'time / torchaudio (median)': ratios.length ? median(ratios) : undefined,
+    };
+  });
+  printTable(medians, `Medians over ${files.length} file(s)`);
+
+  const machine = machineInfo();
+  const load = loadavg().map((v) => v.toFixed(1)).join(', ');
+  console.log(`load average at the end: ${load} (on ${machine.cores} cores)`);
+  if (typeof flags.json === 'string') writeJson(flags.json, { machine, loadavg: loadavg(), input, files, iters, repeats, peer: peerNote, rows, medians });
+  if (typeof flags.md === 'string') {
+    const body =
+      `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} (${machine.cores} cores, ${machine.memGiB} GiB), ` +
+      `Node ${machine.node}, ${machine.platform}, load average ${load} (1, 5, 15 min; the machine is shared, so ratios measured in the same run are the reliable figures), by \`npm run bench -- phase${argv.length ? ' ' + argv.filter((a, i) => !(a === '--md' || argv[i - 1] === '--md')).join(' ') : ''}\`.\n\n` +
+      `${files.length} files from \`${relative(join(here, '..'), input) || '.'}/\` (${totalSeconds.toFixed(1)} s of 44.1 kHz mono audio). ` +
+      `RTF = compute seconds per second of audio, reconstruction only, best of ${repeats} runs, one thread. ` +
+      `SC = spectral convergence of the STFT 2048/256 magnitude of the output against that of the input, ` +
+      `the same measure for every method (lower is better). "time / torchaudio" = our time divided by torchaudio's ` +
+      `GriffinLim at the same iteration count on the same file, measured in the same run (median of the per-file ratios). ` +
+      `${peerNote}.\n\n` +
+      markdownTable(medians) +
+      '\n';
+    writeSection(flags.md, body);
+    console.log(`\nwrote the "## Phase reconstruction" section of ${flags.md}`);
+  }
+}
