@@ -1,0 +1,72 @@
+/**
+ * `npm run bench -- render [--model DIR] [--a FILE] [--b FILE] [--duration S] [--iters N] [--json FILE]`
+ *
+ * Renders a 4 s pair from the demo dataset with the default model (FGLA,
+ * 32 iterations, and PGHI + FGLA) and prints the real-time factor
+ * (compute seconds / audio seconds) per stage and in total, side by side with
+ * the same pipeline in PyTorch + torchaudio (bench/peers/torch_render.py) run
+ * in the same process tree. One thread: tfjs-wasm is single-threaded, torch is
+ * set to one thread. Target (issue 4): total <= 0.15.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { parseArgs, printTable, writeJson, machineInfo } from './util.ts';
+import { Renderer } from '../src/engine/render.ts';
+import { RENDER_STAGES, type RenderParams, type RenderStage } from '../src/engine/render-types.ts';
+import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR, PROJECT_ROOT } from '../src/paths.ts';
+import type { PhaseMethod } from '../src/dsp/phase.ts';
+
+export async function main(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  const model = String(flags.model ?? DEFAULT_MODEL_DIR);
+  const a = String(flags.a ?? join(DEMO_DATASET_DIR, 'violin-sustain.wav'));
+  const b = String(flags.b ?? join(DEMO_DATASET_DIR, 'voice-en-1.wav'));
+  const duration = Number(flags.duration ?? 4);
+  const iters = Number(flags.iters ?? 32);
+  const repeats = Number(flags.repeats ?? 3);
+  const renderer = await Renderer.create({ backend: String(flags.backend ?? 'wasm') });
+  const out = mkdtempSync(join(tmpdir(), 'lts-bench-render-'));
+  const rows: Record<string, unknown>[] = [];
+  const results: Record<string, unknown> = { machine: machineInfo(), backend: renderer.backend.description, model, a, b, duration, iters };
+  try {
+    for (const method of ['fgla', 'pghi+fgla'] as PhaseMethod[]) {
+      const params: RenderParams = {
+        model, a: { path: a, start: 0.25 }, b: { path: b, start: 0.25 }, duration, curve: '0:1,1:0',
+        phase: { method, iterations: iters, momentum: 0.99 }, normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
+      };
+      // The first render fills the model and analysis caches: a cold render (what `lts render` does once).
+      const cold = await renderer.render(params, { dir: out });
+      const best = Object.fromEntries(RENDER_STAGES.map((s) => [s, Infinity])) as Record<RenderStage, number>;
+      for (let i = 0; i < repeats; i++) {
+        const r = await renderer.render(params, { dir: out });
+        for (const s of RENDER_STAGES) best[s] = Math.min(best[s], r.timings[s]);
+      }
+      const row: Record<string, unknown> = { engine: `lts ${method}`, iters };
+      for (const s of RENDER_STAGES) row[`${s} RTF`] = best[s] / duration;
+      row['total RTF (warm)'] = RENDER_STAGES.reduce((t, s) => t + best[s], 0) / duration;
+      row['total RTF (cold)'] = RENDER_STAGES.reduce((t, s) => t + cold.timings[s], 0) / duration;
+      rows.push(row);
+    }
+    const peer = spawnSync('/usr/bin/python3', [join(PROJECT_ROOT, 'bench/peers/torch_render.py'), model, a, '0.25', b, '0.25', String(duration), String(iters), String(repeats)], { encoding: 'utf8' });
+    if (peer.status === 0) {
+      const p = JSON.parse(peer.stdout) as { timings: Record<string, number>; torch: string; torchaudio: string };
+      const row: Record<string, unknown> = { engine: `torch ${p.torch} + torchaudio ${p.torchaudio} GLA`, iters };
+      for (const s of RENDER_STAGES) row[`${s} RTF`] = (p.timings[s] ?? 0) / duration;
+      const total = Object.values(p.timings).reduce((t, x) => t + x, 0);
+      row['total RTF (warm)'] = total / duration;
+      rows.push(row);
+      for (const r of rows.slice(0, -1)) r['torch / lts (total)'] = total / duration / (r['total RTF (warm)'] as number);
+      results.peer = p;
+    } else {
+      console.log(`(peer skipped: ${existsSync('/usr/bin/python3') ? peer.stderr.trim().split('\n').pop() : 'no /usr/bin/python3'}; install python3-torchaudio)`);
+    }
+    printTable(rows, `Render of a ${duration} s pair, ${iters} iterations, one thread (${renderer.backend.description}); real-time factor = compute s / audio s`);
+    results.rows = rows;
+    if (typeof flags.json === 'string') writeJson(flags.json, results);
+  } finally {
+    renderer.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
