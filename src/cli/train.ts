@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { UserError, isUserError } from '../io/errors.ts';
+import { AUDIO_EXTENSIONS } from '../io/audio.ts';
 import { DEFAULT_STFT, validateStftConfig } from '../dsp/stft.ts';
 import { DEFAULT_CQT, cqtConfig } from '../dsp/cqt.ts';
 import type { TransformConfig } from '../dsp/types.ts';
@@ -34,8 +35,9 @@ export const TRAIN_CLI_DEFAULTS = {
 /** The `--help` text of `lts train`. */
 export const TRAIN_HELP = `usage: lts train DATASET --out RUN_DIR [options]
 
-Train a timbre VAE (Tatar et al. 2020) on every audio file under DATASET (WAV, FLAC, MP3, OGG; searched
-recursively). Features are cached in DATASET/.lts-cache (or $XDG_CACHE_HOME/lts), so a second run starts at once.
+Train a timbre VAE (Tatar et al. 2020) on every audio file under DATASET (searched recursively;
+${AUDIO_EXTENSIONS.join(' ')}). Features are cached in DATASET/.lts-cache (or $XDG_CACHE_HOME/lts),
+so a second run starts at once.
 Files are split into training and validation sets by file. RUN_DIR receives the model (config.json, weights),
 history.json, loss.png, checkpoints and audio_examples/ (validation excerpts next to their reconstructions).
 
@@ -54,7 +56,8 @@ history.json, loss.png, checkpoints and audio_examples/ (validation excerpts nex
   --validation F          share of files held out for validation, 0 <= F < 1 (default ${TRAIN_CLI_DEFAULTS.validation})
   --seed N                seed for initialisation, split, shuffling and sampling (default ${TRAINING_DEFAULTS.seed})
   --backend B             auto | tensorflow | wasm | cpu (default auto: tfjs-node-gpu, tfjs-node, wasm, cpu)
-  --resume                continue the run in RUN_DIR from its last checkpoint (--epochs may raise the limit)
+  --resume                continue the run in RUN_DIR from its last checkpoint; --epochs, --patience, --lr,
+                          --beta and --checkpoint-every may change, the other settings come from the run
   --n-fft N               STFT size (default ${DEFAULT_STFT.nFft})
   --hop N                 hop in samples (default ${DEFAULT_STFT.hop} for stft, ${DEFAULT_CQT.hop} for cqt)
   --bins-per-octave N     constant-Q bins per octave (default ${DEFAULT_CQT.binsPerOctave})

@@ -272,7 +272,14 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
   const scan = await scanDataset(dir);
   const skipped: SkippedFile[] = [...scan.skipped];
   const cacheDir = opts.cacheDir === false ? null : opts.cacheDir !== undefined ? resolve(opts.cacheDir) : defaultCacheDir(dir);
-  const cache = cacheDir ? new FeatureCache(cacheDir) : null;
+  let cache: FeatureCache | null = null;
+  if (cacheDir) {
+    try {
+      cache = new FeatureCache(cacheDir);
+    } catch (e) {
+      throw new UserError(`feature cache folder ${cacheDir} cannot be created (${(e as NodeJS.ErrnoException).code ?? oneLineReason(e)}); choose another cache folder`);
+    }
+  }
   const analysis = analysisHash(cfg.transform);
 
   const totalSeconds = scan.reduce((s, f) => s + f.duration, 0);
