@@ -52,6 +52,8 @@ export interface PffftRuntime {
   readonly zreorder: (setup: number, input: number, output: number, direction: number) => void;
   /** 16-byte aligned allocation of `bytes` bytes inside {@link PffftRuntime.memory}; returns a byte pointer. */
   readonly malloc: (bytes: number) => number;
+  /** Like `malloc`, but returns 0 instead of throwing when the memory cannot grow enough. */
+  readonly tryMalloc: (bytes: number) => number;
   /** Frees a pointer returned by `malloc`. */
   readonly free: (ptr: number) => void;
   /** Returns a Float32Array view of the whole memory, refreshed if the memory has grown. */
@@ -112,6 +114,9 @@ async function loadRuntime(): Promise<PffftRuntime> {
       const p = mod._pffft_aligned_malloc(bytes);
       if (p === 0) throw new Error(`fft: out of WebAssembly memory allocating ${bytes} bytes`);
       return p;
+    },
+    tryMalloc(bytes: number): number {
+      return bytes > 0x7fff0000 ? 0 : mod._pffft_aligned_malloc(bytes);
     },
     free(ptr: number): void {
       mod._pffft_aligned_free(ptr);

@@ -144,7 +144,10 @@ function run(
   opts.signal?.throwIfAborted();
   const beta = momentum / (1 + momentum);
   if (isStft && path !== 'generic') {
-    return runFused(mag, transform.config as StftConfig, length, iterations, beta, init, seed, opts, wantCoefficients);
+    const fused = runFused(mag, transform.config as StftConfig, length, iterations, beta, init, seed, opts, wantCoefficients);
+    // null: the WebAssembly heap (2 GiB, shared with PFFFT) cannot hold this signal's state
+    // (about 12 KiB per frame at nFft 2048, i.e. beyond ~15 minutes); JavaScript memory can.
+    if (fused) return fused;
   }
   return runGeneric(mag, transform, length, iterations, beta, init, seed, opts);
 }
@@ -262,7 +265,7 @@ function runFused(
   seed: number,
   opts: FglaOptions,
   wantCoefficients: boolean,
-): { signal: Float32Array; coefficients?: Coefficients } {
+): { signal: Float32Array; coefficients?: Coefficients } | null {
   validateStftConfig(cfg);
   const N = cfg.nFft;
   const hop = cfg.hop;
@@ -273,13 +276,13 @@ function runFused(
   const { perm, dcPos, nyPos } = unorderedLayout(N);
   const setup = pffft.setup(N, 'real');
 
-  // One allocation, carved into 16-byte aligned float buffers. `start` (target
-  // magnitudes and starting phasors in ordered layout) is only read by fglaStart
-  // and shares its space with `cOut`, which is written later.
-  const startFloats = 3 * T * bins;
+  // One allocation, carved into 16-byte aligned float buffers. The start is laid
+  // out in chunks of frames through `start` (ordered magnitudes and phase source).
+  const CHUNK = Math.min(T, 256);
   const sizes = {
     win: N, invWss: padLen, mag: T * half, magEdge: 2 * T, prev: T * N,
-    yA: padLen, yB: padLen, frame: N, spec: N, work: N, start: Math.max(startFloats, wantCoefficients ? T * N : 0),
+    yA: padLen, yB: padLen, frame: N, spec: N, work: N, rngState: 4,
+    start: 3 * CHUNK * bins, cOut: wantCoefficients ? T * N : 0,
   };
   const offsets = {} as Record<keyof typeof sizes, number>;
   let total = 0;
@@ -287,7 +290,8 @@ function runFused(
     offsets[k] = total;
     total += Math.ceil(sizes[k] / 4) * 4;
   }
-  const base = pffft.malloc(total * 4);
+  const base = pffft.tryMalloc(total * 4);
+  if (base === 0) return null;
   try {
     const ptr = (k: keyof typeof sizes) => base + offsets[k] * 4;
     const at = (k: keyof typeof sizes) => (base >> 2) + offsets[k];
@@ -302,20 +306,27 @@ function runFused(
     for (let i = half; i < end; i++) h[iw + i] = wss[i] > 1e-8 ? 1 / (N * wss[i]) : 0;
 
     const st = at('start');
-    const nb = T * bins;
     const sp = ptr('start');
-    h.set(mag.data, st);
-    if (init === 'random') {
-      const s = createRng(seed).state();
-      stftKernels.randomPhasors(s[0], s[1], s[2], s[3], nb, sp + 4 * nb, sp + 8 * nb, stftKernels.phasorTable);
-    } else if (init === 'zero') {
-      h.fill(1, st + nb, st + 2 * nb);
-      h.fill(0, st + 2 * nb, st + 3 * nb);
-    } else {
-      h.set(init.re, st + nb);
-      h.set(init.im, st + 2 * nb);
+    if (init === 'random') new Uint32Array(pffft.memory.buffer, ptr('rngState'), 4).set(createRng(seed).state());
+    for (let t0 = 0; t0 < T; t0 += CHUNK) {
+      const frames = Math.min(CHUNK, T - t0);
+      const nb = frames * bins;
+      const from = t0 * bins;
+      h.set(mag.data.subarray(from, from + nb), st);
+      if (init === 'random') {
+        stftKernels.randomPhasors(ptr('rngState'), nb, sp + 4 * nb, sp + 8 * nb, stftKernels.phasorTable);
+      } else if (init === 'zero') {
+        h.fill(1, st + nb, st + 2 * nb);
+        h.fill(0, st + 2 * nb, st + 3 * nb);
+      } else {
+        h.set(init.re.subarray(from, from + nb), st + nb);
+        h.set(init.im.subarray(from, from + nb), st + 2 * nb);
+      }
+      stftKernels.fglaStart(
+        setup, N, frames, sp, sp + 4 * nb, sp + 8 * nb,
+        ptr('prev') + 4 * t0 * N, ptr('mag') + 4 * t0 * half, ptr('magEdge') + 8 * t0, ptr('frame'), ptr('spec'),
+      );
     }
-    stftKernels.fglaStart(setup, N, T, sp, sp + 4 * nb, sp + 8 * nb, ptr('prev'), ptr('mag'), ptr('magEdge'), ptr('frame'), ptr('spec'));
 
     let yOld = ptr('yA');
     let yNew = ptr('yB');
@@ -328,12 +339,12 @@ function runFused(
       yOld = yNew;
       yNew = tmp;
     };
-    pass(1, 0, wantCoefficients && iterations === 0 ? ptr('start') : 0);
+    pass(1, 0, wantCoefficients && iterations === 0 ? ptr('cOut') : 0);
     const pv = at('prev');
     pffft.heapF32().fill(0, pv, pv + T * N);
     for (let it = 0; it < iterations; it++) {
       opts.signal?.throwIfAborted();
-      pass(0, beta, wantCoefficients && it === iterations - 1 ? ptr('start') : 0);
+      pass(0, beta, wantCoefficients && it === iterations - 1 ? ptr('cOut') : 0);
       opts.onProgress?.(it + 1, iterations);
     }
 
@@ -345,7 +356,7 @@ function runFused(
 
     const re = new Float32Array(T * bins);
     const im = new Float32Array(T * bins);
-    const co = at('start');
+    const co = at('cOut');
     for (let t = 0; t < T; t++) {
       const row = t * bins;
       const crow = co + t * N;

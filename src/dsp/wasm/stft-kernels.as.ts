@@ -221,9 +221,15 @@ function unitRe(a: f32, b: f32): f32 {
  * Identical to src/dsp/rng.ts's createRng stream, so results match
  * `2 * Math.PI * rng()` to float32 precision.
  *
+ * @param state 4 u32: the generator state, read on entry and written back on return
+ *              (so consecutive calls continue one stream).
  * @param table 8192 f64: cos(2 pi j / 4096) for j < 4096, then sin(2 pi j / 4096).
  */
-export function randomPhasors(s0: u32, s1: u32, s2: u32, s3: u32, count: i32, re: usize, im: usize, table: usize): void {
+export function randomPhasors(state: usize, count: i32, re: usize, im: usize, table: usize): void {
+  let s0 = load<u32>(state);
+  let s1 = load<u32>(state, 4);
+  let s2 = load<u32>(state, 8);
+  let s3 = load<u32>(state, 12);
   const step: f64 = (2 * Math.PI) / 4294967296.0;
   for (let i: i32 = 0; i < count; i++) {
     const u = rotl(s1 * 5, 7) * 9;
@@ -244,4 +250,8 @@ export function randomPhasors(s0: u32, s1: u32, s2: u32, s3: u32, count: i32, re
     store<f32>(re + (<usize>i << 2), <f32>(c * cd - s * sd));
     store<f32>(im + (<usize>i << 2), <f32>(s * cd + c * sd));
   }
+  store<u32>(state, s0);
+  store<u32>(state, s1, 4);
+  store<u32>(state, s2, 8);
+  store<u32>(state, s3, 12);
 }

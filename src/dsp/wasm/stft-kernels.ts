@@ -29,11 +29,11 @@ export type FglaStartFn = (
 ) => void;
 
 /** Signature of the `randomPhasors` kernel (see `stft-kernels.as.ts`). */
-export type RandomPhasorsFn = (s0: number, s1: number, s2: number, s3: number, count: number, re: number, im: number, table: number) => void;
+export type RandomPhasorsFn = (state: number, count: number, re: number, im: number, table: number) => void;
 
 /** The instantiated kernels. */
 export interface StftKernels {
-  /** Uniform random unit phasors from a xoshiro128** state (needs {@link StftKernels.phasorTable}). */
+  /** Uniform random unit phasors from a xoshiro128** state held in memory (needs {@link StftKernels.phasorTable}). */
   randomPhasors: RandomPhasorsFn;
   /** Byte pointer of the cos/sin table `randomPhasors` needs (8192 f64, allocated once). */
   phasorTable: number;
@@ -88,11 +88,13 @@ export const stftKernels: StftKernels = load();
  * @returns Real and imaginary parts, each `count` floats.
  */
 export function randomUnitPhasors(state: readonly number[], count: number): { re: Float32Array; im: Float32Array } {
-  const p = pffft.malloc(Math.max(1, 2 * count) * 4);
+  const p = pffft.malloc(16 + Math.max(1, 2 * count) * 4);
   try {
-    stftKernels.randomPhasors(state[0], state[1], state[2], state[3], count, p, p + 4 * count, stftKernels.phasorTable);
+    new Uint32Array(pffft.memory.buffer, p, 4).set(state.slice(0, 4));
+    stftKernels.randomPhasors(p, count, p + 16, p + 16 + 4 * count, stftKernels.phasorTable);
     const h = pffft.heapF32();
-    return { re: h.slice(p >> 2, (p >> 2) + count), im: h.slice((p >> 2) + count, (p >> 2) + 2 * count) };
+    const o = (p + 16) >> 2;
+    return { re: h.slice(o, o + count), im: h.slice(o + count, o + 2 * count) };
   } finally {
     pffft.free(p);
   }
