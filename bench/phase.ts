@@ -50,10 +50,16 @@ interface Row {
   method: string;
   transform: string;
   iterations: number | null;
+  /** Wall time of the fastest run, s. */
   seconds: number;
+  /** Process CPU time (user + system) of the least expensive run, s. */
+  cpuSeconds: number;
+  /** Wall-time real-time factor: seconds / audio seconds. */
   rtf: number;
+  /** CPU-time real-time factor. */
+  cpuRtf: number;
   scDb: number;
-  /** Our time / torchaudio's time at the same iteration count (absent for the peer and PGHI alone). */
+  /** Our CPU time / torchaudio's CPU time at the same iteration count (absent for the peer and PGHI alone). */
   vsTorchaudio?: number;
 }
 
@@ -78,32 +84,37 @@ function positiveInt(v: string | true | undefined, dflt: number, what: string): 
   return n;
 }
 
-/** Time `fn` `repeats` times and keep the fastest run and its result. */
-function timed<T>(fn: () => T, repeats: number): { seconds: number; value: T } {
+/**
+ * Run `fn` `repeats` times; keep the fastest wall time, the smallest process
+ * CPU time (user + system: robust against other processes competing for the
+ * cores) and the result.
+ */
+function timed<T>(fn: () => T, repeats: number): { seconds: number; cpuSeconds: number; value: T } {
   let best = Infinity;
+  let bestCpu = Infinity;
   let value: T | undefined;
   for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const v = fn();
+    value = fn();
     const dt = (performance.now() - t0) / 1000;
-    if (dt < best) {
-      best = dt;
-      value = v;
-    }
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, dt);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);
   }
-  return { seconds: best, value: value as T };
+  return { seconds: best, cpuSeconds: bestCpu, value: value as T };
 }
 
 interface PeerResult {
   versions?: string;
   error?: string;
-  /** seconds and rebuilt signal per `${file}|${iterations}` */
-  results: Map<string, { seconds: number; output: string }>;
+  /** wall and CPU seconds and the rebuilt file per `${file}|${iterations}` */
+  results: Map<string, { seconds: number; cpuSeconds: number; output: string }>;
 }
 
 /** Run torchaudio's GriffinLim on the given signals (written as float32 WAVs to a temp dir). */
 function runPeer(signals: { name: string; x: Float32Array }[], iters: number[], repeats: number, tmp: string): PeerResult {
-  const results = new Map<string, { seconds: number; output: string }>();
+  const results = new Map<string, { seconds: number; cpuSeconds: number; output: string }>();
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (install Debian python3-torchaudio)`, results };
   const inputs: string[] = [];
   for (const { name, x } of signals) {
@@ -123,9 +134,11 @@ function runPeer(signals: { name: string; x: Float32Array }[], iters: number[], 
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
     torch: string;
     torchaudio: string;
-    results: { file: string; iterations: number; seconds: number; output: string }[];
+    results: { file: string; iterations: number; seconds: number; cpuSeconds: number; output: string }[];
   };
-  for (const res of out.results) results.set(`${basename(res.file, '.wav')}|${res.iterations}`, { seconds: res.seconds, output: res.output });
+  for (const res of out.results) {
+    results.set(`${basename(res.file, '.wav')}|${res.iterations}`, { seconds: res.seconds, cpuSeconds: res.cpuSeconds, output: res.output });
+  }
   return { versions: `torch ${out.torch}, torchaudio ${out.torchaudio}`, results };
 }
 
@@ -172,7 +185,6 @@ export async function main(argv: string[]): Promise<void> {
   const stftT = stftTransform(DEFAULT_STFT);
   const cqtT = cqtTransform(DEFAULT_CQT);
   const rows: Row[] = [];
-  const signals: { name: string; x: Float32Array }[] = [];
   let totalSeconds = 0;
 
   console.log(`phase: ${files.length} file(s) from ${input}; iterations ${iters.join(', ')}; best of ${repeats}; one thread`);
@@ -184,46 +196,44 @@ export async function main(argv: string[]): Promise<void> {
     for (const method of ['fgla', 'pghi', 'pghi+fgla'] as const) reconstructPhase(S, stftT, x.length, { method, iterations: 2 });
     reconstructPhase(C, cqtT, x.length, { method: 'fgla', iterations: 2 });
   }
-  for (const f of files) {
-    const x = (await readAudio(join(input, f), { sampleRate: SR })).samples;
-    const name = basename(f, '.wav');
-    const dur = x.length / SR;
-    totalSeconds += dur;
-    signals.push({ name, x });
-    const S = magnitudes(stft(x, DEFAULT_STFT));
-    const C = magnitudes(cqtT.analyze(x));
-    const run = (method: PhaseMethod, transform: Transform, mag: Magnitudes, iterations: number | null) => {
-      const { seconds, value } = timed(
-        () => reconstructPhase(mag, transform, x.length, { method, iterations: iterations ?? 0, seed: 0 }),
-        repeats,
-      );
-      rows.push({
-        file: name,
-        method,
-        transform: transform.config.kind === 'stft' ? 'STFT 2048/256' : 'CQT 384 (LTS)',
-        iterations,
-        seconds,
-        rtf: seconds / dur,
-        scDb: signalSpectralConvergence(x, value),
-      });
-    };
-    for (const it of iters) run('fgla', stftT, S, it);
-    run('pghi', stftT, S, null);
-    for (const it of iters) run('pghi+fgla', stftT, S, it);
-    for (const it of iters) run('fgla', cqtT, C, it);
-    console.log(`  ${f}: ${dur.toFixed(2)} s done`);
-  }
+  let peerNote = peerWanted ? '' : 'torchaudio peer skipped (--no-peer)';
+  const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-phase-'));
+  try {
+    for (const f of files) {
+      const x = (await readAudio(join(input, f), { sampleRate: SR })).samples;
+      const name = basename(f, '.wav');
+      const dur = x.length / SR;
+      totalSeconds += dur;
+      const S = magnitudes(stft(x, DEFAULT_STFT));
+      const C = magnitudes(cqtT.analyze(x));
+      const run = (method: PhaseMethod, transform: Transform, mag: Magnitudes, iterations: number | null) => {
+        const { seconds, cpuSeconds, value } = timed(
+          () => reconstructPhase(mag, transform, x.length, { method, iterations: iterations ?? 0, seed: 0 }),
+          repeats,
+        );
+        rows.push({
+          file: name,
+          method,
+          transform: transform.config.kind === 'stft' ? 'STFT 2048/256' : 'CQT 384 (LTS)',
+          iterations,
+          seconds,
+          cpuSeconds,
+          rtf: seconds / dur,
+          cpuRtf: cpuSeconds / dur,
+          scDb: signalSpectralConvergence(x, value),
+        });
+      };
+      for (const it of iters) run('fgla', stftT, S, it);
+      run('pghi', stftT, S, null);
+      for (const it of iters) run('pghi+fgla', stftT, S, it);
+      for (const it of iters) run('fgla', cqtT, C, it);
 
-  let peerNote: string;
-  if (peerWanted) {
-    const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-phase-'));
-    try {
-      const peer = runPeer(signals, iters, repeats, tmp);
-      if (peer.error) {
-        peerNote = `torchaudio peer not measured: ${peer.error}`;
-      } else {
-        peerNote = `peer: ${peer.versions}, /usr/bin/python3, torch.set_num_threads(1)`;
-        for (const { name, x } of signals) {
+      // The peer on the same file right away, so both see the same machine load.
+      if (peerWanted && !peerNote.startsWith('torchaudio peer not measured')) {
+        const peer = runPeer([{ name, x }], iters, repeats, tmp);
+        if (peer.error) peerNote = `torchaudio peer not measured: ${peer.error}`;
+        else {
+          peerNote = `peer: ${peer.versions}, /usr/bin/python3, torch.set_num_threads(1)`;
           for (const it of iters) {
             const res = peer.results.get(`${name}|${it}`);
             if (!res) continue;
@@ -235,19 +245,22 @@ export async function main(argv: string[]): Promise<void> {
               transform: 'STFT 2048/256',
               iterations: it,
               seconds: res.seconds,
-              rtf: res.seconds / (x.length / SR),
+              cpuSeconds: res.cpuSeconds,
+              rtf: res.seconds / dur,
+              cpuRtf: res.cpuSeconds / dur,
               scDb: signalSpectralConvergence(x, yy),
             });
             for (const r of rows) {
-              if (r.file === name && r.iterations === it && r.method !== 'torchaudio GriffinLim') r.vsTorchaudio = r.seconds / res.seconds;
+              if (r.file === name && r.iterations === it && r.method !== 'torchaudio GriffinLim') r.vsTorchaudio = r.cpuSeconds / res.cpuSeconds;
             }
           }
         }
       }
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      console.log(`  ${f}: ${dur.toFixed(2)} s done`);
     }
-  } else peerNote = 'torchaudio peer skipped (--no-peer)';
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   console.log(peerNote);
 
   const show = (r: Row) => ({
@@ -255,9 +268,10 @@ export async function main(argv: string[]): Promise<void> {
     method: r.method,
     transform: r.transform,
     iterations: r.iterations === null ? '-' : String(r.iterations),
-    RTF: r.rtf,
+    'RTF wall': r.rtf,
+    'RTF CPU': r.cpuRtf,
     'SC dB': r.scDb,
-    'time / torchaudio': r.vsTorchaudio,
+    'CPU time / torchaudio': r.vsTorchaudio,
   });
   printTable(rows.map(show), 'Per file');
 
@@ -269,9 +283,10 @@ export async function main(argv: string[]): Promise<void> {
       method: g[0].method,
       transform: g[0].transform,
       iterations: g[0].iterations === null ? '-' : String(g[0].iterations),
-      'RTF (median)': median(g.map((r) => r.rtf)),
-      'SC dB (median)': median(g.map((r) => r.scDb)),
-      'time / torchaudio (median)': ratios.length ? median(ratios) : undefined,
+      'RTF wall': median(g.map((r) => r.rtf)),
+      'RTF CPU': median(g.map((r) => r.cpuRtf)),
+      'SC dB': median(g.map((r) => r.scDb)),
+      'CPU time / torchaudio': ratios.length ? median(ratios) : undefined,
     };
   });
   printTable(medians, `Medians over ${files.length} file(s)`);
@@ -285,10 +300,11 @@ export async function main(argv: string[]): Promise<void> {
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} (${machine.cores} cores, ${machine.memGiB} GiB), ` +
       `Node ${machine.node}, ${machine.platform}, load average ${load} (1, 5, 15 min; the machine is shared, so ratios measured in the same run are the reliable figures), by \`npm run bench -- phase${argv.length ? ' ' + argv.filter((a, i) => !(a === '--md' || argv[i - 1] === '--md')).join(' ') : ''}\`.\n\n` +
       `${files.length} files from \`${relative(join(here, '..'), input) || '.'}/\` (${totalSeconds.toFixed(1)} s of 44.1 kHz mono audio). ` +
-      `RTF = compute seconds per second of audio, reconstruction only, best of ${repeats} runs, one thread. ` +
-      `SC = spectral convergence of the STFT 2048/256 magnitude of the output against that of the input, ` +
-      `the same measure for every method (lower is better). "time / torchaudio" = our time divided by torchaudio's ` +
-      `GriffinLim at the same iteration count on the same file, measured in the same run (median of the per-file ratios). ` +
+      `All figures are medians over the files. RTF = compute seconds per second of audio, reconstruction only, one thread, ` +
+      `best of ${repeats} runs, as wall time and as process CPU time (user + system; less disturbed by other processes on a shared machine). ` +
+      `SC = spectral convergence in dB of the STFT 2048/256 magnitude of the output against that of the input, ` +
+      `the same measure for every method (lower is better). "CPU time / torchaudio" = our CPU time divided by that of torchaudio's ` +
+      `GriffinLim at the same iteration count on the same file, run right after ours (median of the per-file ratios). ` +
       `${peerNote}.\n\n` +
       markdownTable(medians) +
       '\n';
