@@ -191,8 +191,8 @@ function logMagnitudes(data: Float32Array, threshold: number, qScale: number, rn
     if (v >= threshold) {
       s[i] = l;
       st[4 * i + 2] = NaN;
-      const q = Math.floor((l - logThr) * qScale);
-      st[4 * i + 3] = q < 0 ? 0 : q > top ? top : q;
+      const q = (l - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
+      st[4 * i + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
       remaining++;
     } else {
       s[i] = l > logFloor ? l : logFloor;
