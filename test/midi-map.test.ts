@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  MidiMapper, saveMidiMap, loadMidiMap, parseMidiMap, describeSource, type MidiMapping, type MidiParamChange,
+  MidiMapper, saveMidiMap, loadMidiMap, parseMidiMap, midiMapToJson, describeSource, type MidiMapping, type MidiParamChange,
 } from '../src/engine/midi-map.ts';
 import { isUserError } from '../src/io/errors.ts';
 
@@ -229,4 +229,14 @@ test('bad mapping files give one-line errors naming the file and the problem', (
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('learn skips channel mode messages (CC 120-127) so a learned mapping can always be saved', () => {
+  const m = new MidiMapper();
+  m.armLearn('startB');
+  m.handleBytes([0xb0, 123, 0, 0xb0, 121, 0], 0); // all notes off, reset all controllers
+  assert.equal(m.learnState().state, 'armed');
+  m.handleBytes([0xb0, 119, 5], 0.1);
+  assert.deepEqual(m.mappingOf('startB')?.source, { kind: 'cc', channel: 0, controller: 119 });
+  assert.deepEqual(parseMidiMap(midiMapToJson(m), 'x.json').mappings, m.mappings());
 });

@@ -156,7 +156,7 @@ export class MidiMapper {
   learnState(): LearnState { return { ...this.learn }; }
 
   /**
-   * Arm MIDI learn: the next control change, pitch bend or note-on binds `param`
+   * Arm MIDI learn: the next control change (0..119; channel mode messages are skipped), pitch bend or note-on binds `param`
    * (with the default range of the parameter and `mode`). Arming again re-targets; see {@link cancelLearn}.
    */
   armLearn(param: MidiParam, mode: AmountMode = 'absolute'): void {
@@ -200,6 +200,8 @@ export class MidiMapper {
     if (ev.type === 'noteon') return { kind: 'note', channel: ev.channel, note: ev.note };
     if (ev.type === 'pitchbend') return { kind: 'pitchbend', channel: ev.channel };
     if (ev.type === 'cc') {
+      // Channel mode messages (120..127: all notes off, reset...) are not controls.
+      if (ev.controller >= 120) return undefined;
       // An LSB (32..63) of a pair whose MSB is known to be 14-bit binds the pair.
       if (ev.controller >= 32 && ev.controller < 64 && this.tracker.isHiRes(ev.channel, ev.controller - 32)) {
         return { kind: 'cc', channel: ev.channel, controller: ev.controller - 32, hiRes: true };

@@ -207,8 +207,6 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
   const pending = new Map<number, (m: ChildMsg) => void>();
   const listeners = new Map<number, (m: ChildMsg) => void>();
   const deathHandlers = new Set<(reason: string) => void>();
-  const stderrTail = new TailBuffer();
-  const stdoutTail = new TailBuffer();
   // The child keeps this process alive only while something is in flight (a request, a playback,
   // an open stream); when idle it is unref'd, so an app that forgets close() can still exit.
   let busyCount = 0;
@@ -232,8 +230,8 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     return { available: false, reason };
   };
 
-  function deathReason(code: number | null, signal: NodeJS.Signals | null): string {
-    const detail = stderrTail.last() ?? stdoutTail.last();
+  function deathReason(code: number | null, signal: NodeJS.Signals | null, errTail: TailBuffer, outTail: TailBuffer): string {
+    const detail = errTail.last() ?? outTail.last();
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     return `${NO_AUDIO_DEVICE}: the audio output process ${how}${detail ? ` (${detail})` : ''}`.slice(0, 300);
   }
@@ -256,8 +254,11 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
         return;
       }
       child = proc;
-      proc.stdout!.on('data', (d: Buffer) => stdoutTail.push(d));
-      proc.stderr!.on('data', (d: Buffer) => stderrTail.push(d));
+      // Fresh tails per child, so a reason never quotes a previous child's last words.
+      const outTail = new TailBuffer();
+      const errTail = new TailBuffer();
+      proc.stdout!.on('data', (d: Buffer) => outTail.push(d));
+      proc.stderr!.on('data', (d: Buffer) => errTail.push(d));
       const timer = setTimeout(() => {
         settle(unavailable(`audio output process did not start within ${timeoutMs} ms`));
         proc.kill('SIGKILL');
@@ -283,7 +284,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       });
       proc.on('exit', (code, signal) => {
         clearTimeout(timer);
-        const reason = deathReason(code, signal);
+        const reason = deathReason(code, signal, errTail, outTail);
         if (child === proc) { child = null; ready = null; }
         settle(unavailable(reason));
         const waiting = [...pending.values()];

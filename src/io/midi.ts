@@ -473,9 +473,17 @@ export async function midiListCommand(opts: { input?: MidiInput; write?: (line: 
 /**
  * Route a MIDI input into a consumer with `handleBytes(bytes, t)` (a {@link ControlTracker}
  * or the engine's MIDI mapper), timestamping on `clock` (seconds, default `performance.now() / 1000`).
+ * An exception from the consumer (e.g. a listener of the mapper) never propagates into the
+ * device callback, where it would end the process: it goes to `onError` (default: ignored).
  * @returns Unsubscribe function.
  */
 export function connectMidi(input: MidiInput, target: { handleBytes(bytes: ArrayLike<number>, t: number): unknown },
-  clock: () => number = () => performance.now() / 1000): () => void {
-  return input.onMessage((bytes) => { target.handleBytes(bytes, clock()); });
+  clock: () => number = () => performance.now() / 1000, onError: (e: unknown) => void = () => undefined): () => void {
+  return input.onMessage((bytes) => {
+    try {
+      target.handleBytes(bytes, clock());
+    } catch (e) {
+      onError(e);
+    }
+  });
 }
