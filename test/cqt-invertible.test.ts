@@ -104,26 +104,36 @@ test('layout: painless supports, fast sizes, zero padding, well-conditioned wind
       assert.ok(lay.frameBoundRatio >= 1 && lay.frameBoundRatio < 3.5, `frame bound ratio ${lay.frameBoundRatio}`);
     }
   }
-  // Lowest filter: about 2 x 1.06 s main lobe, so at least 2 s of padding per side.
-  assert.ok(cqtLayout(DEFAULT_CQT, 1000).pad >= 2 * SR);
+  // Lowest window: Hann over f0 * (2^(-2/48) .. 2^(2/48)), W0 = 1.888 Hz wide; its kernel's main lobe
+  // ends at 2/W0 = 1.06 s: the padding per side must exceed that (the other end is then >= 2 pads away).
+  const w0 = 32.70319566257483 * (2 ** (2 / 48) - 2 ** (-2 / 48));
+  assert.ok(cqtLayout(DEFAULT_CQT, 1000).pad >= (2 / w0) * SR);
   // Constant-Q bandwidth f(2^(2/48) - 2^(-2/48)) exceeds sr/hop = 344.5 Hz above ~5.96 kHz: capped from there.
   const capFreq = 32.70319566257483 * 2 ** (cqtLayout(DEFAULT_CQT, 1000).firstCappedBin / 48);
   assert.ok(capFreq > 5900 && capFreq < 6100, `first capped bin at ${capFreq} Hz`);
 });
 
-/** Coefficient inner product of the real frame: complex channels count twice (with their mirrors), real residuals once. */
-function inner(a: Coefficients, b: Coefficients): number {
+/**
+ * Coefficient inner product in which analysis after synthesis must be an orthogonal projection:
+ * the transform is a tight frame whose bin k is scaled by b_k (cqtLayout().binScale), so bin k's
+ * coefficients weigh 1/b_k^2, twice for the complex channels (a real signal's conjugate mirror
+ * channels carry the same values), once for the real residual channels.
+ */
+function inner(a: Coefficients, b: Coefficients, length: number): number {
+  const lay = cqtLayout(DEFAULT_CQT, length);
+  const K = a.bins;
+  const w = lay.binScale.map((v) => 2 / (v * v));
   let s = 0;
-  for (let i = 0; i < a.re.length; i++) s += 2 * (a.re[i] * b.re[i] + a.im[i] * b.im[i]);
+  for (let i = 0; i < a.re.length; i++) s += w[i % K] * (a.re[i] * b.re[i] + a.im[i] * b.im[i]);
   const ea = a.extra as CqtExtra;
   const eb = b.extra as CqtExtra;
-  for (let i = 0; i < ea.tailRe.length; i++) s += 2 * (ea.tailRe[i] * eb.tailRe[i] + ea.tailIm[i] * eb.tailIm[i]);
-  for (let i = 0; i < ea.lowpass.length; i++) s += ea.lowpass[i] * eb.lowpass[i];
-  for (let i = 0; i < ea.highpass.length; i++) s += ea.highpass[i] * eb.highpass[i];
+  for (let i = 0; i < ea.tailRe.length; i++) s += w[i % K] * (ea.tailRe[i] * eb.tailRe[i] + ea.tailIm[i] * eb.tailIm[i]);
+  for (let i = 0; i < ea.lowpass.length; i++) s += (ea.lowpass[i] * eb.lowpass[i]) / lay.lowpassScale ** 2;
+  for (let i = 0; i < ea.highpass.length; i++) s += (ea.highpass[i] * eb.highpass[i]) / lay.highpassScale ** 2;
   return s;
 }
 
-test('canonical dual: analysis after synthesis is the orthogonal projection onto consistent coefficients', () => {
+test('tight frame: analysis after synthesis is the orthogonal projection onto consistent coefficients', () => {
   const n = 6000;
   const ref = cqt(noise(n, 3), DEFAULT_CQT);
   const rng = createRng(11);
@@ -141,8 +151,8 @@ test('canonical dual: analysis after synthesis is the orthogonal projection onto
   // Idempotent.
   const diff: Coefficients = { ...p, re: p.re.map((v, i) => v - pp.re[i]), im: p.im.map((v, i) => v - pp.im[i]) };
   diff.extra = { ...(p.extra as CqtExtra), tailRe: new Float32Array((p.extra as CqtExtra).tailRe.length), tailIm: new Float32Array((p.extra as CqtExtra).tailIm.length), lowpass: new Float32Array((p.extra as CqtExtra).lowpass.length), highpass: new Float32Array((p.extra as CqtExtra).highpass.length) };
-  assert.ok(Math.sqrt(inner(diff, diff) / inner(p, p)) < 1e-4, 'projection is idempotent on the features');
-  // Orthogonal: the residual c - P c is orthogonal to P c (this holds for the canonical dual only).
+  assert.ok(Math.sqrt(inner(diff, diff, n) / inner(p, p, n)) < 1e-4, 'projection is idempotent on the features');
+  // Orthogonal: the residual c - P c is orthogonal to P c (this holds for the canonical dual of a tight frame only).
   const ex = c.extra as CqtExtra;
   const px = p.extra as CqtExtra;
   const sub = (a: Float32Array, b: Float32Array): Float32Array => a.map((v, i) => v - b[i]);
@@ -152,9 +162,18 @@ test('canonical dual: analysis after synthesis is the orthogonal projection onto
     im: sub(c.im, p.im),
     extra: { ...ex, tailRe: sub(ex.tailRe, px.tailRe), tailIm: sub(ex.tailIm, px.tailIm), lowpass: sub(ex.lowpass, px.lowpass), highpass: sub(ex.highpass, px.highpass) },
   };
-  const cosine = inner(r, p) / Math.sqrt(inner(r, r) * inner(p, p));
-  assert.ok(Math.abs(cosine) < 1e-3, `residual not orthogonal to the projection: cosine ${cosine}`);
-  assert.ok(inner(p, p) < inner(c, c), 'projection shrinks random coefficients');
+  const cosine = inner(r, p, n) / Math.sqrt(inner(r, r, n) * inner(p, p, n));
+  assert.ok(Math.abs(cosine) < 1e-4, `residual not orthogonal to the projection: cosine ${cosine}`);
+  assert.ok(inner(p, p, n) < inner(c, c, n), 'projection shrinks random coefficients');
+  // Tight: the analysis preserves energy up to a constant (Parseval), for any signal.
+  const x1 = noise(n, 5);
+  const x2 = chirps(n);
+  const e1 = cqt(x1, DEFAULT_CQT);
+  const e2 = cqt(x2, DEFAULT_CQT);
+  const energy = (x: Float32Array): number => x.reduce((acc, v) => acc + v * v, 0);
+  const ratio1 = inner(e1, e1, n) / energy(x1);
+  const ratio2 = inner(e2, e2, n) / energy(x2);
+  assert.ok(Math.abs(ratio1 / ratio2 - 1) < 1e-4, `frame bounds differ: ${ratio1} vs ${ratio2}`);
 });
 
 test('synthesis without extra channels still recovers the band-limited part', () => {

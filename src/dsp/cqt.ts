@@ -15,11 +15,15 @@
  * ## Construction
  *
  * Let `x` have `N` samples. It is placed in a circular buffer of `L = M·hop`
- * samples (`x` at `[0, N)`, zeros after it; `L ≥ N + 2·pad` with `pad` a few
- * main-lobe widths of the longest filter, see {@link cqtLayout}), so that no
- * frame of the signal sees the other end of it, and `X = DFT_L(x)`.
+ * samples (`x` at `[0, N)`, zeros after it; `L ≥ N + 2·pad`), so that no
+ * frame of the signal sees the other end of it, and `X = DFT_L(x)`. With
+ * `W₀` the bandwidth of the lowest window (1.89 Hz for the defaults), the
+ * lowest filter's time kernel has its main lobe within `±2/W₀` (±1.06 s, like
+ * librosa's 2.12 s filter) and decays as `1/t³` beyond; `pad = 3/W₀`
+ * (1.59 s), so the other end of the signal is at least `6/W₀` away, where the
+ * kernel is below 0.15 % of its peak (see {@link cqtLayout}).
  * Bin `k` (`k = 0 … nBins−1`) has centre `f_k = fmin·2^(k/B)` (B = bins per
- * octave) and a real, non-negative window `G_k` on the DFT grid:
+ * octave) and a real, non-negative unit-peak window shape `h_k`:
  *
  * - **constant-Q part**: a Hann window on the log-frequency axis spanning two
  *   neighbouring centres on each side, `h_k(f) = cos²(π/2 · (B/2)·log2(f/f_k))`
@@ -36,15 +40,27 @@
  *   neighbour's taper (`cos²` tapers of width `W − d` that coincide with the
  *   neighbours' tapers, so that `h_k + h_{k+1} = 1` there). The bins stay at
  *   their constant-Q centres; only their bandwidth stops growing.
- * - **residual low-pass** channel for `|f| < f_1`: `g = sqrt(s₁ − Σ_k h_k²)`,
- *   where `s₁ = Σ_k h_k(f_1)²`; it completes the tight-frame sum below the
+ * - **residual low-pass** channel for `|f| < f_1`: `h_lp = sqrt(s₁ − Σ_k h_k²)`,
+ *   where `s₁ = Σ_k h_k(f_1)²`; it completes the sum of squares below the
  *   lowest bins. It is real-valued and sampled at `M` points.
  * - **residual high-pass** channel for `f_{K−1} < |f| ≤ sr/2`, built the
  *   same way from `s_top = Σ_k h_k(f_{K−1})²`. Its band (up to 14 kHz wide with
  *   the defaults) is far wider than `sr/hop`, so it gets its own sample count
  *   `M_hp ≥ 2·(its half-width in bins) + 2` (its own, shorter hop `L/M_hp`):
  *   the band is shifted down by `L/2` (Nyquist to 0), where it is Hermitian,
- *   so the channel is real-valued.
+ *   so the channel is real-valued. A channel with `M_hp` samples enters the
+ *   frame operator with weight `M/M_hp`, so its shape is divided by `√(M/M_hp)`.
+ *
+ * The frame is painless (each support fits in its channel's sample count),
+ * so its frame operator is diagonal in frequency:
+ * `T[ξ] = Σ_k h_k² + h_lp² + (M/M_hp)·h_hp²` over the channels of the positive
+ * frequencies (the conjugate-mirrored channels of a real signal cover the
+ * negative ones). `T` is 3/2 everywhere except in the capped region, and its
+ * max/min (the frame-bound ratio, {@link CqtLayout.frameBoundRatio}) is 1.43
+ * for the defaults. The canonical tight frame `S^{−1/2}g` of this painless
+ * frame has the windows `h_k/√T`; the analysis windows are those, scaled per
+ * bin to librosa's gain: `G_k = b_k·h_k/√T` with `b_k = (√l_k/hop)·√T(f_k)`
+ * (see "Scale" below), and the same for the residuals.
  *
  * Analysis of channel `k`: `c_k[m] = (1/M) Σ_ξ X[ξ] G_k[ξ] e^{2πi(ξ−n_k)m/M}`
  * over its support (one inverse FFT of `M` points after moving the band to
@@ -55,19 +71,20 @@
  * `librosa.cqt(..., center=True)` (and like a centred STFT), and there are
  * `frameCount(N) = 1 + ⌊N/hop⌋` frames of features.
  *
- * Synthesis uses the canonical dual frame. The frame is painless (each support
- * fits in its channel's sample count), so the frame operator is diagonal in
- * frequency: up to the constant `L/M`,
- * `S[ξ] = Σ_k G_k[ξ]² + G_lp[ξ]² + (M/M_hp)·G_hp[ξ]²` over the channels of the
- * positive frequencies (the mirrored channels of a real signal cover the
- * negative ones; a channel with `M_k` samples enters with weight `1/M_k`), and
- * the dual windows are `D_k = G_k / S`, `D_hp = (M/M_hp)·G_hp / S` (the factor
- * `M` of the usual `M·G_k/S` formula is absorbed by the `1/M` of the inverse
- * FFT above). Reconstruction: `X̂[ξ] = Σ_k FFT_M(c_k)[ξ−n_k] D_k[ξ] + …` on
- * the half spectrum, then one inverse real FFT of `L` points. Synthesis after
- * analysis is then the orthogonal projection onto consistent coefficients
- * (with the conjugate mirror of each complex channel counted), which is what
- * Griffin-Lim needs.
+ * Synthesis uses the canonical dual, which for the tight frame is the frame
+ * itself (the painless formula `g_k/Σ_j|g_j|²` with `Σ_j|g_j|² = 1`); the
+ * per-bin gains are undone: `D_k = (h_k/√T)/b_k` and
+ * `D_hp = (M/M_hp)·(h_hp/√T)/b_hp` (the factor `M` of the usual `M·g_k/Σ|g_j|²`
+ * formula is absorbed by the `1/M` of the inverse FFT above), so that
+ * `Σ_k G_k D_k + … = 1` at every frequency. Reconstruction:
+ * `X̂[ξ] = Σ_k FFT_M(c_k)[ξ−n_k] D_k[ξ] + …` on the half spectrum, then one
+ * inverse real FFT of `L` points, and the first `N` samples. Because the
+ * underlying frame is tight, synthesis-then-analysis (including that
+ * truncation to `N` samples) is the orthogonal projection onto consistent
+ * coefficients, for the inner product that weighs bin `k` by `1/b_k²` (see
+ * {@link CqtLayout.binScale}); the magnitude projection of Griffin-Lim
+ * commutes with the per-bin gains, so Fast Griffin-Lim over this transform
+ * runs exactly as on a tight frame.
  *
  * Only the features (`frames × nBins`, times `0 … (frames−1)·hop`) go into
  * `Coefficients.re/im`. The remaining `M − frames` time steps of every bin
@@ -87,8 +104,9 @@
  * (half its energy at `+f_k`) therefore gives `0.5·√l_k` (41.7 at 440 Hz).
  * Our channel gives `0.5·hop·G_k(f_k)` for the same sine (from the formula
  * above with `X[ξ] = L/2` at the sine's bin), so every window is scaled to the
- * peak value `G_k(f_k) = √l_k / hop`. The residual channels have the scale
- * of their neighbouring bins.
+ * peak value `G_k(f_k) = √l_k / hop` (evaluated on the continuous frequency
+ * axis, so it holds for any internal length). The residual channels have
+ * the peak gain of their neighbouring bins.
  *
  * All arrays are float32; windows, duals, FFT plans and work buffers are
  * computed once per (configuration, internal length) and cached.
@@ -210,9 +228,9 @@ export function librosaFilterLengths(cfg: CqtConfig): Float64Array {
 // ---------------------------------------------------------------------------
 // Design: everything that depends on the configuration only.
 
-/** Main-lobe widths (of the lowest channel's kernel) of zero padding on each side of the signal. */
-const PAD_WIDTHS = 4;
-/** Main-lobe widths of true signal on each side of a block in {@link cqtMagnitudesLong}. */
+/** Zero padding on each side of the signal, in units of 1/W₀ (W₀ = the lowest window's bandwidth). */
+const PAD_WIDTHS = 3;
+/** True signal on each side of a block in {@link cqtMagnitudesLong}, in units of 1/W₀. */
 const LONG_MARGIN_WIDTHS = 12;
 /** Minimum Tukey taper, as a fraction of the capped bandwidth. */
 const MIN_TAPER = 0.05;
@@ -376,7 +394,7 @@ function getDesign(cfg: CqtConfig): Design {
   if (lpEdge >= wCap / 2) {
     throw new UserError(`cqt: fmin ${fmin} Hz is too high for hop ${hop} (the low-pass residual would exceed sr/hop); lower fmin or the hop`);
   }
-  // Lowest channel's main-lobe width (time) ~ 2 / bandwidth; pad a few of them.
+  // The lowest channel's time kernel has its main lobe within +-2/bw0 seconds.
   const bw0 = hi[0] - lo[0];
   const roundHop = (s: number): number => Math.ceil(s / hop) * hop;
   const d: Design = {
@@ -433,10 +451,12 @@ interface Plan {
   hpWin: Float32Array;
   hpDual: Float32Array;
   Mhp: number;
-  frameOpMin: number;
-  frameOpMax: number;
-  /** max/min of the unscaled sum of squared window shapes (the frame's condition without the librosa gains). */
+  /** max/min of the weighted sum of squared unit-peak shapes before the tight normalisation. */
   shapeRatio: number;
+  /** Per-bin coefficient scale b_k over the tight frame (librosa's gain). */
+  scale: Float64Array;
+  lpScale: number;
+  hpScale: number;
   fftL: RealFFT;
   rfftM: RealFFT;
   rfftHp: RealFFT;
@@ -489,6 +509,20 @@ function getPlan(d: Design, M: number): Plan {
   return plan;
 }
 
+/**
+ * The weighted sum of squared unit-peak shapes (the diagonal frame operator
+ * before normalisation) at the centre of bin `k`, evaluated on the continuous
+ * frequency axis, so that bin `k`'s tight window has the exact peak gain there.
+ */
+function frameOperatorAt(d: Design, k: number): number {
+  const f = d.fc[k];
+  const sum = sumSquares(d, f, k - 3, k + 3);
+  let t = sum;
+  if (f < d.lpEdge) t += Math.max(0, d.sLow - sum);
+  if (f > d.hpEdge) t += Math.max(0, d.sHigh - sum);
+  return t;
+}
+
 function buildPlan(d: Design, M: number): Plan {
   const { K, sr, hop } = d;
   const L = M * hop;
@@ -511,68 +545,76 @@ function buildPlan(d: Design, M: number): Plan {
     base[k] = (((s0 - nk) % M) + M) % M;
     total += n;
   }
-  const win = new Float32Array(total);
-  const dual = new Float32Array(total);
-  const S = new Float64Array(half + 1);
-  const H2 = new Float64Array(half + 1);
+  // 1. Unit-peak shapes h and their weighted sum of squares T (the diagonal frame operator).
+  const shapes = new Float64Array(total);
+  const T = new Float64Array(half + 1);
   for (let k = 0; k < K; k++) {
-    const g = d.gain[k];
     for (let i = 0, xi = start[k]; i < len[k]; i++, xi++) {
       const h = shape(d, k, xi * binHz);
-      const G = g * h;
-      win[off[k] + i] = G;
-      H2[xi] += h * h;
-      S[xi] += G * G;
+      shapes[off[k] + i] = h;
+      T[xi] += h * h;
     }
   }
   // Residual low-pass: bins 0 .. lpLen-1 (all strictly below f_1).
   const lpLen = Math.ceil(d.lpEdge / binHz);
   if (lpLen >= M / 2) throw new Error(`cqt: internal error: low-pass spans ${lpLen} bins >= M/2 = ${M / 2}`);
-  const lpWin = new Float32Array(lpLen);
-  const gLp = d.gain[0];
+  const lpShape = new Float64Array(lpLen);
   for (let xi = 0; xi < lpLen; xi++) {
-    const u2 = Math.max(0, d.sLow - H2[xi]);
-    const G = gLp * Math.sqrt(u2);
-    lpWin[xi] = G;
-    S[xi] += G * G;
-    H2[xi] += u2;
+    const u2 = Math.max(0, d.sLow - T[xi]);
+    lpShape[xi] = Math.sqrt(u2);
+    T[xi] += u2;
   }
-  // Residual high-pass: bins strictly above f_{K-1} up to L/2.
+  // Residual high-pass: bins strictly above f_{K-1} up to L/2. It has M_hp samples
+  // instead of M, so it enters the frame operator with weight M/M_hp; its shape
+  // is divided by the square root of that so that it completes the sum to s_top.
   const hpStart = Math.floor(d.hpEdge / binHz) + 1;
   const hpLen = half - hpStart + 1;
-  const hpWin = new Float32Array(hpLen);
-  const gHp = d.gain[K - 1];
   const Mhp = nextFastSize(2 * hpLen + 2, 'real');
-  // The high-pass channel has M_hp samples instead of M: in the frame operator its
-  // |g|^2 is weighted by M/M_hp (see the module documentation).
   const hpWeight = M / Mhp;
+  const hpShape = new Float64Array(hpLen);
   for (let j = 0; j < hpLen; j++) {
     const xi = half - j;
-    const u2 = Math.max(0, d.sHigh - H2[xi]);
-    const G = gHp * Math.sqrt(u2);
-    hpWin[j] = G;
-    S[xi] += hpWeight * G * G;
-    H2[xi] += u2;
+    const u2 = Math.max(0, d.sHigh - T[xi]);
+    hpShape[j] = Math.sqrt(u2 / hpWeight);
+    T[xi] += u2;
   }
-  let frameOpMin = Infinity;
-  let frameOpMax = 0;
-  let shapeMin = Infinity;
+  let tMin = Infinity;
+  let tMax = 0;
   for (let xi = 0; xi <= half; xi++) {
-    const s = S[xi];
-    if (s < frameOpMin) frameOpMin = s;
-    if (s > frameOpMax) frameOpMax = s;
-    shapeMin = Math.min(shapeMin, H2[xi]);
+    tMin = Math.min(tMin, T[xi]);
+    tMax = Math.max(tMax, T[xi]);
   }
-  let shapeMax = 0;
-  for (let xi = 0; xi <= half; xi++) shapeMax = Math.max(shapeMax, H2[xi]);
-  if (!(frameOpMin > 0)) throw new Error('cqt: internal error: the windows do not cover every frequency (frame operator has a zero)');
+  if (!(tMin > 0)) throw new Error('cqt: internal error: the windows do not cover every frequency (frame operator has a zero)');
+  // 2. Tight frame h/sqrt(T) (canonical tight frame S^{-1/2} g), scaled per channel to
+  //    librosa's peak gain; the dual is the tight window divided by the same scale.
+  const scale = new Float64Array(K);
+  const win = new Float32Array(total);
+  const dual = new Float32Array(total);
   for (let k = 0; k < K; k++) {
-    for (let i = 0, xi = start[k]; i < len[k]; i++, xi++) dual[off[k] + i] = win[off[k] + i] / S[xi];
+    const b = d.gain[k] * Math.sqrt(frameOperatorAt(d, k));
+    scale[k] = b;
+    for (let i = 0, xi = start[k]; i < len[k]; i++, xi++) {
+      const ht = shapes[off[k] + i] / Math.sqrt(T[xi]);
+      win[off[k] + i] = b * ht;
+      dual[off[k] + i] = ht / b;
+    }
   }
+  const lpScale = d.gain[0];
+  const lpWin = new Float32Array(lpLen);
   const lpDual = new Float32Array(lpLen);
-  for (let xi = 0; xi < lpLen; xi++) lpDual[xi] = lpWin[xi] / S[xi];
+  for (let xi = 0; xi < lpLen; xi++) {
+    const ht = lpShape[xi] / Math.sqrt(T[xi]);
+    lpWin[xi] = lpScale * ht;
+    lpDual[xi] = ht / lpScale;
+  }
+  const hpScale = d.gain[K - 1] * Math.sqrt(hpWeight);
+  const hpWin = new Float32Array(hpLen);
   const hpDual = new Float32Array(hpLen);
-  for (let j = 0; j < hpLen; j++) hpDual[j] = (hpWeight * hpWin[j]) / S[half - j];
+  for (let j = 0; j < hpLen; j++) {
+    const ht = hpShape[j] / Math.sqrt(T[half - j]);
+    hpWin[j] = hpScale * ht;
+    hpDual[j] = (hpWeight * ht) / hpScale;
+  }
   return {
     d,
     K,
@@ -592,9 +634,10 @@ function buildPlan(d: Design, M: number): Plan {
     hpWin,
     hpDual,
     Mhp,
-    frameOpMin,
-    frameOpMax,
-    shapeRatio: shapeMax / shapeMin,
+    shapeRatio: tMax / tMin,
+    scale,
+    lpScale,
+    hpScale,
     fftL: realFFT(L),
     rfftM: realFFT(M),
     rfftHp: realFFT(Mhp),
@@ -779,7 +822,9 @@ export function cqt(x: Float32Array, cfg: CqtConfig = DEFAULT_CQT): Coefficients
  * Inverse constant-Q transform with the canonical dual frame: exact (up to
  * float32 rounding) for coefficients made by {@link cqt} from a signal of
  * `length` samples; for any other coefficients (e.g. magnitudes with a new
- * phase) it returns the least-squares signal, the usual step of Griffin-Lim.
+ * phase) it returns the `length`-sample signal whose coefficients are
+ * closest to them in least squares (bin `k` weighted by `1/b_k²`, see
+ * {@link CqtLayout.binScale}), the usual step of Griffin-Lim.
  *
  * @param c Coefficients with `frames = 1 + ⌊length/hop⌋`, `bins = nBins`;
  *   `extra` (a {@link CqtExtra} for the same length) is optional, absent means zero.
@@ -915,9 +960,9 @@ export interface CqtLongOptions {
  * Constant-Q magnitudes of a long signal (dataset files of minutes), block by
  * block with bounded memory. Each block is analysed circularly with
  * `margin` samples of the true signal on both sides of its central frames,
- * and only the central frames are kept; the margin is 12 main-lobe widths of
- * the longest (lowest) filter (≈ 6.4 s with the defaults, whose lowest
- * filter's main lobe spans ≈ 1.06 s on each side), so the result matches
+ * and only the central frames are kept; the margin is `12/W₀` seconds, with
+ * `W₀` the bandwidth of the lowest window (6.35 s with the defaults, whose
+ * lowest filter's main lobe spans ±1.06 s = ±2/W₀), so the result matches
  * {@link cqtMagnitudes} of the whole signal to about 1e-3 of the largest
  * magnitude (only the filters' far tails differ).
  *
@@ -979,18 +1024,25 @@ export interface CqtLayout {
   /** Largest band-pass support in DFT bins (`≤ steps`). */
   maxSupport: number;
   /**
-   * Condition of the window design: max/min over frequency of `Σ_k h_k² + h_lp² + h_hp²`
-   * for the unit-peak window shapes (1 = tight frame): 1.5 everywhere in the
-   * constant-Q part, between 0.5 and 1.5 in the capped part (1.43 for the
-   * defaults, 3.0 for 9 octaves).
+   * Frame bounds ratio B/A of the unit-peak window shapes before the tight
+   * normalisation: max/min over frequency of `Σ_k h_k² + h_lp² + (M/M_hp)·h_hp²`.
+   * It is 1 in the constant-Q part (where the sum is 3/2 everywhere) and
+   * grows only where bandwidths are capped (1.43 for the defaults, 3.0 for 9
+   * octaves); the normalisation by its square root makes the actual frame tight.
    */
   frameBoundRatio: number;
   /**
-   * Max/min of the actual diagonal frame operator `Σ|G|²`, which also contains
-   * the librosa gains `√l_k/hop ∝ f^{−1/2}` (a smooth frequency weighting that
-   * the canonical dual undoes exactly).
+   * `b_k`, length `nBins`: bin `k`'s coefficients are `b_k` times those of the
+   * underlying tight frame (`b_k = √l_k/hop` times the normalisation at `f_k`,
+   * see the module documentation). Synthesis after analysis is the orthogonal
+   * projection onto consistent coefficients for the inner product that weights
+   * bin `k` by `2/b_k²` (the 2 counts the conjugate mirror of a real signal).
    */
-  weightedFrameBoundRatio: number;
+  binScale: Float64Array;
+  /** The same scale for the (real) residual low-pass channel (weight `1/b²`). */
+  lowpassScale: number;
+  /** The same scale for the (real) residual high-pass channel (weight `1/b²`). */
+  highpassScale: number;
 }
 
 /**
@@ -1014,7 +1066,9 @@ export function cqtLayout(cfg: CqtConfig, length: number): CqtLayout {
     firstCappedBin: d.firstCapped,
     maxSupport,
     frameBoundRatio: plan.shapeRatio,
-    weightedFrameBoundRatio: plan.frameOpMax / plan.frameOpMin,
+    binScale: Float64Array.from(plan.scale),
+    lowpassScale: plan.lpScale,
+    highpassScale: plan.hpScale,
   };
 }
 
