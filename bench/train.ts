@@ -1,0 +1,153 @@
+/**
+ * VAE training and inference throughput, against PyTorch on the CPU measured in the same run.
+ *
+ * `npm run bench -- train [--json FILE] [--steps 40] [--cpu-steps 3] [--backends wasm,cpu] [--no-torch]`
+ *
+ * Networks (hidden [2048], latent 64, relu output, batch 64 as the original LTS):
+ * - `cqt384`: the original 384-bin CQT network (Tatar et al. 2020), 344.5 frames/s of audio (hop 128 at 44.1 kHz);
+ * - `stft1025`: a 1025-bin STFT network (nFft 2048, hop 256 at 44.1 kHz, 172.3 frames/s).
+ * For each tfjs backend that loads: training frames/s (Adam steps at batch 64 on random non-negative
+ * frames), inference frames/s (encode then decode 4096 frames; 512 on cpu), and the real-time factor of
+ * the render scenario "encode two 4 s excerpts and decode one" (time / 4 s). The PyTorch peer
+ * (`bench/peers/torch_vae.py`, Debian python3-torch, one thread) trains the same network at the same
+ * batch size; ratios are tfjs / PyTorch throughput from this run.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs, printTable, writeJson, machineInfo, bestTime } from './util.ts';
+import { initBackend, tf } from '../src/engine/backend.ts';
+import { TimbreVae, seededRandom } from '../src/engine/vae.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface Net {
+  name: string;
+  bins: number;
+  /** Feature frames per second of audio. */
+  frameRate: number;
+}
+
+const NETS: Net[] = [
+  { name: 'cqt384', bins: 384, frameRate: 44100 / 128 },
+  { name: 'stft1025', bins: 1025, frameRate: 44100 / 256 },
+];
+
+const BATCH = 64;
+const LATENT = 64;
+const HIDDEN = 2048;
+
+function randomFrames(n: number, bins: number, seed: number): Float32Array {
+  const r = seededRandom(seed);
+  const x = new Float32Array(n * bins);
+  for (let i = 0; i < x.length; i++) x[i] = r();
+  return x;
+}
+
+interface TfjsRow {
+  net: string;
+  backend: string;
+  trainFramesPerS: number;
+  inferFramesPerS: number;
+  renderRtf: number;
+}
+
+async function measureTfjs(net: Net, backend: 'wasm' | 'cpu', steps: number, inferFrames: number): Promise<TfjsRow | null> {
+  const info = await initBackend(backend);
+  if (info.name !== backend) return null;
+  const vae = TimbreVae.create({ inputBins: net.bins, hidden: [HIDDEN], latent: LATENT, outputActivation: 'relu' }, 1);
+  try {
+    const data = randomFrames(BATCH * 8, net.bins, 2);
+    const batchAt = (i: number) => data.subarray((i % 8) * BATCH * net.bins, ((i % 8) + 1) * BATCH * net.bins);
+    for (let i = 0; i < 2; i++) vae.trainStep(batchAt(i), BATCH, { beta: 5e-4, learningRate: 1e-4 });
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) vae.trainStep(batchAt(i), BATCH, { beta: 5e-4 });
+    const trainS = (performance.now() - t0) / 1000;
+
+    const frames = randomFrames(inferFrames, net.bins, 3);
+    vae.decode(vae.encode(frames.subarray(0, 256 * net.bins), 256).mu, 256);
+    const inferS = await bestTime(() => {
+      const { mu } = vae.encode(frames, inferFrames);
+      vae.decode(mu, inferFrames);
+    }, backend === 'cpu' ? 1 : 3);
+
+    // Render scenario: two 4 s excerpts encoded, one 4 s latent sequence decoded.
+    const n = Math.round(4 * net.frameRate);
+    const excerptA = randomFrames(n, net.bins, 4);
+    const excerptB = randomFrames(n, net.bins, 5);
+    const renderS = await bestTime(() => {
+      const a = vae.encode(excerptA, n);
+      vae.encode(excerptB, n);
+      vae.decode(a.mu, n);
+    }, backend === 'cpu' ? 1 : 3);
+    return {
+      net: net.name, backend: info.description, trainFramesPerS: (steps * BATCH) / trainS, inferFramesPerS: inferFrames / inferS,
+      renderRtf: renderS / 4,
+    };
+  } finally {
+    vae.dispose();
+    tf.disposeVariables();
+  }
+}
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  train_frames_per_s: number;
+  infer_frames_per_s: number;
+}
+
+function measureTorch(net: Net, steps: number): TorchResult | { error: string } {
+  const r = spawnSync('/usr/bin/python3', [join(here, 'peers', 'torch_vae.py'), '--bins', String(net.bins), '--hidden', String(HIDDEN),
+    '--latent', String(LATENT), '--batch', String(BATCH), '--steps', String(steps), '--infer-frames', '4096', '--threads', '1'],
+  { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').at(-1) ?? 'failed' };
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchResult;
+  } catch {
+    return { error: `unexpected output: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+/** Entry point: see the module documentation for options. */
+export async function main(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  const steps = Number(flags.steps ?? 40);
+  const cpuSteps = Number(flags['cpu-steps'] ?? 3);
+  const backends = String(flags.backends ?? 'wasm,cpu').split(',').filter(Boolean) as ('wasm' | 'cpu')[];
+  const withTorch = !flags['no-torch'];
+  if (!(steps > 0) || !(cpuSteps > 0)) throw new Error('bench train: --steps and --cpu-steps must be positive numbers');
+  for (const b of backends) if (b !== 'wasm' && b !== 'cpu') throw new Error(`bench train: unknown backend "${b}"; use wasm and/or cpu`);
+
+  const rows: Record<string, unknown>[] = [];
+  const results: unknown[] = [];
+  for (const net of NETS) {
+    const torch = withTorch ? measureTorch(net, Math.max(20, Math.round(steps / 2))) : null;
+    const torchOk = torch && !('error' in torch) ? torch : null;
+    if (torch && "error" in torch) process.stderr.write(`bench train: PyTorch peer failed for ${net.name}: ${torch.error}\n`);
+    for (const b of backends) {
+      const row = await measureTfjs(net, b, b === 'cpu' ? cpuSteps : steps, b === 'cpu' ? 512 : 4096);
+      if (!row) continue;
+      const out = {
+        net: row.net,
+        backend: row.backend,
+        'train frames/s': row.trainFramesPerS,
+        'train vs torch': torchOk ? row.trainFramesPerS / torchOk.train_frames_per_s : undefined,
+        'enc+dec frames/s': row.inferFramesPerS,
+        'enc+dec vs torch': torchOk ? row.inferFramesPerS / torchOk.infer_frames_per_s : undefined,
+        'render RTF (2 enc + 1 dec, 4 s)': row.renderRtf,
+      };
+      rows.push(out);
+      results.push({ ...row, torch: torchOk });
+    }
+    if (torchOk) {
+      rows.push({
+        net: net.name, backend: `PyTorch ${torchOk.torch} CPU, ${torchOk.threads} thread`, 'train frames/s': torchOk.train_frames_per_s,
+        'train vs torch': 1, 'enc+dec frames/s': torchOk.infer_frames_per_s, 'enc+dec vs torch': 1,
+      });
+    }
+  }
+  printTable(rows, `VAE training (batch ${BATCH}, hidden [${HIDDEN}], latent ${LATENT}) and inference`);
+  if (typeof flags.json === 'string') writeJson(flags.json, { machine: machineInfo(), steps, cpuSteps, results });
+}
