@@ -196,16 +196,23 @@ test('lts train end to end: model folder, history, loss plot, audio examples; --
   for (const e of history.epochs) assert.ok(Number.isFinite(e.loss) && Number.isFinite(e.valLoss!));
   assert.deepEqual(pngSize(readFileSync(join(runDir, 'loss.png'))), { width: 640, height: 400 });
 
-  // One validation file -> one pair; the original is the file's excerpt, the reconstruction has its length and sound.
+  // Three pairs: the validation file first, then the two training files; each excerpt beside its reconstruction.
   const examples = readdirSync(join(runDir, 'audio_examples')).sort();
-  assert.equal(examples.length, 2, examples.join());
-  assert.match(examples[0], /^01-inst-\d\.original\.wav$/);
-  assert.match(examples[1], /^01-inst-\d\.reconstruction\.wav$/);
+  assert.equal(examples.length, 6, examples.join());
+  assert.match(examples[0], /^01-val-inst-\d\.original\.wav$/);
+  assert.match(examples[1], /^01-val-inst-\d\.reconstruction\.wav$/);
+  assert.match(examples[2], /^02-train-inst-\d\.original\.wav$/);
+  assert.match(examples[5], /^03-train-inst-\d\.reconstruction\.wav$/);
   const orig = await readAudio(join(runDir, 'audio_examples', examples[0]));
   const rec = await readAudio(join(runDir, 'audio_examples', examples[1]));
+  // The original excerpt is the validation file's audio (the whole 0.6 s file: it starts loud, so no silence is skipped).
+  const valFile = /^01-val-(inst-\d)\./.exec(examples[0])![1];
+  const source = await readAudio(join(ds, `${valFile}.wav`));
+  assert.equal(orig.samples.length, source.samples.length);
+  for (let i = 0; i < source.samples.length; i += 101) assert.ok(Math.abs(orig.samples[i] - source.samples[i]) <= 1 / 32768);
   assert.equal(orig.sampleRate, 44100);
   assert.equal(rec.samples.length, orig.samples.length);
-  assert.ok(orig.duration > 0.5 && orig.duration <= 4);
+  assert.ok(Math.abs(orig.duration - 0.6) < 1e-6);
   let rms = 0;
   for (const v of rec.samples) rms += v * v;
   rms = Math.sqrt(rms / rec.samples.length);
@@ -254,7 +261,10 @@ test('lts train: Ctrl-C stops after a checkpoint (exit 0), and --resume finishes
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(r2.stderr, new RegExp(`finished ${done + 1} epochs`));
   // Without validation files the examples come from the training files.
-  assert.ok(readdirSync(join(runDir, 'audio_examples')).length >= 2);
+  assert.deepEqual(readdirSync(join(runDir, 'audio_examples')).filter((f) => f.endsWith('.original.wav')).sort(), [
+    '01-train-inst-0.original.wav',
+    '02-train-inst-1.original.wav',
+  ]);
 });
 
 test('lts train with the constant-Q transform', async () => {
@@ -270,7 +280,7 @@ test('lts train with the constant-Q transform', async () => {
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { features: { transform: { kind: string; nBins: number } } };
   assert.equal(config.features.transform.kind, 'cqt');
   assert.equal(config.features.transform.nBins, 84);
-  assert.equal(readdirSync(join(runDir, 'audio_examples')).length, 2);
+  assert.equal(readdirSync(join(runDir, 'audio_examples')).length, 4);
 });
 
 test('lts train on a terminal: one progress line rewritten in place', async () => {

@@ -12,8 +12,8 @@
  * - `loss.png`: training and validation loss against the epoch, log y axis
  *   (rewritten after every epoch, so a long run can be watched);
  * - `checkpoint/`: the last checkpoint with the optimiser state (`--resume`);
- * - `audio_examples/`: for a few validation files (training files when there
- *   is no validation set), an excerpt of up to 4 s beside its reconstruction
+ * - `audio_examples/`: for a few files (validation files first, then training
+ *   files), an excerpt of up to 4 s beside its reconstruction
  *   through the model: features -> encode -> decode (the mean, no sampling)
  *   -> magnitudes -> phase reconstruction (PGHI + Fast Griffin-Lim for STFT
  *   models, Fast Griffin-Lim for constant-Q models) -> WAV. Listening to these
@@ -408,10 +408,12 @@ function excerptStart(x: Float32Array, sampleRate: number): number {
 }
 
 /**
- * Write audio examples: for up to `count` validation files (training files
- * when there are no validation files), an excerpt and its reconstruction
- * through the model, as 16-bit WAV files `NN-<name>.original.wav` and
- * `NN-<name>.reconstruction.wav` in `dir`.
+ * Write audio examples: for up to `count` files, validation files first (how
+ * the model generalises) and then training files (how well it fits), an
+ * excerpt and its reconstruction through the model, as 16-bit WAV files
+ * `NN-val-<name>.original.wav` / `NN-val-<name>.reconstruction.wav`
+ * (`NN-train-...` for training files) in `dir`, where `<name>` is the file's
+ * relative path without extension, `/` replaced by `__`.
  *
  * @param vae The trained model.
  * @param config Its configuration (features for the analysis and scaling).
@@ -434,8 +436,7 @@ export async function writeAudioExamples(
   const count = opts.count ?? 3;
   const seconds = opts.seconds ?? 4;
   const iterations = opts.iterations ?? 32;
-  const validation = files.filter((f) => f.split === 'validation');
-  const chosen = (validation.length > 0 ? validation : files).slice(0, Math.max(0, count));
+  const chosen = [...files.filter((f) => f.split === 'validation'), ...files.filter((f) => f.split === 'train')].slice(0, Math.max(0, count));
   if (chosen.length === 0) return [];
   mkdirSync(dir, { recursive: true });
   const sr = config.features.transform.sampleRate;
@@ -450,7 +451,7 @@ export async function writeAudioExamples(
     const feats = toFeatures(mag, config.features.scaling, true);
     const rebuilt = fromFeatures({ frames: feats.frames, bins: feats.bins, data: vae.reconstruct(feats.data, feats.frames) }, config.features.scaling, true);
     const y = reconstructPhase(rebuilt, transform, excerpt.length, { method, iterations, seed: config.training.seed });
-    const stem = `${String(i + 1).padStart(2, '0')}-${safeName(f.relPath)}`;
+    const stem = `${String(i + 1).padStart(2, '0')}-${f.split === 'validation' ? 'val' : 'train'}-${safeName(f.relPath)}`;
     const original = join(dir, `${stem}.original.wav`);
     const reconstruction = join(dir, `${stem}.reconstruction.wav`);
     writeWav(original, excerpt, sr);
