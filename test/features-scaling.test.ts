@@ -95,3 +95,22 @@ test('analyzeMagnitudes (STFT): frame count and the magnitude of a bin-centred s
   assert.ok(Math.abs(row[k - 1] - 16) < 1e-3);
   assert.ok(row[k + 2] < 1e-3);
 });
+
+test('analyzeMagnitudes (constant-Q): frame count, width, and a sine lands in its bin', () => {
+  const transform = { kind: 'cqt' as const, sampleRate: 22050, hop: 128, binsPerOctave: 12, nBins: 72, fmin: 32.703195662574835 };
+  const cfg: FeatureConfig = { transform, scaling: 'linear' };
+  const n = 22050;
+  const k = 45; // A5 region: fmin * 2^(45/12)
+  const f = transform.fmin * 2 ** (k / 12);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * f * i) / transform.sampleRate);
+  const mag = analyzeMagnitudes(x, cfg);
+  assert.equal(mag.bins, 72);
+  assert.equal(mag.frames, transformFor(transform).frameCount(n));
+  const t = Math.floor(mag.frames / 2);
+  const row = mag.data.subarray(t * 72, (t + 1) * 72);
+  let peak = 0;
+  for (let b = 1; b < 72; b++) if (row[b] > row[peak]) peak = b;
+  assert.equal(peak, k);
+  assert.ok(row[k] > 10 * row[k - 3] && row[k] > 10 * row[k + 3], 'energy concentrated around the bin');
+});
