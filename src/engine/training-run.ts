@@ -274,7 +274,13 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
       const entries = readdirSync(runDir).filter((f) => !f.startsWith('.'));
       if (entries.length > 0) throw new UserError(`--out ${runDir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
     }
-    const transform = transformFor(opts.featureConfig.transform); // validates the transform settings
+    let transform: Transform;
+    try {
+      transform = transformFor(opts.featureConfig.transform); // validates the transform settings
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`invalid ${opts.featureConfig.transform?.kind ?? ''} settings: ${e instanceof Error ? e.message : String(e)}`);
+    }
     config = {
       formatVersion: MODEL_FORMAT_VERSION,
       features: opts.featureConfig,
