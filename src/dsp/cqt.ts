@@ -204,6 +204,7 @@ export function librosaQ(binsPerOctave: number): number {
  * @returns Float64Array of length `nBins`.
  */
 export function cqtFrequencies(cfg: CqtConfig): Float64Array {
+  validateConfig(cfg);
   const f = new Float64Array(cfg.nBins);
   for (let k = 0; k < cfg.nBins; k++) f[k] = cfg.fmin * Math.pow(2, k / cfg.binsPerOctave);
   return f;
@@ -218,6 +219,7 @@ export function cqtFrequencies(cfg: CqtConfig): Float64Array {
  * @returns Float64Array of length `nBins`.
  */
 export function librosaFilterLengths(cfg: CqtConfig): Float64Array {
+  validateConfig(cfg);
   const Q = librosaQ(cfg.binsPerOctave);
   const f = cqtFrequencies(cfg);
   const l = new Float64Array(f.length);
@@ -370,7 +372,9 @@ function getDesign(cfg: CqtConfig): Design {
     lo[k] = fc[k] - half;
     hi[k] = fc[k] + half;
   }
-  if (lo[0] <= 0) throw new UserError(`cqt: fmin ${fmin} Hz is too low for the window design; use fmin > 0 with at least one bin below`);
+  if (lo[0] <= 0) {
+    throw new UserError(`cqt: fmin ${fmin} Hz is below half the capped bandwidth sr/hop/2 = ${(wCap / 2).toFixed(1)} Hz; raise fmin or use a smaller hop`);
+  }
   if (hi[K - 1] >= nyq) {
     // Largest K whose top window stays below Nyquist (approximate, for the message).
     let kMax = K - 1;
@@ -438,8 +442,7 @@ interface Plan {
   len: Int32Array;
   off: Int32Array;
   base: Int32Array;
-  win: Float32Array;
-  /** Analysis windows divided by M (the inverse FFT below is unnormalised). */
+  /** Analysis windows G_k divided by M (the inverse FFT of analyzeBands is unnormalised). */
   winA: Float32Array;
   dual: Float32Array;
   /** Low-pass: bins 0..lpLen-1. */
@@ -470,12 +473,13 @@ interface Plan {
   /** GROUP slots of 2M floats. */
   groupPtr: number;
   lpSpec: Float32Array;
-  lpSig: Float32Array;
   hpSpec: Float32Array;
-  hpSig: Float32Array;
 }
 
+/** At most this many plans are cached (least recently used first out)... */
 const PLAN_CACHE_SIZE = 6;
+/** ... holding at most this many internal samples in total (a plan takes ~24 bytes per sample); the newest plan always stays. */
+const PLAN_CACHE_SAMPLES = 1 << 22;
 /** Channels transformed one after the other before being written frame-major together (cache blocking). */
 const GROUP = 16;
 /** PFFFT transform directions (pffft.h). */
@@ -500,10 +504,13 @@ function getPlan(d: Design, M: number): Plan {
   }
   const plan = buildPlan(d, M);
   planCache.set(key, plan);
-  while (planCache.size > PLAN_CACHE_SIZE) {
+  let total = 0;
+  for (const p of planCache.values()) total += p.L;
+  while (planCache.size > 1 && (planCache.size > PLAN_CACHE_SIZE || total > PLAN_CACHE_SAMPLES)) {
     const oldest = planCache.keys().next().value as string;
     const old = planCache.get(oldest) as Plan;
     planCache.delete(oldest);
+    total -= old.L;
     for (const ptr of [old.inPtr, old.outPtr, old.workPtr, old.groupPtr]) pffft.free(ptr);
   }
   return plan;
@@ -588,14 +595,14 @@ function buildPlan(d: Design, M: number): Plan {
   // 2. Tight frame h/sqrt(T) (canonical tight frame S^{-1/2} g), scaled per channel to
   //    librosa's peak gain; the dual is the tight window divided by the same scale.
   const scale = new Float64Array(K);
-  const win = new Float32Array(total);
+  const winA = new Float32Array(total);
   const dual = new Float32Array(total);
   for (let k = 0; k < K; k++) {
     const b = d.gain[k] * Math.sqrt(frameOperatorAt(d, k));
     scale[k] = b;
     for (let i = 0, xi = start[k]; i < len[k]; i++, xi++) {
       const ht = shapes[off[k] + i] / Math.sqrt(T[xi]);
-      win[off[k] + i] = b * ht;
+      winA[off[k] + i] = (b * ht) / M;
       dual[off[k] + i] = ht / b;
     }
   }
@@ -624,8 +631,7 @@ function buildPlan(d: Design, M: number): Plan {
     len,
     off,
     base,
-    win,
-    winA: win.map((v) => v / M),
+    winA,
     dual,
     lpLen,
     lpWin,
@@ -649,9 +655,7 @@ function buildPlan(d: Design, M: number): Plan {
     workPtr: heapZeros(2 * M),
     groupPtr: heapZeros(2 * M * GROUP),
     lpSpec: new Float32Array(M + 2),
-    lpSig: new Float32Array(M),
     hpSpec: new Float32Array(Mhp + 2),
-    hpSig: new Float32Array(Mhp),
   };
 }
 
