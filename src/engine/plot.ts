@@ -2,8 +2,8 @@
  * Loss-curve plots as PNG images, with no dependency beyond `node:zlib`.
  *
  * `lossPlotPng` draws the training and validation loss of a run against the
- * epoch on a logarithmic y axis, with axes, decade ticks, tick labels and a
- * legend, and encodes the picture with a small PNG encoder written here
+ * epoch on a logarithmic y axis, with axes, axis names, decade ticks, tick
+ * labels and a legend, and encodes the picture with a small PNG encoder written here
  * (PNG specification, W3C 2003 / ISO 15948: signature, IHDR, IDAT holding a
  * zlib stream of filtered scanlines, IEND; each chunk carries a CRC-32).
  *
@@ -105,7 +105,7 @@ const FONT: Record<string, number> = {
   i: 0b010000010010010,
   n: 0b000110101101101,
   v: 0b000101101101010,
-  l: 0b110010010010111,
+  l: 0b010010010010011,
   o: 0b000111101101111,
   s: 0b000011110011110,
   p: 0b000111101111100,
@@ -210,9 +210,11 @@ export function lossPlotPng(history: readonly LossPoint[], opts: LossPlotOptions
     const label = String(Math.round(e));
     drawText(r, label, x - Math.floor(textWidth(label, s) / 2), bottom + 7, s, BLACK);
   }
-  // Axes.
+  // Axes and their names: "loss" above the y axis, "epoch" left of the x tick labels.
   r.vline(left, top, bottom, BLACK);
   r.hline(left, right, bottom, BLACK);
+  drawText(r, 'loss', 4, Math.max(1, top - 6 * s - 2), s, BLACK);
+  drawText(r, 'epoch', 4, bottom + 7, s, BLACK);
 
   // Curves: validation first so the training curve stays visible where they overlap.
   const drawCurve = (get: (p: LossPoint) => number | null | undefined, c: Rgb) => {
