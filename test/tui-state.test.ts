@@ -206,7 +206,8 @@ test('global keys work in every panel; overlays take every key until closed', ()
     assert.equal(press(s, '?').state.overlay?.kind, 'help', panel);
   }
   let s = press(loaded(), '?').state;
-  assert.equal(press(s, '', { downArrow: true }).state, s, 'help ignores other keys');
+  assert.equal(press(s, 'z').state, s, 'help ignores other keys');
+  assert.equal(press(s, '', { downArrow: true }).state.overlay?.kind === 'help' && (press(s, '', { downArrow: true }).state.overlay as { scroll: number }).scroll, 1, 'help scrolls');
   s = press(s, '', { escape: true }).state;
   assert.equal(s.overlay, null);
   // A prompt collects text.

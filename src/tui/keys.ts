@@ -124,7 +124,7 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
 /** The one-line hint for the focused panel (or the open overlay). */
 export function hintFor(state: AppState): string {
   const o = state.overlay;
-  if (o?.kind === 'help') return 'Esc or ? closes the help';
+  if (o?.kind === 'help') return '↑↓ PgUp PgDn scroll · Esc or ? closes the help';
   if (o?.kind === 'prompt') return 'type a name · Enter saves · Esc cancels';
   if (o) return '↑↓ choose · Enter selects · Esc cancels';
   switch (state.focus) {
@@ -138,6 +138,37 @@ export function hintFor(state: AppState): string {
     case 'transport':
       return 'Enter generate · m method · -/+ iterations · n normalize · o device · ^P again · ^X stop · ?';
   }
+}
+
+const NO_KEY: Key = {
+  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
+  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
+  super: false, hyper: false, capsLock: false, numLock: false,
+};
+
+/**
+ * Split a multi-character input into single key presses.
+ *
+ * Ink delivers a run of plain characters that arrived in one read (a paste,
+ * fast typing over SSH, or several keys sent at once, e.g. `\t\t` or `zz`)
+ * as one string with no key flags. The instrument treats every character as
+ * its own key press: control characters become Tab, Enter, Backspace,
+ * Escape or Ctrl+letter, the rest are typed characters.
+ *
+ * @returns the presses in order; a single key (or an escape sequence Ink already decoded) is returned unchanged.
+ */
+export function splitKeys(input: string, key: Key): [string, Key][] {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl || key.meta || key.escape) return [[input, key]];
+  return chars.map((ch): [string, Key] => {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\t') return ['', { ...NO_KEY, tab: true }];
+    if (ch === '\r' || ch === '\n') return ['', { ...NO_KEY, return: true }];
+    if (ch === '\x7f' || ch === '\b') return ['', { ...NO_KEY, backspace: true }];
+    if (ch === '\x1b') return ['', { ...NO_KEY, escape: true, meta: true }];
+    if (code >= 1 && code <= 26) return [String.fromCharCode(code + 96), { ...NO_KEY, ctrl: true }];
+    return [ch, { ...NO_KEY, shift: /[A-Z]/.test(ch) }];
+  });
 }
 
 /** Characters the dataset filter accepts (what file names are made of). */
@@ -156,7 +187,14 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
   const o = state.overlay;
   if (o) {
     if (key.escape || (o.kind === 'help' && (input === '?' || input === 'q'))) return { type: 'overlay', overlay: null };
-    if (o.kind === 'help') return null;
+    if (o.kind === 'help') {
+      const page = Math.max(1, state.layout.mainHeight - 3);
+      if (key.upArrow) return { type: 'overlay-move', delta: -1 };
+      if (key.downArrow) return { type: 'overlay-move', delta: 1 };
+      if (key.pageUp) return { type: 'overlay-move', delta: -page };
+      if (key.pageDown || input === ' ') return { type: 'overlay-move', delta: page };
+      return null;
+    }
     if (key.return) return { effect: 'overlay-accept' };
     if (o.kind === 'prompt') {
       if (key.backspace || key.delete) return { type: 'prompt-backspace' };
@@ -187,7 +225,7 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
         return null;
     }
   }
-  if (input === '?') return { type: 'overlay', overlay: { kind: 'help' } };
+  if (input === '?') return { type: 'overlay', overlay: { kind: 'help', scroll: 0 } };
 
   switch (state.focus) {
     case 'dataset':

@@ -53,7 +53,7 @@ export interface Slot {
 
 /** Overlays drawn over the panels; while one is open it takes every key. */
 export type Overlay =
-  | { kind: 'help' }
+  | { kind: 'help'; scroll: number }
   | { kind: 'devices'; index: number }
   | { kind: 'presets'; index: number; names: { name: string; description?: string }[] }
   | { kind: 'prompt'; purpose: 'save-render' | 'save-preset'; label: string; text: string };
@@ -509,6 +509,7 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, overlay: action.overlay };
     case 'overlay-move': {
       const o = state.overlay;
+      if (o?.kind === 'help') return { ...state, overlay: { ...o, scroll: Math.max(0, o.scroll + action.delta) } };
       if (!o || (o.kind !== 'devices' && o.kind !== 'presets')) return state;
       const n = o.kind === 'devices' ? state.audio.devices.length : o.names.length;
       if (n === 0) return state;

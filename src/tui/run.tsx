@@ -1,0 +1,147 @@
+/**
+ * Entry of the terminal instrument: `lts` with no subcommand (and `npm start`).
+ *
+ * Opens the alternate screen, restores the saved session, starts the real
+ * services (render worker, audio output child) and runs the Ink app until
+ * the user quits; the session is flushed on quit, on SIGTERM/SIGHUP (a
+ * dropped SSH connection) and on any exit path.
+ *
+ * Timing probe for benchmarks: with `LTS_TUI_TRACE=FILE` every key press and
+ * every frame Ink writes are appended to FILE as `key <ms>` / `frame <ms>`
+ * (milliseconds since the Unix epoch, sub-millisecond resolution).
+ */
+import React from 'react';
+import { render } from 'ink';
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../paths.ts';
+import { SessionStore, defaultStateDir, loadSession, type SessionState } from '../engine/session.ts';
+import { App } from './App.tsx';
+import { createServices } from './services.ts';
+import { restorable, type AppState, type RestorableState } from './state.ts';
+import type { PhaseMethod } from '../dsp/phase.ts';
+
+/** Options of {@link runTui}; every path may be relative to the current folder. */
+export interface RunTuiOptions {
+  /** Dataset folder; default: the saved session's, else data/demo. */
+  dataset?: string;
+  /** Model folder; default: the saved session's, else models/default. */
+  model?: string;
+  /** tfjs backend preference (auto, tensorflow, wasm, cpu). */
+  backend?: string;
+  /** State folder; default `$LTS_STATE_DIR`, `$XDG_STATE_HOME/lts` or `~/.local/state/lts`. */
+  stateDir?: string;
+}
+
+const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/** Map a saved session to the state the app restores. */
+export function sessionToRestorable(s: SessionState): RestorableState {
+  return {
+    slots: s.slots,
+    duration: s.duration,
+    curve: s.curve,
+    settings: {
+      normalize: s.settings.normalize,
+      method: (['pghi+fgla', 'fgla', 'pghi'].includes(s.settings.method) ? s.settings.method : 'pghi+fgla') as PhaseMethod,
+      iterations: s.settings.iterations,
+      deviceId: s.settings.deviceId,
+    },
+    lastRender: s.lastRender,
+  };
+}
+
+/** The session record for an app state. */
+export function stateToSession(state: AppState): Omit<SessionState, 'savedAt' | 'kind' | 'version'> {
+  const r = restorable(state);
+  return {
+    dataset: state.dataset.dir,
+    model: state.model.dir,
+    slots: r.slots,
+    duration: r.duration,
+    curve: { values: [...r.curve.values], range: [r.curve.range[0], r.curve.range[1]] },
+    settings: { ...r.settings },
+    lastRender: r.lastRender,
+  };
+}
+
+/**
+ * Run the instrument in the current terminal until the user quits.
+ *
+ * @returns the process exit code (0).
+ */
+export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
+  const stateDir = resolve(opts.stateDir ?? defaultStateDir());
+  mkdirSync(stateDir, { recursive: true });
+  const { session, notice } = loadSession(stateDir);
+  const dataset = resolve(opts.dataset ?? (session && isDir(session.dataset) ? session.dataset : DEMO_DATASET_DIR));
+  const model = resolve(opts.model ?? (session && isDir(session.model) ? session.model : DEFAULT_MODEL_DIR));
+  const services = createServices({ stateDir, backend: opts.backend });
+  mkdirSync(services.rendersDir, { recursive: true });
+
+  let saveError: string | null = null;
+  const store = new SessionStore(stateDir, { onError: (m) => (saveError = m) });
+  const tracePath = process.env.LTS_TUI_TRACE;
+  const trace = (event: string) => {
+    if (tracePath) appendFileSync(tracePath, `${event} ${(performance.timeOrigin + performance.now()).toFixed(3)}\n`);
+  };
+
+  const out = process.stdout;
+  out.write('\x1b[?1049h\x1b[H');
+  let restored = false;
+  const restoreScreen = () => {
+    if (restored) return;
+    restored = true;
+    store.flush();
+    out.write('\x1b[?25h\x1b[?1049l');
+  };
+  const onSignal = () => {
+    restoreScreen();
+    process.exit(0);
+  };
+  // The terminal is gone (SSH dropped, window closed): save, end the audio child, and leave without
+  // touching the vanished tty (Node aborts when it cannot restore the terminal mode at exit).
+  const onHangup = () => {
+    store.flush();
+    services.audio.close();
+    process.kill(process.pid, 'SIGKILL');
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onHangup);
+  process.once('exit', restoreScreen);
+
+  const instance = render(
+    <App
+      services={services}
+      dataset={dataset}
+      model={model}
+      restore={session && session.dataset === dataset ? sessionToRestorable(session) : session ? { ...sessionToRestorable(session), slots: { A: null, B: null } } : null}
+      notice={notice}
+      onChange={(st) => store.update(stateToSession(st))}
+      onQuit={() => {
+        store.flush();
+      }}
+      trace={tracePath ? trace : undefined}
+    />,
+    {
+      exitOnCtrlC: false,
+      patchConsole: true,
+      incrementalRendering: true,
+      maxFps: 60,
+      onRender: tracePath ? () => trace('frame') : undefined,
+    },
+  );
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    store.flush();
+    services.audio.close();
+    await services.renderer.close().catch(() => undefined);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
+    restoreScreen();
+  }
+  if (saveError) process.stderr.write(`lts: ${saveError}\n`);
+  return 0;
+}

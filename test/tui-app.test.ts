@@ -1,0 +1,279 @@
+/**
+ * The instrument's components with the real services on a small generated
+ * dataset: the engine's dataset scanner and audio reader, the render worker
+ * (with a model folder that does not exist, so its error path is shown) and
+ * the PortAudio output child with an ALSA configuration that has no device.
+ * Rendering goes through Ink into an in-memory terminal of a chosen size
+ * (ink-testing-library for the default 100 columns; our own stdout for
+ * 80x24 and resizing).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import React from 'react';
+import { render as inkRender } from 'ink';
+import { render as testRender } from 'ink-testing-library';
+import { writeWav } from '../src/io/wav.ts';
+import { App, type AppProps } from '../src/tui/App.tsx';
+import { lazyAudioOutput, lazyRenderWorker, loadWaveform, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
+import type { AppState } from '../src/tui/state.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lts-tui-app-'));
+const dataset = join(root, 'sounds');
+mkdirSync(join(dataset, 'noises'), { recursive: true });
+const SR = 22050;
+const tone = new Float32Array(2 * SR).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 220 * i) / SR));
+let seed = 7;
+const noise = new Float32Array(3 * SR).map(() => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return (seed / 2 ** 32 - 0.5) * 0.8;
+});
+const chirp = new Float32Array(Math.round(1.5 * SR)).map((_, i) => 0.7 * Math.sin(2 * Math.PI * (100 + 400 * (i / SR)) * (i / SR)));
+writeWav(join(dataset, 'tone-220.wav'), tone, SR);
+writeWav(join(dataset, 'noises', 'white-noise.wav'), noise, SR);
+writeWav(join(dataset, 'chirp.wav'), chirp, SR);
+writeFileSync(join(dataset, 'broken.wav'), 'RIFF this is not audio at all');
+// An ALSA configuration without any PCM device: the audio child reports "no audio device".
+const alsaConf = join(root, 'asound-none.conf');
+writeFileSync(alsaConf, 'pcm.!default { type null }\npcm_type.null { }\n');
+
+const services: TuiServices[] = [];
+/** One set of real services shared by every mounted app (the render worker and audio child start once). */
+function makeServices(): TuiServices {
+  if (services.length) return services[0];
+  const s: TuiServices = {
+    scanDataset: scanForBrowser,
+    loadAudio: loadWaveform,
+    renderer: lazyRenderWorker('cpu'),
+    audio: lazyAudioOutput({ ALSA_CONFIG_PATH: join(root, 'missing-alsa.conf') }),
+    presetsDir: join(root, 'presets'),
+    rendersDir: join(root, 'renders'),
+  };
+  mkdirSync(s.presetsDir, { recursive: true });
+  services.push(s);
+  return s;
+}
+
+after(async () => {
+  for (const s of services) {
+    s.audio.close();
+    await s.renderer.close();
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** An in-memory terminal of a given size that Ink renders into. */
+class Terminal extends EventEmitter {
+  frames: string[] = [];
+  isTTY = true;
+  constructor(public columns: number, public rows: number) {
+    super();
+  }
+  write = (frame: string) => {
+    this.frames.push(frame);
+    return true;
+  };
+  resize(columns: number, rows: number) {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
+  lastFrame(): string {
+    return stripVTControlCharacters(this.frames[this.frames.length - 1] ?? '');
+  }
+}
+
+class Keyboard extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  write(s: string) {
+    this.data = s;
+    this.emit('readable');
+  }
+}
+
+async function until(frame: () => string, ok: (f: string) => boolean, what: string, ms = 20000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    const f = frame();
+    if (ok(f)) return f;
+    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}; screen:\n${f}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function mount(columns: number, rows: number, extra: Partial<AppProps> = {}) {
+  const term = new Terminal(columns, rows);
+  const keys = new Keyboard();
+  const props: AppProps = { services: makeServices(), dataset, model: join(root, 'no-such-model'), ...extra };
+  const inst = inkRender(React.createElement(App, props), {
+    stdout: term as unknown as NodeJS.WriteStream,
+    stdin: keys as unknown as NodeJS.ReadStream,
+    stderr: new Terminal(columns, rows) as unknown as NodeJS.WriteStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  const press = async (s: string) => {
+    keys.write(s);
+    await new Promise((r) => setTimeout(r, 15));
+  };
+  return { term, press, inst, frame: () => term.lastFrame() };
+}
+
+function assertFits(frame: string, columns: number, rows: number) {
+  const lines = frame.split('\n');
+  assert.equal(lines.length, rows, `screen has ${rows} lines`);
+  for (const l of lines) assert.ok([...l].length <= columns, `line wider than ${columns}: '${l}'`);
+}
+
+const LEFT = '\x1b[D';
+const RIGHT = '\x1b[C';
+const DOWN = '\x1b[B';
+const UP = '\x1b[A';
+const TAB = '\t';
+const ESC = '\x1b';
+
+test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curve, shows help, explains errors', async () => {
+  const { press, frame, inst, term } = mount(80, 24);
+  let f = await until(frame, (s) => s.includes('tone-220'), 'the dataset list');
+  assertFits(f, 80, 24);
+  assert.match(f, /Dataset 3/);
+  assert.match(f, /chirp +1\.5s +22\.05k/);
+  assert.match(f, /noises\/whi… +3\.0s/);
+  assert.match(f, /1 unreadable file skipped: broken\.wav/);
+
+  // Filter, then assign the match to A; clear, move down, assign to B.
+  await press('noi');
+  f = await until(frame, (s) => s.includes('Dataset 1/3'), 'the filtered list');
+  assert.ok(!f.includes('chirp'));
+  await press(LEFT);
+  f = await until(frame, (s) => s.includes('A  noises/white-noise.wav'), 'slot A');
+  await press(ESC);
+  await press(DOWN);
+  await press(DOWN);
+  await press(RIGHT);
+  f = await until(frame, (s) => s.includes('B  tone-220.wav') && /⣿/.test(s), 'slot B with its waveform');
+  assertFits(f, 80, 24);
+  // The shared duration fits the shorter file (tone: 2 s) and the selection is shown in the titles.
+  assert.match(f, /A  noises\/white-noise\.wav +0\.00 s–2\.00 s/);
+  const lines = f.split('\n');
+  const aTitle = lines.findIndex((l) => l.includes('A  noises/white-noise.wav'));
+  // The noise fills the view up to its end (3 s): braille in the waveform rows.
+  assert.ok(/[⡀-⣿]{20}/.test(lines[aTitle + 2]), 'waveform A is drawn');
+
+  // Waveform panel: longer excerpt (+) is limited to 2 s by the tone; shorter works.
+  await press(TAB);
+  await press('---');
+  f = await until(frame, (s) => s.includes('0.00 s–1.70 s'), 'shorter excerpt');
+  await press('f');
+  f = await until(frame, (s) => /zoom 1\.8×/.test(s), 'zoom to the selection');
+
+  // Curve: Tab twice more, raise the value at the cursor.
+  await press(TAB + TAB);
+  await press(UP);
+  f = await until(frame, (s) => s.includes('a 0.55'), 'curve value at the cursor');
+  assert.match(f, /Curve  t 0\.00 s/);
+  await press('\x1b[5~'); // PgUp: coarse
+  await press('\x1b[5~');
+  await press('\x1b[5~');
+  f = await until(frame, (s) => s.includes('a 1.30 beyond A'), 'extrapolation beyond A');
+
+  // Help overlay lists the keys, Esc closes it.
+  await press('?');
+  f = await until(frame, (s) => s.includes('Everywhere') && s.includes('Ctrl-G'), 'help');
+  assertFits(f, 80, 24);
+  await press(ESC);
+  f = await until(frame, (s) => s.includes('Curve  t'), 'help closed');
+
+  // Generate with a model folder that does not exist: a one-line error, no crash.
+  await press('\x07'); // Ctrl-G
+  f = await until(frame, (s) => /model .*no-such-model/.test(s), 'model error');
+  assertFits(f, 80, 24);
+
+  // Resize: the layout follows.
+  term.resize(120, 40);
+  f = await until(frame, (s) => s.split('\n').length === 40, 'the 120x40 layout');
+  assertFits(f, 120, 40);
+  assert.match(f, /A  noises\/white-noise\.wav/);
+  inst.unmount();
+});
+
+test('no audio device: said once, auditioning explains itself; Ctrl-S without a render explains itself', async () => {
+  const { press, frame, inst } = mount(80, 24);
+  let f = await until(frame, (s) => s.includes('no audio device'), 'the no-device notice', 30000);
+  assert.match(f, /out file only/);
+  await press(DOWN);
+  await press('\r'); // audition chirp? (second entry after sorting: broken is skipped) -> cannot play
+  f = await until(frame, (s) => /cannot play/.test(s), 'audition notice');
+  await press('\x13'); // Ctrl-S
+  f = await until(frame, (s) => s.includes('nothing rendered yet'), 'save notice');
+  inst.unmount();
+});
+
+test('the session restores files, selections and the curve (ink-testing-library, 100 columns)', async () => {
+  let saved: AppState | null = null;
+  const first = testRender(
+    React.createElement(App, {
+      services: makeServices(),
+      dataset,
+      model: join(root, 'no-such-model'),
+      size: { columns: 100, rows: 30 },
+      onChange: (s: AppState) => (saved = s),
+    }),
+  );
+  const frame1 = () => stripVTControlCharacters(first.lastFrame() ?? '');
+  await until(frame1, (s) => s.includes('tone-220'), 'list');
+  first.stdin.write(DOWN);
+  await new Promise((r) => setTimeout(r, 20));
+  first.stdin.write(LEFT);
+  await until(frame1, (s) => s.includes('A  noises/white-noise.wav'), 'A assigned');
+  first.stdin.write('\t');
+  await new Promise((r) => setTimeout(r, 20));
+  first.stdin.write('\x1b[1;2C'); // Shift-Right: 10 columns
+  await until(frame1, (s) => /A  noises\/white-noise\.wav +0\.[1-9]\d s–/.test(s), 'selection moved');
+  // onChange runs in an effect after the frame is committed.
+  await until(() => JSON.stringify((saved as AppState | null)?.slots.A?.start ?? 0), (x) => Number(x) > 0, 'the change reaching onChange', 5000);
+  const s = saved as unknown as AppState;
+  assert.equal(s.slots.A?.relPath, 'noises/white-noise.wav');
+  const start = s.slots.A?.start ?? 0;
+  assert.ok(start > 0, 'selection moved right');
+  first.unmount();
+
+  const second = testRender(
+    React.createElement(App, {
+      services: makeServices(),
+      dataset,
+      model: join(root, 'no-such-model'),
+      size: { columns: 100, rows: 30 },
+      restore: {
+        slots: { A: { path: s.slots.A!.path, start }, B: null },
+        duration: s.duration,
+        curve: { values: [1, 0], range: [-1.3, 1.3] },
+        settings: { normalize: false, method: 'fgla', iterations: 8, deviceId: null },
+        lastRender: null,
+      },
+    }),
+  );
+  const frame2 = () => stripVTControlCharacters(second.lastFrame() ?? '');
+  const f = await until(frame2, (x) => x.includes('A  noises/white-noise.wav'), 'restored slot');
+  assert.match(f, new RegExp(`A  noises/white-noise\\.wav +${start.toFixed(2)} s`));
+  assert.match(f, /Norm off │ fgla ×8/);
+  assert.match(f, /a 1\.00/, 'the restored curve starts at 1');
+  second.unmount();
+});
