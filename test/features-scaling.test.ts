@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toFeatures, fromFeatures, featureConfigHash, analysisHash, transformFor, analyzeMagnitudes } from '../src/engine/features.ts';
+import { toFeatures, fromFeatures, featureConfigHash, analysisHash, transformFor, analyzeMagnitudes, stftMagnitudesLong } from '../src/engine/features.ts';
 import { UserError } from '../src/io/errors.ts';
 import type { FeatureConfig } from '../src/engine/types.ts';
 import type { MagnitudeScaling } from '../src/engine/types.ts';
@@ -113,4 +113,27 @@ test('analyzeMagnitudes (constant-Q): frame count, width, and a sine lands in it
   for (let b = 1; b < 72; b++) if (row[b] > row[peak]) peak = b;
   assert.equal(peak, k);
   assert.ok(row[k] > 10 * row[k - 3] && row[k] > 10 * row[k + 3], 'energy concentrated around the bin');
+});
+
+test('stftMagnitudesLong: block-wise analysis equals whole-signal |STFT| exactly, for any block size and length', () => {
+  const cfg = { kind: 'stft' as const, sampleRate: 16000, nFft: 512, hop: 128 };
+  const transform = transformFor(cfg);
+  let s = 12345;
+  for (const n of [100, 5000, 16000 * 2 + 77]) {
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      x[i] = Math.sin(i * 0.01 + 0.00001 * i * i) * 0.5 + (s / 2 ** 32 - 0.5) * 0.1;
+    }
+    const c = transform.analyze(x);
+    const whole = new Float32Array(c.frames * c.bins);
+    for (let i = 0; i < whole.length; i++) whole[i] = Math.sqrt(c.re[i] * c.re[i] + c.im[i] * c.im[i]);
+    for (const block of [1, 3, 7, 50, 4096]) {
+      const m = stftMagnitudesLong(x, cfg, block);
+      assert.equal(m.frames, c.frames);
+      assert.equal(m.bins, 257);
+      assert.deepEqual(m.data, whole, `n ${n}, block ${block}`);
+    }
+  }
+  assert.throws(() => stftMagnitudesLong(new Float32Array(10), cfg, 0), RangeError);
 });

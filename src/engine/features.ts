@@ -13,7 +13,7 @@
  * Layout everywhere: frame-major `[frames, bins]` float32 (see `src/dsp/types.ts`).
  */
 import { createHash } from 'node:crypto';
-import type { Magnitudes, Transform, TransformConfig } from '../dsp/types.ts';
+import type { Magnitudes, StftConfig, Transform, TransformConfig } from '../dsp/types.ts';
 import type { FeatureConfig, MagnitudeScaling } from './types.ts';
 import { stftTransform } from '../dsp/stft.ts';
 import { cqtTransform, cqtMagnitudesLong } from '../dsp/cqt.ts';
@@ -48,7 +48,8 @@ export function transformFor(cfg: TransformConfig): Transform {
 /**
  * Magnitude spectrogram of a whole signal.
  *
- * STFT: `|STFT(x)|` with the transform's centred frames. Constant-Q: computed
+ * STFT: `|STFT(x)|` with the transform's centred frames, block-wise
+ * ({@link stftMagnitudesLong}, identical to whole-signal analysis). Constant-Q: computed
  * block-wise by `cqtMagnitudesLong` (overlapping blocks longer than the
  * longest filter), so minutes-long dataset files do not need one FFT over the
  * whole file; the result matches whole-signal analysis closely.
@@ -59,10 +60,50 @@ export function transformFor(cfg: TransformConfig): Transform {
  */
 export function analyzeMagnitudes(samples: Float32Array, cfg: FeatureConfig): Magnitudes {
   if (cfg.transform.kind === 'cqt') return cqtMagnitudesLong(samples, cfg.transform);
-  const c = transformFor(cfg.transform).analyze(samples);
-  const data = new Float32Array(c.frames * c.bins);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(c.re[i] * c.re[i] + c.im[i] * c.im[i]);
-  return { frames: c.frames, bins: c.bins, data };
+  return stftMagnitudesLong(samples, cfg.transform);
+}
+
+/**
+ * STFT magnitudes of a signal of any length, computed in blocks of frames so
+ * that the complex coefficients of a long file never exist all at once
+ * (10 minutes at 44.1 kHz with nFft 2048 / hop 256 would need 850 MB of
+ * coefficients; blocks of 4096 frames need 34 MB). STFT frames are
+ * independent, so the result is *identical* to `|stft(x)|`: each block is
+ * analysed from a segment that starts `ceil(nFft / 2 / hop)` frames early,
+ * so that every kept frame's window lies inside the segment (or beyond the
+ * signal's true ends, where both see the same zero padding).
+ *
+ * @param x Mono signal.
+ * @param cfg STFT configuration (centred frames, periodic Hann; `src/dsp/stft.ts`).
+ * @param blockFrames Frames per block (default 4096).
+ * @returns `[frames, nFft/2 + 1]` magnitudes, `frames = 1 + floor(x.length / hop)`.
+ */
+export function stftMagnitudesLong(x: Float32Array, cfg: StftConfig, blockFrames = 4096): Magnitudes {
+  if (!Number.isInteger(blockFrames) || blockFrames < 1) throw new RangeError(`stftMagnitudesLong: blockFrames must be a positive integer, got ${blockFrames}`);
+  const transform = stftTransform(cfg);
+  const { hop, nFft } = cfg;
+  const half = nFft >> 1;
+  const frames = transform.frameCount(x.length);
+  const bins = transform.bins;
+  const data = new Float32Array(frames * bins);
+  const margin = Math.ceil(half / hop);
+  for (let t0 = 0; t0 < frames; t0 += blockFrames) {
+    const t1 = Math.min(frames, t0 + blockFrames);
+    const first = Math.max(0, t0 - margin);
+    const a = first * hop;
+    const b = Math.min(x.length, (t1 - 1) * hop + half);
+    const c = transform.analyze(x.subarray(a, b));
+    for (let t = t0; t < t1; t++) {
+      const src = (t - first) * bins;
+      const dst = t * bins;
+      for (let k = 0; k < bins; k++) {
+        const re = c.re[src + k];
+        const im = c.im[src + k];
+        data[dst + k] = Math.sqrt(re * re + im * im);
+      }
+    }
+  }
+  return { frames, bins, data };
 }
 
 /**
