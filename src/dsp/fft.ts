@@ -6,12 +6,14 @@
  * The WebAssembly module is instantiated once with top-level await when this
  * module is first imported, so every function here is synchronous.
  *
- * Why PFFFT: measured on this project's 2-core machine (see
- * `bench/_fgla-scratch.ts` and `/work/shared/DEPENDENCY-NOTES.md`), a real
- * 2048-point transform takes about 1.9 us forward / 1.7 us inverse with the
- * SIMD build, against ~7 us for a tuned radix-4 JavaScript FFT on Float64Array
- * and ~6 us for the non-SIMD PFFFT build, with float32 round-off (~2e-7
- * relative error).
+ * Why PFFFT SIMD: measured on this project's shared 2-core machine with
+ * `bench/_fgla-scratch.ts` (best process-CPU time, real 2048 points, forward /
+ * inverse in microseconds): PFFFT SIMD on its own heap 1.97 / 1.82, through
+ * this module's API (copies in and out, 1/n scaling) 2.85 / 3.69, PFFFT
+ * non-SIMD 8.0 / 6.9, a plain radix-2 JavaScript FFT on Float64Array 29.5 /
+ * 28.4 (DEPENDENCY-NOTES: a tuned radix-4 JavaScript FFT 7.2 / 7.0). Relative
+ * error against a float64 FFT: 1.2e-7 (float32 round-off). The hot loops of
+ * this project (`fgla.ts`) call PFFFT on its own memory without copies.
  *
  * Supported sizes (PFFFT's own limits): `n = 2^a * 3^b * 5^c` with `n` a
  * multiple of 32 for real transforms and a multiple of 16 for complex ones.
@@ -284,8 +286,8 @@ export function realFFT(n: number): RealFFT {
       heap[b] = spec[0];
       heap[b + 1] = spec[n];
       transformOrdered(setup, buf, buf, work, PFFFT_BACKWARD);
-      const h = pffft.heapF32();
-      for (let i = 0; i < n; i++) out[i] = h[b + i] * inv;
+      out.set(pffft.heapF32().subarray(b, b + n));
+      for (let i = 0; i < n; i++) out[i] *= inv;
     },
   };
   realCache.set(n, fft);
@@ -321,8 +323,8 @@ export function complexFFT(n: number): ComplexFFT {
       checkArray(out, 2 * n, `complexFFT(${n}).inverse output`);
       pffft.heapF32().set(x, b);
       transformOrdered(setup, buf, buf, work, PFFFT_BACKWARD);
-      const h = pffft.heapF32();
-      for (let i = 0; i < 2 * n; i++) out[i] = h[b + i] * inv;
+      out.set(pffft.heapF32().subarray(b, b + 2 * n));
+      for (let i = 0; i < 2 * n; i++) out[i] *= inv;
     },
   };
   complexCache.set(n, fft);

@@ -27,3 +27,10 @@ declare module '@echogarden/pffft-wasm/simd' {
   const factory: (options?: PffftModuleOptions) => Promise<PffftModule>;
   export default factory;
 }
+
+/** The non-SIMD build (same API); used only by benchmarks as a comparison point. */
+declare module '@echogarden/pffft-wasm' {
+  import factory from '@echogarden/pffft-wasm/simd';
+  export type { PffftModule, PffftModuleOptions } from '@echogarden/pffft-wasm/simd';
+  export default factory;
+}
