@@ -27,7 +27,7 @@
  * @module
  */
 import type { Coefficients, StftConfig, Transform } from './types.ts';
-import { isFastSize, nextFastSize, realFFT } from './fft.ts';
+import { isFastSize, nextFastSize, pffft } from './fft.ts';
 
 /** The project's default STFT: 44.1 kHz, `nFft` 2048 (46 ms), hop 256 (5.8 ms, 172.3 frames/s), 1025 bins. */
 export const DEFAULT_STFT: Readonly<StftConfig> = Object.freeze({ kind: 'stft', sampleRate: 44100, nFft: 2048, hop: 256 });
@@ -58,6 +58,17 @@ export function validateStftConfig(cfg: StftConfig): void {
 }
 
 const windowCache = new Map<number, Float32Array>();
+
+/** Per-size PFFFT setup and scratch (frame buffer + work area) on PFFFT's heap; never freed (small). */
+const scratchCache = new Map<number, { setup: number; buf: number; work: number }>();
+function scratch(n: number): { setup: number; buf: number; work: number } {
+  let s = scratchCache.get(n);
+  if (!s) {
+    s = { setup: pffft.setup(n, 'real'), buf: pffft.malloc(n * 4), work: pffft.malloc(n * 4) };
+    scratchCache.set(n, s);
+  }
+  return s;
+}
 
 /**
  * Periodic Hann window, `w[j] = 0.5 - 0.5 cos(2 pi j / n)` for `j = 0..n-1`
@@ -143,26 +154,29 @@ export function stft(x: Float32Array, cfg: StftConfig = DEFAULT_STFT): Coefficie
   const frames = stftFrameCount(x.length, cfg);
   const len = x.length;
   const w = hannWindow(nFft);
-  const fft = realFFT(nFft);
-  const frame = new Float32Array(nFft);
-  const spec = new Float32Array(nFft + 2);
+  const { setup, buf, work } = scratch(nFft);
+  const b = buf >> 2;
+  const h = pffft.heapF32();
   const re = new Float32Array(frames * bins);
   const im = new Float32Array(frames * bins);
   for (let t = 0; t < frames; t++) {
     const start = t * hop - half;
     if (start >= 0 && start + nFft <= len) {
-      for (let j = 0; j < nFft; j++) frame[j] = x[start + j] * w[j];
+      for (let j = 0; j < nFft; j++) h[b + j] = x[start + j] * w[j];
     } else {
       for (let j = 0; j < nFft; j++) {
         const i = start + j;
-        frame[j] = i >= 0 && i < len ? x[i] * w[j] : 0;
+        h[b + j] = i >= 0 && i < len ? x[i] * w[j] : 0;
       }
     }
-    fft.forward(frame, spec);
+    // PFFFT's ordered real layout: [F0, F(n/2), re1, im1, ..., re(n/2-1), im(n/2-1)].
+    pffft.transformOrdered(setup, buf, buf, work, 0);
     const o = t * bins;
-    for (let k = 0; k < bins; k++) {
-      re[o + k] = spec[2 * k];
-      im[o + k] = spec[2 * k + 1];
+    re[o] = h[b];
+    re[o + half] = h[b + 1];
+    for (let k = 1; k < half; k++) {
+      re[o + k] = h[b + 2 * k];
+      im[o + k] = h[b + 2 * k + 1];
     }
   }
   return { frames, bins, re, im };
@@ -192,20 +206,25 @@ export function istft(c: Coefficients, cfg: StftConfig = DEFAULT_STFT, length?: 
   const outLen = length ?? (frames - 1) * hop;
   if (!Number.isInteger(outLen) || outLen < 0) throw new Error(`istft: length ${length} must be a non-negative integer`);
   const w = hannWindow(nFft);
-  const fft = realFFT(nFft);
-  const spec = new Float32Array(nFft + 2);
-  const frame = new Float32Array(nFft);
+  // The inverse FFT is unscaled: fold its 1/nFft into the synthesis window.
+  const ws = new Float32Array(nFft);
+  for (let j = 0; j < nFft; j++) ws[j] = w[j] / nFft;
+  const { setup, buf, work } = scratch(nFft);
+  const b = buf >> 2;
+  const h = pffft.heapF32();
   const ola = new Float64Array((frames - 1) * hop + nFft);
   const { re, im } = c;
   for (let t = 0; t < frames; t++) {
     const o = t * bins;
-    for (let k = 0; k < bins; k++) {
-      spec[2 * k] = re[o + k];
-      spec[2 * k + 1] = im[o + k];
+    h[b] = re[o];
+    h[b + 1] = re[o + half];
+    for (let k = 1; k < half; k++) {
+      h[b + 2 * k] = re[o + k];
+      h[b + 2 * k + 1] = im[o + k];
     }
-    fft.inverse(spec, frame);
+    pffft.transformOrdered(setup, buf, buf, work, 1);
     const s = t * hop;
-    for (let j = 0; j < nFft; j++) ola[s + j] += frame[j] * w[j];
+    for (let j = 0; j < nFft; j++) ola[s + j] += h[b + j] * ws[j];
   }
   const wss = windowSumSquare(frames, cfg);
   const out = new Float32Array(outLen);
