@@ -93,6 +93,9 @@ test('training lowers the validation loss and writes the run folder, history and
     assert.equal(steps.length, 50);
     assert.ok(steps.every((e, i) => e.step === i + 1 && e.batchesPerEpoch === 10));
     assert.equal(events.at(-1)!.etaSeconds, 0);
+    // Epoch events carry that epoch's mean losses and validation loss.
+    const epochEvents = events.filter((e) => e.phase === 'epoch');
+    assert.deepEqual(epochEvents.map((e) => [e.epoch, e.loss, e.valLoss, e.batch]), h.map((e) => [e.epoch, e.loss, e.valLoss, 10]));
     // The run folder holds the best model; the returned vae holds the same weights.
     const best = await loadModelFolder(dir);
     try {

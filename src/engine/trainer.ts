@@ -268,17 +268,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
   const lastVal = () => history.epochs.at(-1)?.valLoss;
 
-  const progress = (phase: TrainProgress['phase'], epoch: number, epochSeconds: number) => {
+  /** Report progress; `done` carries the finished epoch's record (the running sums are reset by then). */
+  const progress = (phase: TrainProgress['phase'], epoch: number, epochSeconds: number, done?: EpochRecord) => {
     if (!opts.onProgress) return;
     const sessionSteps = vae.steps - stepsAtStart;
     const perStep = sessionSteps > 0 ? (performance.now() - sessionStart) / 1000 / sessionSteps : 0;
     const remainingSteps = Math.max(0, (t.epochs - pos.epochsDone) * batchesPerEpoch - pos.batch);
     const f = Math.max(pos.frames, 1);
     opts.onProgress({
-      phase, epoch, epochs: t.epochs, batch: pos.batch, batchesPerEpoch, step: vae.steps,
-      loss: pos.sumLoss / f, mse: pos.sumMse / f, kl: pos.sumKl / f,
+      phase, epoch, epochs: t.epochs, batch: done ? batchesPerEpoch : pos.batch, batchesPerEpoch, step: vae.steps,
+      loss: done ? done.loss : pos.sumLoss / f, mse: done ? done.mse : pos.sumMse / f, kl: done ? done.kl : pos.sumKl / f,
       valLoss: lastVal(), bestLoss: pos.bestLoss ?? undefined,
-      framesPerSecond: epochSeconds > 0 ? pos.frames / epochSeconds : 0,
+      framesPerSecond: done ? done.framesPerSecond : epochSeconds > 0 ? pos.frames / epochSeconds : 0,
       etaSeconds: perStep * remainingSteps,
     });
   };
@@ -323,7 +324,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       seconds: pos.seconds, framesPerSecond: pos.frames / Math.max(pos.seconds, 1e-9),
     };
     history.epochs.push(record);
-    if (val) progress('validation', epoch, pos.seconds);
+    if (val) progress('validation', epoch, pos.seconds, record);
     const monitored = val ? val.loss : record.loss;
     const improved = pos.bestLoss === null || monitored < pos.bestLoss;
     pos.epochsDone = epoch;
@@ -343,7 +344,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const checkpointed = improved || epoch % t.checkpointEvery === 0 || early || epoch === t.epochs;
     if (checkpointed) await saveCheckpoint();
     opts.onEpoch?.(record, { improved, checkpointed });
-    progress('epoch', epoch, 0);
+    progress('epoch', epoch, 0, record);
     if (early) {
       stoppedBy = 'early-stopping';
       break;
