@@ -175,6 +175,15 @@ test('Hann window is periodic and the window-sum-square is constant (hop = nFft/
   assert.deepEqual(Array.from(w).map((v) => +v.toFixed(6)), [0, 0.146447, 0.5, 0.853553, 1, 0.853553, 0.5, 0.146447]);
   const wss = windowSumSquare(40, cfg(1024, 256));
   for (let i = 1024; i < wss.length - 1024; i++) assert.ok(Math.abs(wss[i] - 1.5) < 1e-5);
+  // Against the direct sum over frames, for short and long signals and odd hops.
+  for (const [frames, c] of [[1, cfg(256, 64)], [3, cfg(256, 64)], [9, cfg(256, 64)], [50, cfg(480, 90)], [37, cfg(96, 7)]] as const) {
+    const fast = windowSumSquare(frames, c);
+    const wv = hannWindow(c.nFft);
+    const slow = new Float64Array((frames - 1) * c.hop + c.nFft);
+    for (let t = 0; t < frames; t++) for (let j = 0; j < c.nFft; j++) slow[t * c.hop + j] += wv[j] * wv[j];
+    assert.equal(fast.length, slow.length);
+    for (let i = 0; i < slow.length; i++) assert.ok(Math.abs(fast[i] - slow[i]) < 1e-9, `frames ${frames} nFft ${c.nFft} i ${i}`);
+  }
 });
 
 test('bad configurations and inputs give one-line errors', () => {
