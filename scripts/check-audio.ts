@@ -4,7 +4,7 @@
  *
  * Usage:
  *   node --import tsx scripts/check-audio.ts [--seconds 60] [--block 512] [--queue 3]
- *        [--work-ms 0] [--device virtual|system] [--id N]
+ *        [--work-ms 0] [--device virtual|system] [--id N] [--no-realtime]
  *
  * - `--device virtual` (default): a private `jackd -d dummy` server (a real-time clock without a
  *   sound card; Debian packages jackd2 and libasound2-plugins) behind ALSA's `jack` PCM, with the
@@ -13,6 +13,7 @@
  * - `--device system`: the machine's own ALSA configuration and default device (or `--id N`);
  *   no capture check.
  * - `--work-ms`: CPU time burnt per block before writing it, to stand in for synthesis cost.
+ * - `--no-realtime`: do not ask for real-time scheduling of PortAudio's threads (for comparison).
  *
  * The producer writes each block and awaits `write()`, i.e. it is paced by the device, as live
  * mode is. Prints one line of results; exit code 0 when there were no underruns and the capture
@@ -51,6 +52,7 @@ const queueBlocks = positiveInt('queue', 3);
 const workMs = Number(arg('work-ms', '0'));
 const deviceKind = arg('device', 'virtual');
 const deviceId = process.argv.includes('--id') ? Number(arg('id', '-1')) : undefined;
+const realtime = !process.argv.includes('--no-realtime');
 if (!(workMs >= 0) || (deviceKind !== 'virtual' && deviceKind !== 'system')) {
   fail('check-audio: --work-ms must be >= 0 and --device virtual or system');
   process.exit(2);
@@ -76,20 +78,37 @@ let jackd: ChildProcess | undefined;
 const env: NodeJS.ProcessEnv = {};
 const capturePath = join(dir, 'capture.raw');
 
-async function startVirtualDevice(): Promise<void> {
-  const server = `lts-check-${process.pid}`;
-  jackd = spawn('jackd', ['--no-realtime', '-n', server, '-d', 'dummy', '-r', String(RATE), '-p', '256'], {
+/** Start `jackd -d dummy` as `server`; real-time scheduling first (a steadier clock), else normal. */
+async function spawnJackd(server: string, realtime: boolean): Promise<ChildProcess | undefined> {
+  const proc = spawn('jackd', [realtime ? '-R' : '--no-realtime', '-n', server, '-d', 'dummy', '-r', String(RATE), '-p', '256'], {
     stdio: 'ignore', env: { ...process.env, JACK_NO_AUDIO_RESERVATION: '1' },
   });
-  jackd.on('error', () => undefined);
+  proc.on('error', () => undefined);
   const deadline = Date.now() + 8000;
   while (!existsSync(`/dev/shm/jack_${server}_0_0`)) {
-    if (Date.now() > deadline || jackd.exitCode !== null) {
-      fail('check-audio: jackd did not start; install the Debian packages jackd2 and libasound2-plugins, or use --device system');
-      cleanup();
-      process.exit(2);
+    if (Date.now() > deadline || proc.exitCode !== null || proc.signalCode !== null) {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      return undefined;
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+  return proc;
+}
+
+let jackdMode = '';
+
+async function startVirtualDevice(): Promise<void> {
+  const server = `lts-check-${process.pid}`;
+  jackd = await spawnJackd(server, true);
+  jackdMode = 'real-time';
+  if (!jackd) {
+    jackd = await spawnJackd(server, false);
+    jackdMode = 'normal priority';
+  }
+  if (!jackd) {
+    fail('check-audio: jackd did not start; install the Debian packages jackd2 and libasound2-plugins, or use --device system');
+    cleanup();
+    process.exit(2);
   }
   const conf = join(dir, 'asound.conf');
   writeFileSync(conf, `pcm.!default {
@@ -135,7 +154,7 @@ async function main(): Promise<number> {
   if (deviceKind === 'virtual') await startVirtualDevice();
   const out = createAudioOutput({ env });
   try {
-    const s = await out.openStream(RATE, { blockFrames, queueBlocks, deviceId });
+    const s = await out.openStream(RATE, { blockFrames, queueBlocks, deviceId, realtime });
     if (!s.available) {
       fail(`check-audio: ${s.reason}`);
       return 2;
@@ -143,6 +162,8 @@ async function main(): Promise<number> {
     const blocks = Math.ceil((seconds * RATE) / blockFrames);
     const block = new Float32Array(blockFrames);
     let maxWait = 0;
+    /** Stream position (s) at which each underrun was first seen. */
+    const underrunTimes: number[] = [];
     const t0 = performance.now();
     for (let k = 0; k < blocks; k++) {
       synthBlock(k * blockFrames, block);
@@ -150,12 +171,14 @@ async function main(): Promise<number> {
       const w0 = performance.now();
       await s.write(block.slice());
       maxWait = Math.max(maxWait, performance.now() - w0);
+      if (s.underruns() > underrunTimes.length) underrunTimes.push(s.position());
     }
     await s.close();
     const elapsed = (performance.now() - t0) / 1000;
     const audio = (blocks * blockFrames) / RATE;
     const underruns = s.underruns();
     let captureNote = 'not checked (system device)';
+    const deviceNote = deviceKind === 'virtual' ? `virtual device: jackd dummy, ${jackdMode}` : 'system device';
     let captureOk = true;
     if (deviceKind === 'virtual') {
       const c = checkCapture(blocks * blockFrames);
@@ -164,7 +187,8 @@ async function main(): Promise<number> {
     }
     console.log(`check-audio: ${audio.toFixed(1)} s streamed in ${elapsed.toFixed(2)} s (block ${blockFrames}, queue ${queueBlocks}, `
       + `nominal latency ${(s.latency * 1000).toFixed(1)} ms, work ${workMs} ms/block); underruns ${underruns}; `
-      + `longest write wait ${maxWait.toFixed(1)} ms; capture: ${captureNote}`);
+      + `longest write wait ${maxWait.toFixed(1)} ms; real-time callback thread: ${s.realtime() ? 'yes' : 'no'}; ${deviceNote}; capture: ${captureNote}`);
+    if (underrunTimes.length > 0) console.log(`check-audio: underruns seen at ${underrunTimes.map((t) => `${t.toFixed(2)} s`).join(', ')}`);
     return underruns === 0 && captureOk ? 0 : 1;
   } finally {
     out.close();

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,16 @@ import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
 import { chirp, writeAsoundConf, readFloatCapture, findStart, maxAbsDiff, matchWithSilentGaps } from './audio-out-helpers.ts';
 
 const RATE = 44100;
+
+/** Whether this process may give a thread SCHED_FIFO (probed on a short-lived `sleep`). */
+function realtimeAllowed(): boolean {
+  const sleeper = spawn('sleep', ['5'], { stdio: 'ignore' });
+  try {
+    return spawnSync('chrt', ['-f', '-p', '10', String(sleeper.pid)], { stdio: 'ignore' }).status === 0;
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
+}
 const dir = mkdtempSync(join(tmpdir(), 'lts-audio-paced-'));
 const server = `lts-test-${process.pid}`;
 let jackd: ChildProcess | undefined;
@@ -57,6 +67,8 @@ test('live stream: a producer awaiting write() is paced by the device clock, pla
   await s.close();
   const total = (performance.now() - t0) / 1000;
   assert.equal(s.underruns(), 0);
+  // PortAudio's threads got SCHED_FIFO exactly when this machine allows real-time scheduling.
+  assert.equal(s.realtime(), realtimeAllowed());
   // 1.5 s of audio: writes can only run ahead of the device by the queue (a few blocks), and closing plays the rest out.
   assert.ok(writeTime > 1.2, `writes finished in ${writeTime.toFixed(2)} s: not paced by the device`);
   assert.ok(total >= 1.45 && total < 3.5, `1.5 s of audio took ${total.toFixed(2)} s`);

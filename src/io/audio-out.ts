@@ -103,6 +103,8 @@ export interface AudioStream {
   buffered(): number;
   /** Seconds of audio handed to PortAudio so far. */
   position(): number;
+  /** Whether PortAudio's threads got real-time scheduling (known once the stream has started; false before). */
+  realtime(): boolean;
   /** Play out everything written (the last partial block is padded with silence) and close. */
   close(): Promise<void>;
   /** Drop everything queued and close at once. */
@@ -121,6 +123,11 @@ export interface StreamOptions {
   queueBlocks?: number;
   /** Blocks the caller may have in flight to the child before `write` waits, default 2. */
   highWaterBlocks?: number;
+  /**
+   * Try real-time (SCHED_FIFO) scheduling for the threads PortAudio starts, default true.
+   * Granted with CAP_SYS_NICE or an RLIMIT_RTPRIO (e.g. the `audio` group); otherwise nothing changes.
+   */
+  realtime?: boolean;
 }
 
 /** Result of {@link AudioOutput.status}. */
@@ -432,6 +439,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     let sentSamples = 0;
     let pushedFrames = 0;
     let underrunCount = 0;
+    let realtimeThreads = 0;
     let closed = false;
     let dead = false;
     const waiters: (() => void)[] = [];
@@ -442,7 +450,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     let released = false;
     const release = (): void => { if (!released) { released = true; busy(-1); } };
     const onDeath = (): void => { dead = true; release(); wake(); };
-    const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks });
+    const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks, realtime: o.realtime ?? true });
     if (!reply.ok) return unavailable(String(reply.reason));
     busy(+1);
     // The child keys the stream by the request id it answered.
@@ -451,6 +459,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       if (m.type === 'stat') {
         pushedFrames = Number(m.frames);
         underrunCount = Number(m.underruns);
+        realtimeThreads = Number(m.realtimeThreads) || 0;
         wake();
       } else if (m.type === 'stopped') {
         // stop() of the output closed this stream in the child.
@@ -490,6 +499,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       underruns: () => underrunCount,
       buffered: () => Math.max(0, sentSamples / channels - pushedFrames) / sampleRate,
       position: () => pushedFrames / sampleRate,
+      realtime: () => realtimeThreads > 0,
       close: () => finishClose('close'),
       abort: () => finishClose('abort'),
     };
