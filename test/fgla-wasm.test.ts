@@ -22,3 +22,17 @@ test('the kernels module exports the expected functions and imports only PFFFT m
   ]);
   assert.equal(typeof stftKernels.fglaPass, 'function');
 });
+
+test('WebAssembly random phasors follow the rng.ts stream across chunk boundaries', async () => {
+  const { randomUnitPhasors } = await import('../src/dsp/wasm/stft-kernels.ts');
+  const { createRng } = await import('../src/dsp/rng.ts');
+  const n = 150001; // spans three internal chunks
+  const { re, im } = randomUnitPhasors(createRng(3).state(), n);
+  const r = createRng(3);
+  let maxErr = 0;
+  for (let i = 0; i < n; i++) {
+    const p = 2 * Math.PI * r();
+    maxErr = Math.max(maxErr, Math.abs(re[i] - Math.cos(p)), Math.abs(im[i] - Math.sin(p)));
+  }
+  assert.ok(maxErr < 1e-6, `max error ${maxErr}`);
+});

@@ -88,13 +88,21 @@ export const stftKernels: StftKernels = load();
  * @returns Real and imaginary parts, each `count` floats.
  */
 export function randomUnitPhasors(state: readonly number[], count: number): { re: Float32Array; im: Float32Array } {
-  const p = pffft.malloc(16 + Math.max(1, 2 * count) * 4);
+  const re = new Float32Array(count);
+  const im = new Float32Array(count);
+  const CHUNK = 1 << 16;
+  const p = pffft.malloc(16 + 2 * CHUNK * 4);
   try {
     new Uint32Array(pffft.memory.buffer, p, 4).set(state.slice(0, 4));
-    stftKernels.randomPhasors(p, count, p + 16, p + 16 + 4 * count, stftKernels.phasorTable);
-    const h = pffft.heapF32();
-    const o = (p + 16) >> 2;
-    return { re: h.slice(o, o + count), im: h.slice(o + count, o + 2 * count) };
+    for (let i = 0; i < count; i += CHUNK) {
+      const m = Math.min(CHUNK, count - i);
+      stftKernels.randomPhasors(p, m, p + 16, p + 16 + 4 * m, stftKernels.phasorTable);
+      const h = pffft.heapF32();
+      const o = (p + 16) >> 2;
+      re.set(h.subarray(o, o + m), i);
+      im.set(h.subarray(o + m, o + 2 * m), i);
+    }
+    return { re, im };
   } finally {
     pffft.free(p);
   }
