@@ -60,6 +60,11 @@ export interface FglaOptions {
   /**
    * Implementation: `'auto'` (default: fused for STFT transforms, generic otherwise),
    * `'fused'` (STFT only; throws for other transforms) or `'generic'`.
+   * A transform counts as an STFT when `transform.config.kind === 'stft'`; the fused path then
+   * uses the conventions of `stft.ts` (periodic Hann, centred zero-padded frames) for that config.
+   * The fused path keeps about `6 * nFft` bytes per frame (10 * nFft with fglaCoefficients) in PFFFT's WebAssembly heap (2 GiB
+   * at most: ~15 minutes of audio at nFft 2048 / hop 256); beyond that `'auto'` falls back to
+   * the generic path.
    */
   path?: 'auto' | 'fused' | 'generic';
 }
