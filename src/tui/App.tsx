@@ -21,8 +21,8 @@ import { initialState, reducer, selectedEntry, type Action, type AppState, type 
 import type { TuiServices } from './services.ts';
 import type { WaveformData } from './waveform.ts';
 import {
-  CurvePanel,
-  DatasetPanel,
+  CurvePanelMemo,
+  DatasetPanelMemo,
   HelpOverlay,
   HintBar,
   MessageLine,
@@ -31,7 +31,7 @@ import {
   StatusLine,
   TooSmall,
   TransportBar,
-  WaveformPanel,
+  WaveformPanelMemo,
 } from './components.tsx';
 
 /** Peak level of normalised renders, dBFS. */
@@ -461,18 +461,14 @@ export function Screen({ state, waves }: { state: AppState; waves: Record<string
   } else {
     main = (
       <Box flexDirection="row" height={layout.mainHeight}>
-        <DatasetPanel state={state} />
+        <DatasetPanelMemo state={state} />
         <Box flexDirection="column" width={1}>
-          {Array.from({ length: layout.mainHeight }, (_, i) => (
-            <Text key={i} color="gray">
-              │
-            </Text>
-          ))}
+          <Text color="gray">{new Array<string>(layout.mainHeight).fill('│').join('\n')}</Text>
         </Box>
         <Box flexDirection="column" width={layout.rightWidth}>
-          <WaveformPanel state={state} id="A" wave={state.slots.A ? waves[state.slots.A.path] : undefined} />
-          <WaveformPanel state={state} id="B" wave={state.slots.B ? waves[state.slots.B.path] : undefined} />
-          <CurvePanel state={state} />
+          <WaveformPanelMemo state={state} id="A" wave={state.slots.A ? waves[state.slots.A.path] : undefined} />
+          <WaveformPanelMemo state={state} id="B" wave={state.slots.B ? waves[state.slots.B.path] : undefined} />
+          <CurvePanelMemo state={state} />
         </Box>
       </Box>
     );

@@ -3,7 +3,7 @@
  * state (and the decoded waveforms) as props and draw fixed-width lines;
  * every key is handled by the app through `keys.ts`.
  */
-import React from 'react';
+import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { KEYMAP, hintFor } from './keys.ts';
 import { filteredFiles, type AppState, type Slot, type SlotId } from './state.ts';
@@ -125,7 +125,11 @@ export function WaveformPanel({ state, id, wave }: { state: AppState; id: SlotId
   const zoomed = t0 > 1e-6 || t1 < slot.fileDuration - 1e-6;
   const right = `${formatSeconds(slot.start)}–${formatSeconds(s1)}${zoomed ? ` · zoom ${(slot.fileDuration / (t1 - t0)).toFixed(1)}×` : ''} `;
   const title = spread(` ${id}  ${slot.relPath}`, right, w);
-  const lines = wave ? renderWaveform(wave, t0, t1, pw, layout.waveRows) : new Array<string>(layout.waveRows).fill(fit('  loading…', pw));
+  const lines = useMemo(
+    () => (wave ? renderWaveform(wave, t0, t1, pw, layout.waveRows) : new Array<string>(layout.waveRows).fill(fit('  loading…', pw))),
+    [wave, t0, t1, pw, layout.waveRows],
+  );
+  const axis = useMemo(() => timeAxis(t0, t1, pw), [t0, t1, pw]);
   const [c0, c1] = selectionColumns(slot.start, s1, t0, t1, pw);
   const mid = Math.floor(layout.waveRows / 2);
   return (
@@ -145,7 +149,7 @@ export function WaveformPanel({ state, id, wave }: { state: AppState; id: SlotId
       ))}
       <Text color="gray" wrap="truncate">
         {' '.repeat(GUTTER)}
-        {timeAxis(t0, t1, pw)}
+        {axis}
       </Text>
     </Box>
   );
@@ -165,8 +169,9 @@ export function CurvePanel({ state }: { state: AppState }) {
   const focused = state.focus === 'curve' && !state.overlay;
   const w = layout.rightWidth;
   const pw = layout.plotWidth;
-  const drawing = drawCurve(curve.values, layout.curveRows, curve.range);
-  const gutter = curveGutter(layout.curveRows, curve.range, GUTTER - 1);
+  const drawing = useMemo(() => drawCurve(curve.values, layout.curveRows, curve.range), [curve.values, layout.curveRows, curve.range]);
+  const gutter = useMemo(() => curveGutter(layout.curveRows, curve.range, GUTTER - 1), [layout.curveRows, curve.range]);
+  const axis = useMemo(() => timeAxis(0, state.duration, pw), [state.duration, pw]);
   const n = curve.values.length;
   const tCursor = n > 1 ? (curve.cursor / (n - 1)) * state.duration : 0;
   const a = curve.values[curve.cursor] ?? 0;
@@ -202,7 +207,7 @@ export function CurvePanel({ state }: { state: AppState }) {
       })}
       <Text color="gray" wrap="truncate">
         {' '.repeat(GUTTER)}
-        {timeAxis(0, state.duration, pw)}
+        {axis}
       </Text>
     </Box>
   );
@@ -377,3 +382,27 @@ export function TooSmall({ state }: { state: AppState }) {
     </Box>
   );
 }
+
+/** True when nothing that every panel depends on (focus, overlay presence, layout) changed. */
+function sameFrame(a: AppState, b: AppState): boolean {
+  return a.focus === b.focus && (a.overlay === null) === (b.overlay === null) && a.layout === b.layout;
+}
+
+/** {@link DatasetPanel}, re-rendered only when the list, the slots or the frame change. */
+export const DatasetPanelMemo = React.memo(
+  DatasetPanel,
+  (p, n) => sameFrame(p.state, n.state) && p.state.dataset === n.state.dataset && p.state.slots === n.state.slots,
+);
+
+/** {@link WaveformPanel}, re-rendered only when its slot, the duration, its waveform or the frame change. */
+export const WaveformPanelMemo = React.memo(
+  WaveformPanel,
+  (p, n) =>
+    p.id === n.id && p.wave === n.wave && sameFrame(p.state, n.state) && p.state.slots[p.id] === n.state.slots[n.id] && p.state.duration === n.state.duration,
+);
+
+/** {@link CurvePanel}, re-rendered only when the curve, the duration or the frame change. */
+export const CurvePanelMemo = React.memo(
+  CurvePanel,
+  (p, n) => sameFrame(p.state, n.state) && p.state.curve === n.state.curve && p.state.duration === n.state.duration,
+);

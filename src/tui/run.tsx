@@ -6,19 +6,21 @@
  * the user quits; the session is flushed on quit, on SIGTERM/SIGHUP (a
  * dropped SSH connection) and on any exit path.
  *
+ * React and Ink are imported only inside {@link runTui}, after `NODE_ENV`
+ * defaults to `production` (React's production builds load and reconcile
+ * faster; an explicit `NODE_ENV` is respected), and a one-line "starting"
+ * notice is drawn first so the terminal answers at once.
+ *
  * Timing probe for benchmarks: with `LTS_TUI_TRACE=FILE` every key press and
  * every frame Ink writes are appended to FILE as `key <ms>` / `frame <ms>`
  * (milliseconds since the Unix epoch, sub-millisecond resolution).
  */
-import React from 'react';
-import { render } from 'ink';
 import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../paths.ts';
 import { SessionStore, defaultStateDir, loadSession, type SessionState } from '../engine/session.ts';
-import { App } from './App.tsx';
-import { createServices } from './services.ts';
+import type { TuiServices } from './services.ts';
 import { restorable, type AppState, type RestorableState } from './state.ts';
 import type { PhaseMethod } from '../dsp/phase.ts';
 
@@ -77,7 +79,16 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   const { session, notice } = loadSession(stateDir);
   const dataset = resolve(opts.dataset ?? (session && isDir(session.dataset) ? session.dataset : DEMO_DATASET_DIR));
   const model = resolve(opts.model ?? (session && isDir(session.model) ? session.model : DEFAULT_MODEL_DIR));
-  const services = createServices({ stateDir, backend: opts.backend });
+  process.env.NODE_ENV ??= 'production';
+  const out = process.stdout;
+  out.write('\x1b[?1049h\x1b[H\x1b[2J LTS: starting…');
+  const [{ default: React }, { render }, { App }, { createServices }] = await Promise.all([
+    import('react'),
+    import('ink'),
+    import('./App.tsx'),
+    import('./services.ts'),
+  ]);
+  const services: TuiServices = createServices({ stateDir, backend: opts.backend });
   mkdirSync(services.rendersDir, { recursive: true });
 
   let saveError: string | null = null;
@@ -87,8 +98,6 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
     if (tracePath) appendFileSync(tracePath, `${event} ${(performance.timeOrigin + performance.now()).toFixed(3)}\n`);
   };
 
-  const out = process.stdout;
-  out.write('\x1b[?1049h\x1b[H');
   let restored = false;
   const restoreScreen = () => {
     if (restored) return;
@@ -111,19 +120,25 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   process.once('SIGHUP', onHangup);
   process.once('exit', restoreScreen);
 
+  const restore = session
+    ? session.dataset === dataset
+      ? sessionToRestorable(session)
+      : { ...sessionToRestorable(session), slots: { A: null, B: null } }
+    : null;
+  out.write('\x1b[H\x1b[2J');
   const instance = render(
-    <App
-      services={services}
-      dataset={dataset}
-      model={model}
-      restore={session && session.dataset === dataset ? sessionToRestorable(session) : session ? { ...sessionToRestorable(session), slots: { A: null, B: null } } : null}
-      notice={notice}
-      onChange={(st) => store.update(stateToSession(st))}
-      onQuit={() => {
+    React.createElement(App, {
+      services,
+      dataset,
+      model,
+      restore,
+      notice,
+      onChange: (st: AppState) => store.update(stateToSession(st)),
+      onQuit: () => {
         store.flush();
-      }}
-      trace={tracePath ? trace : undefined}
-    />,
+      },
+      trace: tracePath ? trace : undefined,
+    }),
     {
       exitOnCtrlC: false,
       patchConsole: true,
