@@ -298,7 +298,7 @@ export async function main(argv: string[]): Promise<void> {
   if (typeof flags.md === 'string') {
     const body =
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} (${machine.cores} cores, ${machine.memGiB} GiB), ` +
-      `Node ${machine.node}, ${machine.platform}, load average ${load} (1, 5, 15 min; the machine is shared, so ratios measured in the same run are the reliable figures), by \`npm run bench -- phase${argv.length ? ' ' + argv.filter((a, i) => !(a === '--md' || argv[i - 1] === '--md')).join(' ') : ''}\`.\n\n` +
+      `Node ${machine.node}, ${machine.platform}, load average ${load} (1, 5, 15 min; the machine is shared, so ratios measured in the same run are the reliable figures), by \`npm run bench -- phase${argv.length ? ' ' + argv.filter((a, i) => !['--md', '--json'].includes(a) && !['--md', '--json'].includes(argv[i - 1])).join(' ') : ''}\`.\n\n` +
       `${files.length} files from \`${relative(join(here, '..'), input) || '.'}/\` (${totalSeconds.toFixed(1)} s of 44.1 kHz mono audio). ` +
       `All figures are medians over the files. RTF = compute seconds per second of audio, reconstruction only, one thread, ` +
       `best of ${repeats} runs, as wall time and as process CPU time (user + system; less disturbed by other processes on a shared machine). ` +
