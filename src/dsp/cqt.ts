@@ -734,6 +734,7 @@ function analyzeResiduals(plan: Plan, lp: Float32Array, hp: Float32Array): void 
  * what exact reconstruction needs beyond the `frames × bins` features.
  */
 export interface CqtExtra {
+  /** Tag identifying constant-Q extra channels. */
   readonly kind: 'cqt-extra';
   /** Internal circular length `L = M·hop` in samples that these channels belong to. */
   readonly internalLength: number;
@@ -1088,6 +1089,10 @@ export function cqtLayout(cfg: CqtConfig, length: number): CqtLayout {
  *
  * @param cfg Constant-Q configuration (default {@link DEFAULT_CQT}; build others with {@link cqtConfig}).
  * @throws UserError for an invalid configuration.
+ * @example
+ * const tr = cqtTransform(cqtConfig({ octaves: 9 }));
+ * const c = tr.analyze(x);              // c.frames = 1 + floor(x.length / 128), c.bins = 432
+ * const y = tr.synthesize(c, x.length); // equals x up to float32 rounding
  */
 export function cqtTransform(cfg: CqtConfig = DEFAULT_CQT): Transform {
   const d = getDesign(cfg);
