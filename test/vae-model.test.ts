@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../src/engine/backend.ts';
+import { initBackend, tf } from '../src/engine/backend.ts';
 import { TimbreVae, seededRandom } from '../src/engine/vae.ts';
 import type { NetworkConfig } from '../src/engine/types.ts';
 
@@ -152,6 +152,26 @@ test('weights and optimiser state transfer exactly: training continues identical
     b.dispose();
     other.dispose();
   }
+});
+
+test('no tensor leaks: every call frees its intermediates, dispose frees the model', () => {
+  const before = tf.memory().numTensors;
+  const vae = TimbreVae.create(NET, 8);
+  const x = spectralFrames(100, NET.inputBins, 6);
+  vae.trainStep(x, 64, { beta: 5e-4 }); // creates the optimiser moments
+  const withModel = tf.memory().numTensors;
+  assert.equal(withModel - before, 3 * 10, 'ten weights plus their two Adam moments');
+  vae.trainStep(x, 64, { beta: 5e-4 });
+  const { mu } = vae.encode(x, 100);
+  vae.decode(mu, 100);
+  vae.reconstruct(x, 100);
+  vae.evaluate(x, 100, 5e-4);
+  vae.getOptimizerState();
+  vae.setOptimizerState(vae.getOptimizerState());
+  vae.setWeights(vae.getWeights());
+  assert.equal(tf.memory().numTensors, withModel);
+  vae.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test('bad input gives one-line errors naming the problem', () => {
