@@ -221,7 +221,7 @@ export class MidiMapper {
         const m: MidiMapping = param === 'amount' ? { param, source: src, min, max, mode } : { param, source: src, min, max };
         this.setMapping(m);
         this.learn = { state: 'idle' };
-        if (param === 'trigger') this.lastTriggerUnit.set(JSON.stringify(src), this.unitOf(src, t) ?? 0);
+        if (param === 'trigger') this.lastTriggerUnit.set(triggerKey(src), this.unitOf(src) ?? 0);
         for (const l of this.learnListeners) l({ ...m, source: { ...m.source } });
         // The learning message itself sets the value (but does not fire a trigger).
         if (param !== 'trigger') this.emitValue(m, ev, t);
@@ -241,7 +241,7 @@ export class MidiMapper {
     }
   }
 
-  private unitOf(src: MidiSource, t: number): number | undefined {
+  private unitOf(src: MidiSource): number | undefined {
     if (src.kind === 'note') return undefined;
     const v = this.tracker.target(trackerSource(src));
     if (v === undefined) return undefined;
@@ -252,8 +252,8 @@ export class MidiMapper {
     let fire = false;
     if (m.source.kind === 'note') fire = ev.type === 'noteon';
     else {
-      const key = JSON.stringify(m.source);
-      const unit = this.unitOf(m.source, t) ?? 0;
+      const key = triggerKey(m.source);
+      const unit = this.unitOf(m.source) ?? 0;
       const prev = this.lastTriggerUnit.get(key) ?? 0;
       fire = prev < 0.5 && unit >= 0.5;
       this.lastTriggerUnit.set(key, unit);
@@ -268,7 +268,7 @@ export class MidiMapper {
       unit = ev.velocity / 127;
       this.noteValues.set(m.param, unit);
     } else {
-      unit = this.unitOf(m.source, t);
+      unit = this.unitOf(m.source);
     }
     if (unit === undefined) return;
     const value = m.min + unit * (m.max - m.min);
@@ -308,6 +308,13 @@ export class MidiMapper {
     for (let i = 0; i < out.length; i++) out[i] = Math.min(AMOUNT_LIMITS[1], Math.max(AMOUNT_LIMITS[0], out[i] + v));
     return out;
   }
+}
+
+/** Identity of a trigger source for edge detection (ignores the `hiRes` flag, which may be learned later). */
+function triggerKey(src: MidiSource): string {
+  if (src.kind === 'cc') return `cc:${src.channel}:${src.controller}`;
+  if (src.kind === 'pitchbend') return `pb:${src.channel}`;
+  return `note:${src.channel}:${src.note}`;
 }
 
 function trackerSource(src: Exclude<MidiSource, { kind: 'note' }>): ControlSource {
