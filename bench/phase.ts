@@ -169,6 +169,12 @@ function markdownTable(rows: Record<string, unknown>[]): string {
   ].join('\n');
 }
 
+/**
+ * Run the benchmark (see the module documentation for the options).
+ *
+ * @param argv Command-line arguments after the benchmark name, e.g.
+ *   `['--iters', '1,8,32', '--md', 'BENCHMARKS.md']`.
+ */
 export async function main(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   const input = resolve(typeof flags.input === 'string' ? flags.input : join(here, '..', 'data', 'bench'));
