@@ -97,9 +97,15 @@ test('PGHI methods refuse the constant-Q transform with a one-line hint; fgla wo
   assert.ok(y.some((v) => v !== 0));
 });
 
-test('bad input: wrong bin count, bad iterations, unknown method', () => {
+test('bad input: wrong bin count, wrong frame count, bad iterations, unknown method', () => {
   const wrong = { frames: S.frames, bins: 513, data: new Float32Array(S.frames * 513) };
   assert.throws(() => reconstructPhase(wrong, transform, L, { method: 'fgla', iterations: 1 }), (e: unknown) => e instanceof UserError && /513 bins/.test(e.message));
+  for (const method of PHASE_METHODS) {
+    assert.throws(
+      () => reconstructPhase(S, transform, L + 5 * DEFAULT_STFT.hop, { method, iterations: 1 }),
+      (e: unknown) => e instanceof UserError && /frames but a \d+-sample signal has/.test(e.message),
+    );
+  }
   assert.throws(() => reconstructPhase(S, transform, L, { method: 'fgla', iterations: -1 }), (e: unknown) => e instanceof UserError && /iterations/.test(e.message));
   assert.throws(() => reconstructPhase(S, transform, L, { method: 'fgla', iterations: 1.5 }), UserError);
   assert.throws(() => reconstructPhase(S, transform, L, { method: 'magic' as never, iterations: 1 }), UserError);

@@ -71,7 +71,8 @@ export interface ReconstructPhaseOptions {
  * @param opts See {@link ReconstructPhaseOptions}.
  * @returns The signal, `length` samples.
  * @throws UserError for a PGHI method with a non-STFT transform
- *   ("PGHI needs an STFT model; use --phase fgla"), a shape mismatch or bad options.
+ *   ("PGHI needs an STFT model; use --phase fgla"), a shape mismatch (bins
+ *   or a frame count other than `transform.frameCount(length)`) or bad options.
  */
 export function reconstructPhase(
   mag: Magnitudes,
@@ -91,6 +92,12 @@ export function reconstructPhase(
   }
   if (!Number.isInteger(length) || length < 0) {
     throw new UserError(`output length must be a whole number of samples >= 0, got ${String(length)}`);
+  }
+  const expected = transform.frameCount(length);
+  if (mag.frames !== expected) {
+    throw new UserError(
+      `magnitudes have ${mag.frames} frames but a ${length}-sample signal has ${expected}; pass length = transform.signalLength(frames)`,
+    );
   }
   opts.signal?.throwIfAborted();
   if (method === 'fgla') {
