@@ -19,7 +19,7 @@
  * ```
  *
  * The Hann window of length `N` is approximated by the Gaussian with
- * `λ = 0.25645 · N²` (Průša et al., Table I). On the grid `x = t·a`,
+ * `λ = 0.25645 · N²` (the value Průša et al. give for Hann). On the grid `x = t·a`,
  * `ω = m/N` with centred differences this gives, per frame step and per bin step,
  *
  * ```text
@@ -52,7 +52,7 @@ import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
 import { createRng } from './rng.ts';
 import { UserError } from '../io/errors.ts';
 
-/** λ/N² of the Gaussian that best approximates a Hann window of length N (Průša et al. 2017, Table I). */
+/** λ/N² of the Gaussian that best approximates a Hann window of length N (Průša et al. 2017). */
 export const HANN_LAMBDA = 0.25645;
 
 /** Default relative tolerance of {@link pghi}: coefficients more than 100 dB below the maximum get random phase. */
