@@ -1,0 +1,296 @@
+/**
+ * Live engine (src/engine/live.ts) on a really trained small STFT model
+ * (test/helpers/tiny-model.ts: a low 196 Hz tone as A, a bright 1244 Hz tone as B):
+ * faster-than-real-time streaming into a buffer, continuity at block joins,
+ * the blend following the control (keys and MIDI bytes through the device path),
+ * looping, once mode, offset mode, the constant-Q refusal, and a real stream
+ * through PortAudio into ALSA's file plugin.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
+import { loadModelFolder } from '../src/engine/model-folder.ts';
+import { LiveEngine, FrameDecoder, encodeExcerpt, LIVE_NEEDS_STFT, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
+import { TimbreVae } from '../src/engine/vae.ts';
+import { MidiMapper } from '../src/engine/midi-map.ts';
+import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.ts';
+import { stft } from '../src/dsp/stft.ts';
+import { UserError } from '../src/io/errors.ts';
+import { createAudioOutput } from '../src/io/audio-out.ts';
+import { writeAsoundConf, readFloatCapture, findStart, maxAbsDiff } from './audio-out-helpers.ts';
+import type { ModelConfig } from '../src/engine/types.ts';
+import type { StftConfig } from '../src/dsp/types.ts';
+
+let tiny: TinyModel;
+let model: LiveModel;
+let A: LatentSequence;
+let B: LatentSequence;
+const DUR = 1.0;
+
+before(async () => {
+  tiny = await makeTinyModel();
+  const loaded = await loadModelFolder(tiny.modelDir);
+  model = { config: loaded.config, vae: loaded.vae };
+  A = await encodeExcerpt(model, tiny.fileA, 0.5, DUR, 'excerpt A');
+  B = await encodeExcerpt(model, tiny.fileB, 0.5, DUR, 'excerpt B');
+});
+after(() => {
+  model?.vae.dispose();
+  if (tiny) rmSync(tiny.dir, { recursive: true, force: true });
+});
+
+const CFG = (): StftConfig => model.config.features.transform as StftConfig;
+
+/** Magnitude-weighted mean frequency (Hz) of a signal's STFT. */
+function centroid(x: Float32Array): number {
+  const c = stft(x, CFG());
+  let num = 0;
+  let den = 0;
+  for (let t = 0; t < c.frames; t++) {
+    for (let k = 0; k < c.bins; k++) {
+      const m = Math.hypot(c.re[t * c.bins + k], c.im[t * c.bins + k]);
+      num += m * ((k * SR) / CFG().nFft);
+      den += m;
+    }
+  }
+  return num / den;
+}
+
+function rms(x: Float32Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return Math.sqrt(s / x.length);
+}
+
+test('FrameDecoder gives what TimbreVae.decode gives, frame by frame', () => {
+  const dec = new FrameDecoder(model);
+  const z = new Float32Array(2);
+  for (const [a, b] of [[0, 0], [1.5, -0.7], [-2, 3]]) {
+    z[0] = a;
+    z[1] = b;
+    const ref = model.vae.decode(z, 1);
+    const got = dec.decode(z);
+    assert.equal(got.length, 129);
+    for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(ref[i] - got[i]) <= 1e-5 * (1 + Math.abs(ref[i])), `bin ${i}: ${got[i]} vs ${ref[i]}`);
+  }
+  dec.dispose();
+});
+
+test('the blend follows the control: a = 0 sounds like the bright B, a = 1 like the low A, switching at once', () => {
+  const e = new LiveEngine(model, A, B, { amount: 0 });
+  const frames: LiveFrameInfo[] = [];
+  e.onFrame((f) => frames.push(f));
+  const seg = Math.round(0.4 * SR);
+  const s0 = e.pull(seg);
+  e.setAmount(1);
+  const nBefore = frames.length;
+  const s1 = e.pull(seg);
+  // The first frame decoded after the change already uses it.
+  assert.equal(frames[nBefore].amount, 1);
+  assert.ok(frames.slice(0, nBefore).every((f) => f.amount === 0));
+  e.setAmount(0);
+  const s2 = e.pull(seg);
+  const c0 = centroid(s0.subarray(4000));
+  const c1 = centroid(s1.subarray(2000));
+  const c2 = centroid(s2.subarray(2000));
+  assert.ok(c0 > 2 * c1 && c2 > 2 * c1, `centroids ${c0.toFixed(0)} / ${c1.toFixed(0)} / ${c2.toFixed(0)} Hz`);
+  // And the sources themselves: A near its 196 Hz family, B well above 1 kHz.
+  assert.ok(c1 < 700 && c0 > 1000, `a=1 centroid ${c1.toFixed(0)} Hz, a=0 centroid ${c0.toFixed(0)} Hz`);
+  assert.equal(e.amount(), 0);
+});
+
+test('blocks of any size join without steps: identical to one long pull, and no jump at joins beyond the signal\'s own', () => {
+  const sizes = [37, 64, 100, 1, 255, 513, 64, 90];
+  const whole = new LiveEngine(model, A, B, { amount: 0.3 }).pull(sizes.reduce((s, n) => s + n, 0) * 6);
+  const e = new LiveEngine(model, A, B, { amount: 0.3 });
+  const parts: Float32Array[] = [];
+  const joins: number[] = [];
+  let n = 0;
+  for (let r = 0; r < 6; r++) {
+    for (const s of sizes) {
+      parts.push(e.pull(s));
+      n += s;
+      joins.push(n);
+    }
+  }
+  const cat = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    cat.set(p, o);
+    o += p.length;
+  }
+  assert.deepEqual(cat, whole);
+  // With the control moving at every join (a ramp from B to A), the output stays as smooth as inside blocks.
+  const m = new LiveEngine(model, A, B, { amount: 0 });
+  const y: number[] = [];
+  const joinSet = new Set<number>();
+  for (let k = 0; k < 120; k++) {
+    m.setAmount(k / 119);
+    const b = m.pull(100);
+    joinSet.add(y.length);
+    for (const v of b) y.push(v);
+  }
+  let atJoins = 0;
+  let inside = 0;
+  for (let i = 1; i < y.length; i++) {
+    const d = Math.abs(y[i] - y[i - 1]);
+    if (joinSet.has(i)) atJoins = Math.max(atJoins, d);
+    else inside = Math.max(inside, d);
+  }
+  assert.ok(inside > 0.01, `signal too quiet to judge: ${inside}`);
+  assert.ok(atJoins <= inside, `largest step at block joins ${atJoins} exceeds the largest inside blocks ${inside}`);
+});
+
+test('looping: positions wrap, every pass sounds alike, and the seam has no click', () => {
+  const e = new LiveEngine(model, A, B, { amount: 0.5, loop: true });
+  const pos: number[] = [];
+  e.onFrame((f) => pos.push(f.position));
+  const L = e.lengthSamples;
+  assert.equal(L, SR * DUR);
+  const y = e.pull(3 * L);
+  assert.equal(pos[0], 0);
+  for (let i = 1; i < pos.length; i++) assert.equal(pos[i], (pos[i - 1] + 1) % e.frames);
+  assert.ok(pos.filter((p) => p === 0).length >= 3);
+  const r = [0, 1, 2].map((k) => rms(y.subarray(k * L + 2000, (k + 1) * L - 2000)));
+  assert.ok(r[0] > 0.01);
+  for (const v of r.slice(1)) assert.ok(Math.abs(20 * Math.log10(v / r[0])) < 1.5, `pass levels ${r.map((v) => v.toFixed(4)).join(', ')}`);
+  assert.equal(e.ended, false);
+  let inside = 0;
+  for (let i = 1; i < y.length; i++) inside = Math.max(inside, Math.abs(y[i] - y[i - 1]));
+  // Around the loop points (the output reaches an excerpt's end every `frames` hops) nothing jumps more than elsewhere.
+  for (let k = 1; k <= 2; k++) {
+    const seam = k * e.frames * e.hop;
+    let m = 0;
+    for (let i = seam - 200; i < seam + 200; i++) m = Math.max(m, Math.abs(y[i] - y[i - 1]));
+    assert.ok(m <= inside);
+  }
+});
+
+test('once mode: exactly the excerpt length with fades at both ends, then silence and ended', () => {
+  const e = new LiveEngine(model, A, B, { amount: 1, loop: false });
+  const y = e.pull(e.lengthSamples + 5000);
+  assert.equal(e.ended, true);
+  assert.equal(e.samplesOut, e.lengthSamples);
+  const body = y.subarray(0, e.lengthSamples);
+  assert.ok(rms(body) > 0.01);
+  assert.ok(y.subarray(e.lengthSamples).every((v) => v === 0));
+  assert.ok(Math.abs(body[0]) < 1e-3 && Math.abs(body[body.length - 1]) < 1e-3, 'no fade at the ends');
+  assert.ok(e.pull(64).every((v) => v === 0));
+});
+
+test('offset mode adds the control to the drawn curve at the current frame, clamped to -0.3..1.3', () => {
+  const curve = new Float32Array(A.frames);
+  for (let i = 0; i < curve.length; i++) curve[i] = i / (curve.length - 1);
+  const e = new LiveEngine(model, A, B, { mode: 'offset', curve, loop: false });
+  const got: LiveFrameInfo[] = [];
+  e.onFrame((f) => got.push(f));
+  e.pull(Math.floor(e.lengthSamples / 2));
+  for (const f of got) assert.ok(Math.abs(f.amount - curve[f.position]) < 1e-6);
+  const k = got.length;
+  e.setAmount(0.5);
+  e.pull(e.lengthSamples);
+  for (const f of got.slice(k)) assert.ok(Math.abs(f.amount - Math.min(1.3, curve[f.position] + 0.5)) < 1e-6, `frame ${f.position}: ${f.amount}`);
+  assert.equal(got[got.length - 1].amount, 1.3);
+  assert.throws(() => new LiveEngine(model, A, B, { mode: 'offset' }), (err: unknown) => err instanceof UserError && /curve/.test(err.message));
+});
+
+test('MIDI: raw CC bytes through the device path move the blend; the ramp smooths; a key press takes over', () => {
+  // The RtMidi binding is replaced by a backend that delivers bytes exactly as the device callback does.
+  let deliver: ((delta: number, message: number[]) => void) | undefined;
+  const backend: MidiBackend = {
+    getPortCount: () => 1,
+    getPortName: () => 'test',
+    openPort: () => undefined,
+    closePort: () => undefined,
+    isPortOpen: () => true,
+    ignoreTypes: () => undefined,
+    on: (_ev, cb) => { deliver = cb; return undefined; },
+    destroy: () => undefined,
+  };
+  const input = createMidiInput({ backend });
+  const mapper = new MidiMapper({ mappings: [{ param: 'amount', source: { kind: 'cc', channel: 0, controller: 1 }, min: 0, max: 1, mode: 'absolute' }] });
+  const e = new LiveEngine(model, A, B, { amount: 0 });
+  // The audio clock (the engine renders faster than real time here): the time of the next frame.
+  const clock = () => e.audioTime;
+  connectMidi(input, mapper, clock);
+  e.connectMidi(mapper, clock);
+  const got: LiveFrameInfo[] = [];
+  e.onFrame((f) => got.push(f));
+  const low = e.pull(6400);
+  assert.ok(got.every((f) => f.amount === 0));
+  deliver!(0, [0xb0, 1, 127]); // CC 1 = 127 on channel 1: the first value sets without a ramp
+  const k = got.length;
+  const high = e.pull(6400);
+  assert.equal(got[k].amount, 1);
+  assert.ok(centroid(low.subarray(3000)) > 2 * centroid(high.subarray(3000)));
+  // A second move ramps over 8 ms (128 samples = 2 hops at 16 kHz): intermediate values, then the target.
+  deliver!(0, [0xb0, 1, 0]);
+  const k2 = got.length;
+  e.pull(1280);
+  const ramp = got.slice(k2).map((f) => f.amount);
+  assert.ok(ramp.some((a) => a > 0 && a < 1), `no ramp: ${ramp.join(', ')}`);
+  assert.equal(ramp[ramp.length - 1], 0);
+  for (let i = 1; i < ramp.length; i++) assert.ok(ramp[i] <= ramp[i - 1]);
+  // Keys move the same control, starting from where the knob left it.
+  e.nudge(0.25);
+  const k3 = got.length;
+  e.pull(640);
+  assert.ok(got.slice(k3).every((f) => f.amount === 0.25));
+  assert.equal(e.controlValue(), 0.25);
+});
+
+test('a constant-Q model is refused with one line; mismatched excerpts and bad values are one-line errors', async () => {
+  const cqtConfig: ModelConfig = {
+    ...model.config,
+    features: { transform: { kind: 'cqt', sampleRate: 16000, hop: 64, binsPerOctave: 12, nBins: 48, fmin: 65.4 }, scaling: 'log' },
+    network: { ...model.config.network, inputBins: 48 },
+  };
+  const vae = TimbreVae.create(cqtConfig.network, 1);
+  try {
+    const cqtModel: LiveModel = { config: cqtConfig, vae };
+    const seq: LatentSequence = { frames: 4, latent: 2, mu: new Float32Array(8) };
+    assert.throws(() => new LiveEngine(cqtModel, seq, seq), (e: unknown) => e instanceof UserError && e.message === LIVE_NEEDS_STFT);
+    await assert.rejects(LiveEngine.create(cqtModel, { path: tiny.fileA, start: 0 }, { path: tiny.fileB, start: 0 }, 1), (e: unknown) => e instanceof UserError && e.message === LIVE_NEEDS_STFT);
+  } finally {
+    vae.dispose();
+  }
+  const short: LatentSequence = { frames: A.frames - 1, latent: 2, mu: A.mu.slice(0, (A.frames - 1) * 2) };
+  assert.throws(() => new LiveEngine(model, A, short), (e: unknown) => e instanceof UserError && /same duration/.test(e.message));
+  const e = new LiveEngine(model, A, B);
+  assert.throws(() => e.setAmount(NaN), (x: unknown) => x instanceof UserError && /finite/.test(x.message));
+  assert.throws(() => e.pull(0), (x: unknown) => x instanceof UserError && /positive whole number/.test(x.message));
+  await assert.rejects(encodeExcerpt(model, tiny.fileA, 1.5, 1, 'excerpt A'), (x: unknown) => x instanceof UserError && /runs past the end/.test(x.message));
+  await assert.rejects(encodeExcerpt(model, join(tiny.dir, 'nope.wav'), 0, 1, 'excerpt A'), (x: unknown) => x instanceof UserError && /file not found/.test(x.message));
+  e.setAmount(5);
+  assert.equal(e.controlValue(), 1.3);
+});
+
+test('start(): streams through the real PortAudio path; the device receives exactly the pulled samples', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-live-'));
+  const out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'default') } });
+  try {
+    const ref = new LiveEngine(model, A, B, { amount: 0.2, loop: false }).pull(SR * DUR);
+    const e = new LiveEngine(model, A, B, { amount: 0.2, loop: false });
+    const r = await e.start(out, { blockFrames: 256, queueBlocks: 2 });
+    assert.equal(r.available, true, r.available ? '' : r.reason);
+    assert.equal(e.playing, true);
+    const lat = e.latencyEstimate();
+    assert.ok(lat.device > 0 && lat.total > lat.synthesis);
+    await e.done();
+    assert.equal(e.playing, false);
+    assert.equal(e.error, undefined);
+    assert.equal(e.underruns(), 0);
+    assert.equal(e.ended, true);
+    const cap = readFloatCapture(join(dir, 'default.raw'));
+    const k = findStart(cap, ref);
+    assert.ok(k >= 0, `streamed audio not found in the ${cap.length}-sample capture`);
+    assert.equal(maxAbsDiff(cap, k, ref), 0);
+    await e.dispose();
+  } finally {
+    out.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
