@@ -10,7 +10,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -138,7 +138,8 @@ function mount(columns: number, rows: number, extra: Partial<AppProps> = {}) {
 
 function assertFits(frame: string, columns: number, rows: number) {
   const lines = frame.split('\n');
-  assert.equal(lines.length, rows, `screen has ${rows} lines`);
+  // One line short of the terminal, so that Ink rewrites only changed lines (see layout.ts).
+  assert.equal(lines.length, rows - 1, `screen has ${rows - 1} lines`);
   for (const l of lines) assert.ok([...l].length <= columns, `line wider than ${columns}: '${l}'`);
 }
 
@@ -208,13 +209,13 @@ test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curv
 
   // Resize: the layout follows.
   term.resize(120, 40);
-  f = await until(frame, (s) => s.split('\n').length === 40, 'the 120x40 layout');
+  f = await until(frame, (s) => s.split('\n').length === 39, 'the 120x40 layout');
   assertFits(f, 120, 40);
   assert.match(f, /A  noises\/white-noise\.wav/);
   inst.unmount();
 });
 
-test('no audio device: said once, auditioning explains itself; Ctrl-S without a render explains itself', async () => {
+test('no audio device: said once, auditioning explains itself; Ctrl-S without a render explains itself; presets save and load', async () => {
   const { press, frame, inst } = mount(80, 24);
   let f = await until(frame, (s) => s.includes('no audio device'), 'the no-device notice', 30000);
   assert.match(f, /out file only/);
@@ -223,6 +224,26 @@ test('no audio device: said once, auditioning explains itself; Ctrl-S without a 
   f = await until(frame, (s) => /cannot play/.test(s), 'audition notice');
   await press('\x13'); // Ctrl-S
   f = await until(frame, (s) => s.includes('nothing rendered yet'), 'save notice');
+
+  // Presets: save the curve by name, reset it, load it back from the picker.
+  await press(TAB + TAB + TAB);
+  await press('1');
+  await until(frame, (s) => s.includes('a 1.00'), 'value 1 at the cursor');
+  await press('w');
+  await until(frame, (s) => s.includes('Save the curve as preset'), 'the preset prompt');
+  await press('my-ramp');
+  await press('\r');
+  f = await until(frame, (s) => s.includes('preset saved'), 'the preset notice');
+  const saved = JSON.parse(readFileSync(join(root, 'presets', 'my-ramp.curve.json'), 'utf8'));
+  assert.equal(saved.kind, 'lts-curve');
+  assert.equal(saved.points[0][1], 1);
+  await press('r');
+  await until(frame, (s) => s.includes('a 0.50'), 'reset curve');
+  await press('p');
+  f = await until(frame, (s) => s.includes('Curve presets') && s.includes('my-ramp'), 'the preset picker');
+  assertFits(f, 80, 24);
+  await press('\r');
+  await until(frame, (s) => s.includes('a 1.00') && s.includes('preset my-ramp loaded'), 'the loaded preset');
   inst.unmount();
 });
 

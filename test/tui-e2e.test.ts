@@ -125,10 +125,29 @@ test('pick two files, draw a curve, generate: the render is valid audio and the 
   assert.equal(sidecar.params.a.path, join(data, 'a-tone.wav'));
   assert.equal(sidecar.params.b.path, join(data, 'b-buzz.wav'));
 
+  // Save the last render under a chosen name: an atomic copy with its sidecar.
+  await keys('C-s');
+  await waitFor((x) => x.includes('Save the last render as'), 'the save prompt', 5000);
+  await keys('C-u');
+  tmux('send-keys', '-t', SESSION, '-l', join(tmp, 'my-blend'));
+  await keys('Enter');
+  await waitFor((x) => x.includes('saved ') && x.includes('my-blend.wav'), 'the saved notice', 10000);
+  assert.deepEqual(readFileSync(join(tmp, 'my-blend.wav')), readFileSync(wav), 'saved copy equals the render');
+  assert.deepEqual(JSON.parse(readFileSync(join(tmp, 'my-blend.json'), 'utf8')).params, sidecar.params);
+
+  // Stop cancels a running render: a slow one (512 phase iterations), Ctrl-X while it runs.
+  await keys('Tab', '+', '+', '+', '+');
+  await waitFor((x) => x.includes('×512'), '512 iterations', 5000);
+  await keys('C-g');
+  await waitFor((x) => x.includes('Rendering'), 'the progress bar', 20000);
+  await keys('C-x');
+  await waitFor((x) => x.includes('render cancelled'), 'the cancel notice', 30000);
+  assert.ok(!existsSync(join(state, 'renders', 'render-0002.wav')), 'a cancelled render leaves no file');
+
   // Bigger terminal: the same screen, laid out for 120x40.
   tmux('resize-window', '-t', SESSION, '-x', '120', '-y', '40');
-  sc = await waitFor((x) => x.split('\n').length >= 40 && /│ A {2}a-tone\.wav/.test(x) && x.split('\n')[39].includes('cursor'), 'the 120x40 layout', 10000);
-  assert.match(sc, /\^G Generate&Play/);
+  sc = await waitFor((x) => /│ A {2}a-tone\.wav/.test(x) && (x.split('\n')[37] ?? '').includes('^G Generate&Play'), 'the 120x40 layout', 10000);
+  assert.match(sc.split('\n')[38], /render cancelled/, 'the notice line under the transport');
 
   // Quit: the session is saved and restores the files next time.
   await keys('C-q');

@@ -184,8 +184,9 @@ test('layout fills 80x24 exactly and grows with the terminal', () => {
     const l = computeLayout(c, r);
     assert.equal(l.listWidth + 1 + l.rightWidth, c, `width at ${c}x${r}`);
     assert.equal(l.plotWidth, l.rightWidth - GUTTER);
-    // status + main + transport + message + hints
-    assert.equal(1 + l.mainHeight + 3, r, `height at ${c}x${r}`);
+    // status + main + transport + message/hints, one line short of the terminal
+    assert.equal(l.height, r - 1);
+    assert.equal(1 + l.mainHeight + 2, l.height, `height at ${c}x${r}`);
     // right column: 2 x (title + wave + axis) + (title + curve + axis)
     assert.equal(2 * (l.waveRows + 2) + l.curveRows + 2, l.mainHeight);
     assert.ok(l.waveRows >= 3 && l.curveRows >= 6, `legible panels at ${c}x${r}`);

@@ -24,7 +24,6 @@ import {
   CurvePanelMemo,
   DatasetPanelMemo,
   HelpOverlay,
-  HintBar,
   MessageLine,
   PickerOverlay,
   PromptOverlay,
@@ -474,12 +473,11 @@ export function Screen({ state, waves }: { state: AppState; waves: Record<string
     );
   }
   return (
-    <Box flexDirection="column" width={layout.columns} height={layout.rows}>
+    <Box flexDirection="column" width={layout.columns} height={layout.height}>
       <StatusLine state={state} />
       {main}
       <TransportBar state={state} />
       <MessageLine state={state} />
-      <HintBar state={state} />
     </Box>
   );
 }

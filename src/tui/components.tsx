@@ -250,7 +250,7 @@ export function overallProgress(stage: string | null, fraction: number): number 
   return 0;
 }
 
-/** The message line: render progress with the stage, playback, or the latest notice. */
+/** The message line: render progress with the stage, the latest notice, playback, or else the key hints of the focused panel. */
 export function MessageLine({ state }: { state: AppState }) {
   const w = state.layout.columns;
   const r = state.render;
@@ -278,14 +278,9 @@ export function MessageLine({ state }: { state: AppState }) {
   if (state.playing) {
     return <Text wrap="truncate" color="cyan">{fit(` ♪ playing ${state.playing.what}  (Ctrl-X stops)`, w)}</Text>;
   }
-  return <Text>{' '.repeat(w)}</Text>;
-}
-
-/** The one-line key hint of the focused panel. */
-export function HintBar({ state }: { state: AppState }) {
   return (
     <Text color="gray" wrap="truncate">
-      {fit(' ' + hintFor(state), state.layout.columns)}
+      {fit(' ' + hintFor(state), w)}
     </Text>
   );
 }
@@ -376,7 +371,7 @@ export function PromptOverlay({ state, label, text }: { state: AppState; label: 
 /** Shown instead of the panels when the terminal is smaller than the layout needs. */
 export function TooSmall({ state }: { state: AppState }) {
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" height={state.layout.height}>
       <Text color="yellow">{fit(`terminal ${state.layout.columns}×${state.layout.rows} is too small`, state.layout.columns)}</Text>
       <Text>{fit('LTS needs at least 60×18 (80×24 recommended); enlarge the window. Ctrl-Q quits.', state.layout.columns)}</Text>
     </Box>

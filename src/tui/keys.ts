@@ -125,7 +125,7 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
 export function hintFor(state: AppState): string {
   const o = state.overlay;
   if (o?.kind === 'help') return '↑↓ PgUp PgDn scroll · Esc or ? closes the help';
-  if (o?.kind === 'prompt') return 'type a name · Enter saves · Esc cancels';
+  if (o?.kind === 'prompt') return 'type a name · Ctrl-U clears · Enter saves · Esc cancels';
   if (o) return '↑↓ choose · Enter selects · Esc cancels';
   switch (state.focus) {
     case 'dataset':
@@ -198,6 +198,7 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
     if (key.return) return { effect: 'overlay-accept' };
     if (o.kind === 'prompt') {
       if (key.backspace || key.delete) return { type: 'prompt-backspace' };
+      if (key.ctrl && input === 'u') return { type: 'prompt-clear' };
       if (!key.ctrl && !key.meta && input && !/[\u0000-\u001f\u007f]/.test(input)) return { type: 'prompt-type', text: input };
       return null;
     }

@@ -5,9 +5,13 @@
  * row 0          status line (model, backend, rate, last render)
  * rows 1..H-4    dataset browser │ waveform A, waveform B, curve (same time columns)
  * row H-3        transport
- * row H-2        message / render progress
- * row H-1        key hints of the focused panel
+ * row H-2        key hints of the focused panel, replaced by render progress or a notice
+ * row H-1        left empty
  * ```
+ * The last terminal row stays empty on purpose: when Ink's output is as high
+ * as the terminal it clears and repaints the whole screen on every frame;
+ * one line shorter, it rewrites only the lines that changed, which keeps a
+ * key press to a few bytes over SSH and the redraw free of flicker.
  * The waveform views and the curve share one plot width, right of a value
  * gutter, so that with the views zoomed to the selection every character
  * column is the same instant of the excerpt in all three.
@@ -31,6 +35,8 @@ export interface Layout {
   tooSmall: boolean;
   /** Width of the dataset browser (left column). */
   listWidth: number;
+  /** Lines the app draws: `rows - 1` (see the module comment). */
+  height: number;
   /** Height of the panel area between the status line and the transport. */
   mainHeight: number;
   /** Visible rows of the dataset list. */
@@ -59,10 +65,11 @@ export function computeLayout(columns: number, rows: number): Layout {
   const listWidth = c >= 100 ? Math.min(40, Math.floor(c * 0.28)) : Math.max(20, Math.min(26, c - 54));
   const rightWidth = Math.max(10, c - listWidth - 1);
   const plotWidth = Math.max(8, rightWidth - GUTTER);
-  const mainHeight = Math.max(6, r - 4);
+  const height = Math.max(1, r - 1);
+  const mainHeight = Math.max(6, height - 3);
   const avail = Math.max(6, mainHeight - 6);
   const waveRows = Math.max(2, Math.floor(avail / 4));
   const curveRows = Math.max(2, avail - 2 * waveRows);
   const listRows = Math.max(1, mainHeight - 2);
-  return { columns: c, rows: r, tooSmall, listWidth, mainHeight, listRows, rightWidth, plotWidth, waveRows, curveRows };
+  return { columns: c, rows: r, height, tooSmall, listWidth, mainHeight, listRows, rightWidth, plotWidth, waveRows, curveRows };
 }

@@ -142,7 +142,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
     {
       exitOnCtrlC: false,
       patchConsole: true,
-      incrementalRendering: true,
+      incrementalRendering: false,
       maxFps: 60,
       onRender: tracePath ? () => trace('frame') : undefined,
     },

@@ -218,6 +218,7 @@ export type Action =
   | { type: 'overlay-move'; delta: number }
   | { type: 'prompt-type'; text: string }
   | { type: 'prompt-backspace' }
+  | { type: 'prompt-clear' }
   | { type: 'restore'; session: RestorableState }
   | { type: 'quit' };
 
@@ -516,10 +517,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, overlay: { ...o, index: Math.max(0, Math.min(n - 1, o.index + action.delta)) } };
     }
     case 'prompt-type':
-    case 'prompt-backspace': {
+    case 'prompt-backspace':
+    case 'prompt-clear': {
       const o = state.overlay;
       if (!o || o.kind !== 'prompt') return state;
-      const text = action.type === 'prompt-type' ? (o.text + action.text).slice(0, 200) : o.text.slice(0, -1);
+      const text =
+        action.type === 'prompt-type' ? (o.text + action.text).slice(0, 500) : action.type === 'prompt-clear' ? '' : o.text.slice(0, -1);
       return { ...state, overlay: { ...o, text } };
     }
     case 'restore': {
