@@ -206,6 +206,9 @@ test('bad input gives one-line UserErrors', () => {
   assert.throws(() => cqtConfig({ fmin: 0 }), /fmin/);
   assert.throws(() => cqtConfig({ binsPerOctave: 12, octaves: 9 }), /too sparse/);
   assert.throws(() => cqtTransform().signalLength(0), /positive integer/);
+  // Whole-signal transforms of very long signals refuse with a pointer to the block-wise path
+  // (checked before anything large is allocated).
+  assert.throws(() => cqtLayout(DEFAULT_CQT, 10 * 60 * SR), /cqtMagnitudesLong/);
   for (const f of [() => cqtConfig({ octaves: 10 }), () => cqt(new Float32Array(0))]) {
     try {
       f();

@@ -659,9 +659,24 @@ function buildPlan(d: Design, M: number): Plan {
   };
 }
 
+/**
+ * Largest internal length of a whole-signal transform (2^24 samples, 6.3 min at
+ * 44.1 kHz; its coefficients alone take about 400 MB). Longer signals go
+ * through {@link cqtMagnitudesLong}.
+ */
+const MAX_INTERNAL_LENGTH = 1 << 24;
+
 /** Internal time steps M for a signal of n samples (whole-signal analysis). */
 function internalFrames(d: Design, n: number): number {
-  return nextFastSize(Math.ceil((n + 2 * d.pad) / d.hop), 'real');
+  const M = nextFastSize(Math.ceil((n + 2 * d.pad) / d.hop), 'real');
+  if (M * d.hop > MAX_INTERNAL_LENGTH) {
+    const maxSeconds = (MAX_INTERNAL_LENGTH - 2 * d.pad) / d.sr;
+    throw new UserError(
+      `cqt: a signal of ${n} samples (${(n / d.sr).toFixed(1)} s) is too long for a whole-signal constant-Q transform (at most about ${maxSeconds.toFixed(0)} s); ` +
+        'use cqtMagnitudesLong for magnitudes, or process shorter excerpts',
+    );
+  }
+  return M;
 }
 
 /**
