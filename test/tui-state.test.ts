@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Key } from 'ink';
-import { commandForKey, isEffect, KEYMAP } from '../src/tui/keys.ts';
+import { commandForKey, hintFor, isEffect, KEYMAP, splitKeys } from '../src/tui/keys.ts';
 import {
   initialState,
   reducer,
@@ -229,17 +229,17 @@ test('every key listed in the help overlay does something in its panel', () => {
     '?': [['?', {}]],
     'Ctrl-Q / Ctrl-C': [['q', { ctrl: true }], ['c', { ctrl: true }]],
     type: [['c', {}]],
-    '↑ ↓ PgUp PgDn Home End': [['', { upArrow: true }], ['', { pageDown: true }], ['', { end: true }]],
+    '↑↓ PgUp/Dn Home End': [['', { upArrow: true }], ['', { pageDown: true }], ['', { end: true }]],
     Enter: [['', { return: true }]],
     '← / →': [['', { leftArrow: true }], ['', { rightArrow: true }]],
-    '← → (Shift: ×10)': [['', { leftArrow: true }], ['', { rightArrow: true, shift: true }]],
+    '←→ (Shift ×10)': [['', { leftArrow: true }], ['', { rightArrow: true, shift: true }]],
     'Home / End': [['', { home: true }], ['', { end: true }]],
     '- / +': [['-', {}], ['+', {}]],
     'z / x': [['z', {}], ['x', {}]],
     'f / a': [['f', {}], ['a', {}]],
-    '← → (Shift: ×8) Home End': [['', { rightArrow: true }], ['', { home: true }]],
-    '↑ ↓': [['', { upArrow: true }], ['', { downArrow: true }]],
-    'Shift-↑ ↓': [['', { upArrow: true, shift: true }]],
+    '←→ Home End': [['', { rightArrow: true }], ['', { home: true }]],
+    '↑↓': [['', { upArrow: true }], ['', { downArrow: true }]],
+    'Shift-↑↓': [['', { upArrow: true, shift: true }]],
     'PgUp / PgDn': [['', { pageUp: true }], ['', { pageDown: true }]],
     '0 / 1': [['0', {}], ['1', {}]],
     b: [['b', {}]],
@@ -289,4 +289,39 @@ test('a saved session is restored onto the listed files', () => {
   assert.deepEqual(s.curve.range, [-0.3, 1.3]);
   assert.deepEqual(s.settings, { normalize: false, method: 'fgla', iterations: 8, deviceId: 3 });
   assert.equal(s.render.last?.path, '/r/render-0001.wav');
+});
+
+test('help entries and hint lines fit an 80-column terminal', () => {
+  for (const sec of KEYMAP) {
+    for (const k of sec.keys) {
+      assert.ok([...k.keys].length <= 20, `key label too long: ${k.keys}`);
+      assert.ok([...k.does].length <= 35, `description too long: ${k.does}`);
+    }
+  }
+  let s = loaded();
+  for (const panel of ['dataset', 'waveA', 'waveB', 'curve', 'transport'] as const) {
+    s = reducer(s, { type: 'focus', panel });
+    assert.ok([...hintFor(s)].length <= 78, `hint of ${panel} is ${[...hintFor(s)].length} characters`);
+  }
+});
+
+test('keys that arrive together are handled one by one', () => {
+  const presses = splitKeys('\t\tz\x07A\r\x7f', k());
+  assert.deepEqual(
+    presses.map(([input, key]) => [input, key.tab, key.ctrl, key.return, key.backspace, key.shift]),
+    [
+      ['', true, false, false, false, false],
+      ['', true, false, false, false, false],
+      ['z', false, false, false, false, false],
+      ['g', false, true, false, false, false],
+      ['A', false, false, false, false, true],
+      ['', false, false, true, false, false],
+      ['', false, false, false, true, false],
+    ],
+  );
+  // Two Tabs from the dataset panel reach waveform B; an arrow key Ink already decoded passes through.
+  let s = loaded();
+  for (const [input, key] of splitKeys('\t\t', k())) s = press(s, input, key).state;
+  assert.equal(s.focus, 'waveB');
+  assert.deepEqual(splitKeys('', k({ upArrow: true })), [['', k({ upArrow: true })]]);
 });

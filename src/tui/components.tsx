@@ -294,10 +294,10 @@ export function HelpOverlay({ state }: { state: AppState }) {
   for (const sec of KEYMAP) {
     if (lines.length > 0) lines.push({ text: '', head: false });
     lines.push({ text: sec.section, head: true });
-    for (const k of sec.keys) lines.push({ text: `  ${fit(k.keys, 24)} ${k.does}`, head: false });
+    for (const k of sec.keys) lines.push({ text: `  ${fit(k.keys, 20)} ${k.does}`, head: false });
   }
   const inner = Math.max(1, h - 3);
-  const colCount = Math.max(1, Math.min(3, Math.floor((w - 2) / 56)));
+  const colCount = Math.max(1, Math.min(3, Math.floor((w - 2) / 59)));
   const colW = Math.floor((w - 2) / colCount);
   const perPage = inner * colCount;
   const maxScroll = Math.max(0, lines.length - perPage);

@@ -62,7 +62,7 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
       { keys: 'Tab / Shift-Tab', does: 'next / previous panel' },
       { keys: 'Ctrl-G', does: 'Generate & Play' },
       { keys: 'Ctrl-P', does: 'Play the last render again' },
-      { keys: 'Ctrl-X', does: 'Stop: cancel the render and playback' },
+      { keys: 'Ctrl-X', does: 'Stop the render and the playback' },
       { keys: 'Ctrl-S', does: 'Save the last render as…' },
       { keys: 'Ctrl-N', does: 'Normalize on / off' },
       { keys: 'Ctrl-O', does: 'audio output device' },
@@ -74,8 +74,8 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
     section: 'Dataset',
     panel: 'dataset',
     keys: [
-      { keys: 'type', does: 'filter by name (Backspace, Esc clears)' },
-      { keys: '↑ ↓ PgUp PgDn Home End', does: 'move in the list' },
+      { keys: 'type', does: 'filter by name (Esc clears)' },
+      { keys: '↑↓ PgUp/Dn Home End', does: 'move in the list' },
       { keys: 'Enter', does: 'audition the file' },
       { keys: '← / →', does: 'put the file in slot A / slot B' },
     ],
@@ -84,11 +84,11 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
     section: 'Waveform A / B',
     panel: 'waveA',
     keys: [
-      { keys: '← → (Shift: ×10)', does: 'move the selection by a column' },
-      { keys: 'Home / End', does: 'selection to the start / end of the file' },
-      { keys: '- / +', does: `shorter / longer excerpt (±${DURATION_STEP} s, both slots)` },
+      { keys: '←→ (Shift ×10)', does: 'move the selection by a column' },
+      { keys: 'Home / End', does: 'selection to file start / end' },
+      { keys: '- / +', does: `excerpt ∓${DURATION_STEP} s (both slots)` },
       { keys: 'z / x', does: 'zoom in / out around the selection' },
-      { keys: 'f / a', does: 'zoom to the selection / show the whole file' },
+      { keys: 'f / a', does: 'zoom to selection / whole file' },
       { keys: 'Enter', does: 'audition the excerpt' },
     ],
   },
@@ -96,13 +96,13 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
     section: 'Curve (a = amount of A)',
     panel: 'curve',
     keys: [
-      { keys: '← → (Shift: ×8) Home End', does: 'move the cursor along the frames' },
-      { keys: '↑ ↓', does: `value ±${CURVE_STEP}` },
-      { keys: 'Shift-↑ ↓', does: `fine ±${CURVE_FINE_STEP}` },
+      { keys: '←→ Home End', does: 'move along the frames (Shift ×8)' },
+      { keys: '↑↓', does: `value ±${CURVE_STEP}` },
+      { keys: 'Shift-↑↓', does: `fine ±${CURVE_FINE_STEP}` },
       { keys: 'PgUp / PgDn', does: `coarse ±${CURVE_COARSE_STEP}` },
       { keys: '0 / 1', does: 'value 0 (all B) / 1 (all A)' },
       { keys: 'b', does: 'set a breakpoint at the cursor' },
-      { keys: 'l', does: 'straight line from the breakpoint to the cursor' },
+      { keys: 'l', does: 'line from the breakpoint to here' },
       { keys: 's / r', does: 'smooth / reset to 0.5' },
       { keys: 'p / w', does: 'load / save a preset (presets/)' },
       { keys: 'v', does: 'value range ±1.3 · −0.3..1.3 · 0..1' },
@@ -113,7 +113,7 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
     panel: 'transport',
     keys: [
       { keys: 'Enter', does: 'Generate & Play' },
-      { keys: 'm', does: 'phase method (pghi+fgla, fgla, pghi)' },
+      { keys: 'm', does: 'phase method: pghi+fgla, fgla, pghi' },
       { keys: '- / +', does: 'fewer / more phase iterations' },
       { keys: 'n', does: 'Normalize on / off' },
       { keys: 'o', does: 'audio output device' },
@@ -129,14 +129,14 @@ export function hintFor(state: AppState): string {
   if (o) return '↑↓ choose · Enter selects · Esc cancels';
   switch (state.focus) {
     case 'dataset':
-      return 'type to filter · ↑↓ move · Enter listen · ←A →B · Tab next · ^G generate · ? help';
+      return 'type to filter · ↑↓ move · Enter listen · ← to A · → to B · Tab next · ? help';
     case 'waveA':
     case 'waveB':
-      return '←→ move · -/+ length · z/x zoom · f fit · a all · Enter listen · ^G generate · ? help';
+      return '←→ move (Shift ×10) · -/+ length · z/x zoom · f fit · a all · Enter listen · ?';
     case 'curve':
-      return '←→ cursor · ↑↓ value (Shift fine, PgUp coarse) · b/l line · s smooth · r reset · p/w preset · ?';
+      return '↑↓ value (Shift fine, PgUp coarse) · ←→ move · b/l line · s smooth · ? keys';
     case 'transport':
-      return 'Enter generate · m method · -/+ iterations · n normalize · o device · ^P again · ^X stop · ?';
+      return 'Enter generate · m method · -/+ iterations · n normalize · o output · ? keys';
   }
 }
 
@@ -150,7 +150,7 @@ const NO_KEY: Key = {
  * Split a multi-character input into single key presses.
  *
  * Ink delivers a run of plain characters that arrived in one read (a paste,
- * fast typing over SSH, or several keys sent at once, e.g. `\t\t` or `zz`)
+ * fast typing over SSH, or several keys sent at once, e.g. two Tabs or `zz`)
  * as one string with no key flags. The instrument treats every character as
  * its own key press: control characters become Tab, Enter, Backspace,
  * Escape or Ctrl+letter, the rest are typed characters.
