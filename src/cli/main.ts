@@ -19,6 +19,8 @@ usage:
   lts train DATASET --out DIR     train a timbre VAE on a folder of sounds (see lts train --help)
   lts midi list                   list MIDI input ports
   lts devices                     list audio output devices
+  lts osc [--port 7020]           OSC server for the original LTS Max patch (see lts osc --help)
+  lts import RUN_DIR --out DIR    convert a run of the original LTS (config.ini + Keras .h5) to a model folder
   lts --version | --help
 
 Backends (--backend): auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu — the first that loads), tensorflow, wasm, cpu.
@@ -53,6 +55,14 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { midiListCommand } = await import('../io/midi.ts');
         return await midiListCommand();
+      }
+      case 'osc': {
+        const { oscCommand } = await import('./osc.ts');
+        return await oscCommand(rest);
+      }
+      case 'import': {
+        const { importCommand } = await import('./import.ts');
+        return await importCommand(rest);
       }
       case 'devices': {
         const { devicesCommand } = await import('./devices.ts');

@@ -1,0 +1,99 @@
+/**
+ * `lts osc`: the OSC server for the Max patch of the original Latent Timbre Synthesis.
+ */
+import { parseArgs } from 'node:util';
+import { UserError } from '../io/errors.ts';
+import { OscServer, OSC_DEFAULT_PORT, OSC_DEFAULT_REPLY_PORT } from '../engine/osc-server.ts';
+
+export const OSC_HELP = `usage: lts osc [--port ${OSC_DEFAULT_PORT}] [--reply-port ${OSC_DEFAULT_REPLY_PORT}] [options]
+
+Serve the OSC protocol of the original Latent Timbre Synthesis engine, so its Max patch
+(max_ui.maxpat) drives lts: load a dataset and a model (an lts model folder or an original
+run-NNN folder, imported on the fly), choose two sounds, draw the curve, generate, play, save.
+
+  --port N            UDP port to listen on (default: ${OSC_DEFAULT_PORT}, as the original)
+  --reply-port N      UDP port replies are sent to (default: ${OSC_DEFAULT_REPLY_PORT}, as the original)
+  --host ADDR         interface to listen on (default: 127.0.0.1; 0.0.0.0 listens on every interface)
+  --reply-host ADDR   host replies are sent to (default: 127.0.0.1)
+  --renders DIR       folder for numbered renders with their JSON sidecars (default: ./renders)
+  --import-cache DIR  where imported original runs are kept (default: ~/.cache/lts/imported)
+  --backend B         auto | tensorflow | wasm | cpu (default: auto)
+  --quiet             do not print received messages and reports
+  -h, --help          this help
+
+Stop with Ctrl-C.`;
+
+function portFlag(v: string | undefined, flag: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 1 || x > 65535) throw new UserError(`${flag} '${v}' is not a UDP port; use a whole number from 1 to 65535`);
+  return x;
+}
+
+/**
+ * `lts osc`; resolves to the exit code when the server stops (SIGINT/SIGTERM, or `opts.signal`).
+ *
+ * @param argv Arguments after `osc`.
+ * @param opts.signal Stops the server when aborted (for embedding and tests).
+ * @param opts.onListening Called once the server listens, with its address.
+ */
+export async function oscCommand(
+  argv: string[],
+  opts: { signal?: AbortSignal; onListening?: (local: { address: string; port: number }) => void } = {},
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        'reply-port': { type: 'string' },
+        host: { type: 'string' },
+        'reply-host': { type: 'string' },
+        renders: { type: 'string' },
+        'import-cache': { type: 'string' },
+        backend: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UserError(`${(e as Error).message.split('\n')[0]}; see lts osc --help`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(OSC_HELP);
+    return 0;
+  }
+  const port = portFlag(v.port, '--port', OSC_DEFAULT_PORT);
+  const replyPort = portFlag(v['reply-port'], '--reply-port', OSC_DEFAULT_REPLY_PORT);
+  const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
+  if (v.backend !== undefined && !backends.includes(v.backend)) throw new UserError(`--backend ${v.backend}: unknown; use one of ${backends.join(', ')}`);
+  const log = v.quiet ? undefined : (line: string) => console.log(line);
+  const server = await OscServer.start({
+    port,
+    replyPort,
+    host: v.host,
+    replyHost: v['reply-host'],
+    rendersDir: v.renders,
+    importDir: v['import-cache'],
+    backend: v.backend,
+    log,
+  });
+  console.error(
+    `lts osc: listening on ${server.local.address}:${server.local.port}, replies to ${server.replyTo.host}:${server.replyTo.port}; Ctrl-C to stop`,
+  );
+  opts.onListening?.(server.local);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (opts.signal?.aborted) resolve();
+    opts.signal?.addEventListener('abort', stop, { once: true });
+  });
+  await server.close();
+  console.error('lts osc: stopped');
+  return 0;
+}
