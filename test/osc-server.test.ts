@@ -247,6 +247,26 @@ test('generate renders with the curve a = (v + 1) / 2, the iterations and normal
   assert.equal(clear.value, 'clear');
 });
 
+test('/sound/stop cancels a running render; the server answers other messages meanwhile', async () => {
+  let from = dump.received.length;
+  oscsend(port, '/output/gf_iter', 'i', '512');
+  await dump.report(/iterations is set to: 512/, from);
+  const before = readdirSync(renders).length;
+  from = dump.received.length;
+  oscsend(port, '/interpolate_two/generate', 'fff', '1.9', '0', '0');
+  await dump.report(/Running phase estimation \(pghi\+fgla, 512 iterations\)/, from, 60000);
+  oscsend(port, '/test/connection');
+  await dump.report(/Connection works/, from);
+  oscsend(port, '/sound/stop');
+  await dump.report(/Stopped audio playback/, from);
+  await dump.report(/Generation cancelled\./, from, 60000);
+  await server.idle();
+  assert.equal(readdirSync(renders).length, before, 'a cancelled render writes nothing');
+  assert.ok(!dump.received.slice(from).some((d) => /Audio generated/.test(String(d.value))));
+  oscsend(port, '/output/gf_iter', 'i', '8');
+  await dump.report(/iterations is set to: 8/, from);
+});
+
 test('/load/model accepts a run folder of the original LTS and imports it once into the cache', async () => {
   const run = join(work, 'run-003');
   const script = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'make_keras_h5.py');
