@@ -10,7 +10,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -37,11 +37,14 @@ writeWav(join(dataset, 'tone-220.wav'), tone, SR);
 writeWav(join(dataset, 'noises', 'white-noise.wav'), noise, SR);
 writeWav(join(dataset, 'chirp.wav'), chirp, SR);
 writeFileSync(join(dataset, 'broken.wav'), 'RIFF this is not audio at all');
-// An ALSA configuration without any PCM device: the audio child reports "no audio device".
-const alsaConf = join(root, 'asound-none.conf');
-writeFileSync(alsaConf, 'pcm.!default { type null }\npcm_type.null { }\n');
+// An ALSA configuration whose default device writes what it plays to a file (ALSA's file plugin
+// over the null device): a real PortAudio playback path on a machine without a sound card.
+const captured = join(root, 'played.raw');
+const alsaFileConf = join(root, 'asound-file.conf');
+writeFileSync(alsaFileConf, `pcm.!default {\n  type file\n  slave.pcm { type null }\n  file "${captured}"\n  format "raw"\n}\n`);
 
 const services: TuiServices[] = [];
+const extraServices: TuiServices[] = [];
 /** One set of real services shared by every mounted app (the render worker and audio child start once). */
 function makeServices(): TuiServices {
   if (services.length) return services[0];
@@ -59,7 +62,7 @@ function makeServices(): TuiServices {
 }
 
 after(async () => {
-  for (const s of services) {
+  for (const s of [...services, ...extraServices]) {
     s.audio.close();
     await s.renderer.close();
   }
@@ -297,4 +300,30 @@ test('the session restores files, selections and the curve (ink-testing-library,
   assert.match(f, /Norm off │ fgla ×8/);
   assert.match(f, /a 1\.00/, 'the restored curve starts at 1');
   second.unmount();
+});
+
+test('with an output device: the picker lists it, choosing it shows in the transport, Enter plays the file through PortAudio', async () => {
+  const svc: TuiServices = { ...makeServices(), audio: lazyAudioOutput({ ALSA_CONFIG_PATH: alsaFileConf }) };
+  extraServices.push(svc);
+  const { press, frame, inst, term } = mount(80, 24, { services: svc });
+  await until(frame, (s) => s.includes('tone-220') && s.includes('out default'), 'the list and the audio status', 30000);
+  await press('\x0f'); // Ctrl-O
+  let f = await until(frame, (s) => s.includes('Audio output (Enter selects)'), 'the device picker');
+  assertFits(f, 80, 24);
+  const deviceLine = f.split('\n').find((l) => l.includes('(default)'));
+  assert.ok(deviceLine, 'the default device is marked');
+  const name = deviceLine.replace(/[│╭╮╰╯]/g, '').trim().replace(/\s+\(default\)$/, '');
+  await press('\r');
+  f = await until(frame, (s) => s.includes(`audio output: ${name}`), 'the chosen device');
+  assert.ok(f.includes(`out ${name}`.slice(0, 20)), 'the transport names the device');
+  // Audition tone-220 (third in the list): it plays, then the playing line goes away.
+  await press(DOWN + DOWN);
+  await press('\r');
+  // The null device plays faster than real time: look for the playing line in every frame drawn.
+  const everShown = () => (term.frames.some((fr) => stripVTControlCharacters(fr).includes('♪ playing tone-220.wav')) ? 'yes' : '');
+  await until(everShown, (x) => x === 'yes', 'the playing line', 15000);
+  await until(frame, (s) => !s.includes('♪ playing'), 'the end of playback', 20000);
+  const bytes = existsSync(captured) ? readFileSync(captured).length : 0;
+  assert.ok(bytes >= 2 * 22050 * 2, `the device received at least 2 s of 16-bit audio (${bytes} bytes)`);
+  inst.unmount();
 });
