@@ -8,7 +8,8 @@
  * - `stft1025`: a 1025-bin STFT network (nFft 2048, hop 256 at 44.1 kHz, 172.3 frames/s).
  * For each tfjs backend that loads: training frames/s (Adam steps at batch 64 on random non-negative
  * frames; best of three equal segments of `--steps`, as the peer), inference frames/s (encode then decode 4096 frames; 512 on cpu), and the real-time factor of
- * the render scenario "encode two 4 s excerpts and decode one" (time / 4 s). The PyTorch peer
+ * the render scenario "encode two 4 s excerpts and decode one" (time / 4 s), and of decoding alone
+ * (the per-render cost when the excerpt encodings are cached, as the render engine does). The PyTorch peer
  * (`bench/peers/torch_vae.py`, Debian python3-torch, one thread) trains the same network at the same
  * batch size; ratios are tfjs / PyTorch throughput from this run.
  */
@@ -51,6 +52,7 @@ interface TfjsRow {
   trainFramesPerS: number;
   inferFramesPerS: number;
   renderRtf: number;
+  decodeRtf: number;
 }
 
 async function measureTfjs(net: Net, backend: 'wasm' | 'cpu', steps: number, inferFrames: number): Promise<TfjsRow | null> {
@@ -86,9 +88,15 @@ async function measureTfjs(net: Net, backend: 'wasm' | 'cpu', steps: number, inf
       vae.encode(excerptB, n);
       vae.decode(a.mu, n);
     }, backend === 'cpu' ? 1 : 3);
+    const latentA = vae.encode(excerptA, n).mu;
+    // With the excerpt encodings cached (as the render engine does), a render decodes only.
+    const decodeS = await bestTime(() => {
+      vae.decode(latentA, n);
+    }, backend === 'cpu' ? 1 : 3);
     return {
       net: net.name, backend: info.description, trainFramesPerS: (seg * BATCH) / trainS, inferFramesPerS: inferFrames / inferS,
       renderRtf: renderS / 4,
+      decodeRtf: decodeS / 4,
     };
   } finally {
     vae.dispose();
@@ -141,7 +149,8 @@ export async function main(argv: string[]): Promise<void> {
         'train vs torch': torchOk ? row.trainFramesPerS / torchOk.train_frames_per_s : undefined,
         'enc+dec frames/s': row.inferFramesPerS,
         'enc+dec vs torch': torchOk ? row.inferFramesPerS / torchOk.infer_frames_per_s : undefined,
-        'render RTF (2 enc + 1 dec, 4 s)': row.renderRtf,
+        'RTF 2 enc + 1 dec (4 s)': row.renderRtf,
+        'RTF decode only (4 s)': row.decodeRtf,
       };
       rows.push(out);
       results.push({ ...row, torch: torchOk });
