@@ -287,4 +287,15 @@ test('/load/model accepts a run folder of the original LTS and imports it once i
   oscsend(port, '/load/model', 's', run);
   await dump.report(/Model loaded successfully from .*run-003/, from, 60000);
   assert.ok(!dump.received.slice(from).some((d) => /Importing/.test(String(d.value))), 'the second load reuses the import');
+
+  // a constant-Q model renders with Fast Griffin-Lim through the invertible constant-Q transform
+  from = dump.received.length;
+  oscsend(port, '/interpolate_two/generate', 'fff', '0.5', '0.1', '0.2');
+  await dump.report(/Running phase estimation \(fgla, 8 iterations\)/, from, 60000);
+  const done = await dump.report(/Audio generated at .*, playing/, from, 60000);
+  const wavPath = /at (.*\.wav), playing/.exec(String(done.value))![1];
+  const sidecar = JSON.parse(readFileSync(wavPath.replace(/\.wav$/, '.json'), 'utf8'));
+  assert.equal(sidecar.params.model, join(importDir, cached[0]));
+  assert.equal(sidecar.params.phase.method, 'fgla');
+  assert.equal(parseWav(readFileSync(wavPath), wavPath).channels[0].length, 8000);
 });

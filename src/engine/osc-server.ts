@@ -83,8 +83,9 @@ export interface OscServerOptions {
   log?: (line: string) => void;
 }
 
-/** Default ports of the original engine. */
+/** UDP port the original engine listens on (the Max patch's `udpsend 127.0.0.1 7020`). */
 export const OSC_DEFAULT_PORT = 7020;
+/** UDP port the original engine replies to (the Max patch's `udpreceive 7021`). */
 export const OSC_DEFAULT_REPLY_PORT = 7021;
 
 /** Phase iterations used until the patch sends `/output/gf_iter` (the original started at 1, too few for FGLA from a random start). */
@@ -334,7 +335,6 @@ export class OscServer {
   }
 
   private async handle(m: OscMessage): Promise<void> {
-    const a = m.args;
     switch (m.address) {
       case '/test/connection':
         this.connectionTests++;
@@ -404,7 +404,6 @@ export class OscServer {
         return this.save();
       default:
         this.report(`Unknown OSC address ${m.address}; lts osc understands ${OSC_ADDRESSES.join(' ')}`);
-        void a;
     }
   }
 
