@@ -35,6 +35,7 @@
  */
 import { basename, resolve } from 'node:path';
 import { statSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import type { StftConfig } from '../dsp/types.ts';
 import { RtPghi } from '../dsp/rtpghi.ts';
 import { readAudio } from '../io/audio.ts';
@@ -68,7 +69,11 @@ export interface LatentSequence {
 export interface LiveOptions {
   /** Loop the excerpt pair (default true); false plays it once and then ends. */
   loop?: boolean;
-  /** RTPGHI look-ahead in frames, 0 or 1 (default 1: better phase, one hop more latency). */
+  /**
+   * RTPGHI look-ahead in frames. Default 0: no extra delay, which keeps a knob move within the
+   * 30 ms target with the default stream buffers (see BENCHMARKS.md, "Live mode"). 1 estimates the
+   * phase better (about 1 to 4 dB lower spectral convergence on real sounds) for one hop more latency.
+   */
   lookahead?: 0 | 1;
   /** RTPGHI relative tolerance (default 1e-5). */
   tolerance?: number;
@@ -94,6 +99,14 @@ export interface LiveStreamOptions {
   queueBlocks?: number;
   /** Blocks in flight to the audio process before the producer waits, default 1. */
   highWaterBlocks?: number;
+  /**
+   * Nice value to give this process while streaming (−20..19, lower is more urgent), restored on
+   * stop; e.g. −10 like the audio process. The producer runs on this process's main thread, so on
+   * a busy machine a higher priority is what keeps the small device buffer fed. Needs the
+   * privilege to lower the nice value (root or CAP_SYS_NICE); without it nothing changes.
+   * Default: unchanged.
+   */
+  niceness?: number;
 }
 
 /** One synthesised frame, reported to {@link LiveEngine.onFrame} listeners. */
@@ -213,6 +226,9 @@ export class FrameDecoder {
     this.latent = net.latent;
     this.bins = net.inputBins;
     this.row = new Float32Array(this.latent);
+    // Warm up: the first call packs the weights for the backend's matrix kernels (milliseconds
+    // on the default network), which must not happen while a device is waiting for audio.
+    this.decode(this.row);
   }
 
   /**
@@ -298,7 +314,7 @@ export class LiveEngine {
   private finished = false;
   private frameListeners = new Set<(f: LiveFrameInfo) => void>();
   private stream: AudioStream | null = null;
-  private streamOpts: Required<Omit<LiveStreamOptions, 'deviceId'>> | null = null;
+  private streamOpts: Required<Omit<LiveStreamOptions, 'deviceId' | 'niceness'>> | null = null;
   private loopDone: Promise<void> | null = null;
   private stopping = false;
   private underrunCount = 0;
@@ -341,7 +357,7 @@ export class LiveEngine {
     const fadeMs = opts.fadeMs ?? 10;
     if (!(fadeMs >= 0 && fadeMs <= 1000)) throw new UserError(`live: fadeMs must be 0..1000, got ${fadeMs}`);
     this.fadeSamples = Math.round((fadeMs / 1000) * this.sampleRate);
-    this.rt = new RtPghi(this.cfg, { lookahead: opts.lookahead ?? 1, tolerance: opts.tolerance, seed: opts.seed ?? 0 });
+    this.rt = new RtPghi(this.cfg, { lookahead: opts.lookahead ?? 0, tolerance: opts.tolerance, seed: opts.seed ?? 0 });
     this.z = new Float32Array(latent);
     this.decoder = new FrameDecoder(model);
   }
@@ -518,6 +534,20 @@ export class LiveEngine {
     this.streamOpts = o;
     this.stopping = false;
     this.streamError = undefined;
+    let restorePriority: number | undefined;
+    if (opts.niceness !== undefined) {
+      if (!Number.isInteger(opts.niceness) || opts.niceness < -20 || opts.niceness > 19) {
+        await s.abort();
+        throw new UserError(`live: niceness must be an integer -20..19, got ${opts.niceness}`);
+      }
+      try {
+        const before = getPriority();
+        setPriority(opts.niceness);
+        restorePriority = before;
+      } catch {
+        // Not permitted: stream at the current priority.
+      }
+    }
     this.loopDone = (async () => {
       try {
         while (!this.stopping && !this.ended) await s.write(this.pull(o.blockFrames));
@@ -529,6 +559,13 @@ export class LiveEngine {
       } finally {
         this.underrunCount = s.underruns();
         this.loopDone = null;
+        if (restorePriority !== undefined) {
+          try {
+            setPriority(restorePriority);
+          } catch {
+            // Raising the nice value back is always permitted; nothing else to do.
+          }
+        }
       }
     })();
     return { available: true };
