@@ -98,8 +98,3 @@ export class OscDump {
     this.proc.kill('SIGTERM');
   }
 }
-
-/** True if liblo-tools are installed (the tests need them; scripts/system-deps.sh installs them). */
-export function hasLibloTools(): boolean {
-  return spawnSync('oscsend', [], { encoding: 'utf8' }).error === undefined;
-}

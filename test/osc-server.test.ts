@@ -7,12 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OscServer } from '../src/engine/osc-server.ts';
+import { createAudioOutput } from '../src/io/audio-out.ts';
+import { writeAsoundConf } from './audio-out-helpers.ts';
 import { parseCurveSpec, sampleCurve } from '../src/engine/curve.ts';
 import { parseWav } from '../src/io/wav.ts';
 import { makeTinyModel, type TinyModel } from './helpers/tiny-model.ts';
@@ -298,4 +300,53 @@ test('/load/model accepts a run folder of the original LTS and imports it once i
   assert.equal(sidecar.params.model, join(importDir, cached[0]));
   assert.equal(sidecar.params.phase.method, 'fgla');
   assert.equal(parseWav(readFileSync(wavPath), wavPath).channels[0].length, 8000);
+});
+
+test('with an output device: the device list, the output choice and playback of each render', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-osc-audio-'));
+  const audio = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'default') } });
+  const replyPort = await freeUdpPort();
+  const dump2 = new OscDump(replyPort);
+  await new Promise((r) => setTimeout(r, 300));
+  const s2 = await OscServer.start({ port: 0, replyPort, rendersDir: join(dir, 'renders'), importDir, audio });
+  try {
+    const p2 = s2.local.port;
+    const dev = await dump2.waitFor((d) => d.address === '/audio/devicelist' && /^\d+ default$/.test(String(d.value)));
+    const id = Number(String(dev.value).split(' ')[0]);
+    const io = await dump2.waitFor((d) => d.address === '/audio/io');
+    assert.equal(io.value, `-1 ${id}`);
+    let from = dump2.received.length;
+    oscsend(p2, '/audio/device/out', 'i', String(id));
+    await dump2.report(/^Audio output is set to default$/, from);
+    oscsend(p2, '/audio/device/out', 'i', '999');
+    await dump2.report(/There is no audio output device 999/, from);
+
+    oscsend(p2, '/load/model', 's', tiny.modelDir);
+    await dump2.report(/Model loaded successfully/, from, 60000);
+    oscsend(p2, '/sound/interpolate_two/first/audio_path', 's', tiny.fileA);
+    oscsend(p2, '/sound/interpolate_two/second/audio_path', 's', tiny.fileB);
+    oscsend(p2, '/output/gf_iter', 'i', '4');
+    await dump2.report(/Second sound is set to: high/, from);
+    from = dump2.received.length;
+    oscsend(p2, '/interpolate_two/generate', 'fff', '0.5', '0', '0');
+    const done = await dump2.report(/Audio generated at .*, playing/, from, 60000);
+    const wavPath = /at (.*\.wav), playing/.exec(String(done.value))![1];
+    // the ALSA file plugin captures what PortAudio played: at least the whole render, as float32
+    const raw = join(dir, 'default.raw');
+    const t0 = Date.now();
+    while ((!existsSync(raw) || statSync(raw).size < 8000 * 4) && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(statSync(raw).size >= 8000 * 4, `captured ${existsSync(raw) ? statSync(raw).size : 0} bytes`);
+    await new Promise((r) => setTimeout(r, 300));
+    const bytes = readFileSync(raw);
+    const played = new Float32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4));
+    const rendered = parseWav(readFileSync(wavPath), wavPath).channels[0];
+    const energy = (x: Float32Array) => x.reduce((acc, v) => acc + v * v, 0);
+    // the same audio went out (the device pads the last block with silence; the WAV is 16-bit)
+    assert.ok(Math.abs(energy(played) / energy(rendered) - 1) < 0.01, `energy ratio ${energy(played) / energy(rendered)}`);
+    assert.ok(!dump2.received.slice(from).some((d) => /Cannot play/.test(String(d.value))));
+  } finally {
+    await s2.close();
+    audio.close();
+    dump2.close();
+  }
 });
