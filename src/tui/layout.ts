@@ -17,11 +17,13 @@
  * column is the same instant of the excerpt in all three.
  */
 
-/** Smallest terminal the layout is designed for (SSH default). */
+/** Smallest terminal width the layout is designed for (the SSH default 80x24). */
 export const MIN_COLUMNS = 80;
+/** Smallest terminal height the layout is designed for. */
 export const MIN_ROWS = 24;
-/** Below this the app shows a "terminal too small" notice instead of the panels. */
+/** Below this width the app shows a "terminal too small" notice instead of the panels. */
 export const HARD_MIN_COLUMNS = 60;
+/** Below this height the app shows a "terminal too small" notice instead of the panels. */
 export const HARD_MIN_ROWS = 18;
 
 /** Width of the value gutter left of the waveform and curve plots. */

@@ -22,6 +22,7 @@ import {
 
 /** Focusable panels, in Tab order. */
 export const PANELS = ['dataset', 'waveA', 'waveB', 'curve', 'transport'] as const;
+/** One of {@link PANELS}. */
 export type PanelId = (typeof PANELS)[number];
 
 /** The two excerpt slots. */
@@ -90,9 +91,11 @@ export const MIN_DURATION = 0.1;
 export const DEFAULT_DURATION = 2;
 /** Duration step of `-`/`+` in seconds. */
 export const DURATION_STEP = 0.1;
-/** Curve steps: arrow keys, Shift+arrows (fine), PgUp/PgDn (coarse). */
+/** Curve step of the ↑/↓ keys. */
 export const CURVE_STEP = 0.05;
+/** Fine curve step of Shift+↑/↓. */
 export const CURVE_FINE_STEP = 0.01;
+/** Coarse curve step of PgUp/PgDn. */
 export const CURVE_COARSE_STEP = 0.25;
 
 /** The whole state of the instrument. */
