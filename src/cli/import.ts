@@ -6,6 +6,7 @@ import { UserError } from '../io/errors.ts';
 import { importLtsRun } from '../engine/import-lts.ts';
 import type { BackendPreference } from '../engine/backend.ts';
 
+/** Text of `lts import --help`. */
 export const IMPORT_HELP = `usage: lts import RUN_DIR --out MODEL_DIR [--force]
 
 Convert a run folder of the original Latent Timbre Synthesis (run-NNN/ with config.ini and

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../io/errors.ts';
 import { OscServer, OSC_DEFAULT_PORT, OSC_DEFAULT_REPLY_PORT } from '../engine/osc-server.ts';
 
+/** Text of `lts osc --help`. */
 export const OSC_HELP = `usage: lts osc [--port ${OSC_DEFAULT_PORT}] [--reply-port ${OSC_DEFAULT_REPLY_PORT}] [options]
 
 Serve the OSC protocol of the original Latent Timbre Synthesis engine, so its Max patch
