@@ -226,7 +226,8 @@ export function TransportBar({ state }: { state: AppState }) {
         : (state.audio.devices.find((d) => d.id === s.deviceId)?.name ?? `#${s.deviceId}`);
   const wide = w >= 100;
   const actions = wide ? '^G Generate&Play  ^P Again  ^X Stop  ^S Save' : '^G Gen&Play ^P Again ^X Stop ^S Save';
-  const settings = `Norm ${s.normalize ? 'on' : 'off'} │ ${s.method} ×${s.iterations} │ out ${dev}`;
+  const phase = s.method === 'pghi' ? 'pghi (no iterations)' : `${s.method} ×${s.iterations}`;
+  const settings = `Norm ${s.normalize ? 'on' : 'off'} │ ${phase} │ out ${dev}`;
   return (
     <Text inverse={focused} wrap="truncate">
       <Text bold color={focused ? undefined : 'green'}>
