@@ -289,6 +289,10 @@ test('start(): streams through the real PortAudio path; the device receives exac
     assert.ok(k >= 0, `streamed audio not found in the ${cap.length}-sample capture`);
     assert.equal(maxAbsDiff(cap, k, ref), 0);
     await e.dispose();
+    const bad = new LiveEngine(model, A, B, { loop: false });
+    await assert.rejects(bad.start(out, { niceness: 99 }), (x: unknown) => x instanceof UserError && /niceness must be an integer -20\.\.19/.test(x.message));
+    assert.equal(bad.playing, false);
+    await bad.dispose();
   } finally {
     out.close();
     rmSync(dir, { recursive: true, force: true });
