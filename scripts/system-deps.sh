@@ -7,7 +7,7 @@
 set -euo pipefail
 task="${1:-test}"
 case "$task" in
-  test)  cmds="sox tmux lame opusenc jackd chromium"; pkgs="sox libsox-fmt-all libsox-fmt-mp3 lame opus-tools tmux libasound2 libasound2-plugins jackd2 chromium" ;;
+  test)  cmds="sox tmux lame opusenc jackd chromium oscsend"; pkgs="sox libsox-fmt-all libsox-fmt-mp3 lame opus-tools tmux libasound2 libasound2-plugins jackd2 chromium liblo-tools python3-h5py" ;;
   demo)  cmds="fluidsynth espeak-ng sox";  pkgs="fluidsynth fluid-soundfont-gm espeak-ng sox" ;;
   bench) cmds="sox";                       pkgs="python3-torch python3-torchaudio sox" ;;
   *) echo "system-deps: unknown task '$task' (test|demo|bench)" >&2; exit 2 ;;
