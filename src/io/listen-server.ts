@@ -826,11 +826,17 @@ function scanRenders(dir: string): ListenRender[] {
     return [];
   }
   const found: { name: string; mtime: number }[] = [];
+  let root: string;
+  try {
+    root = realpathSync(dir);
+  } catch {
+    return [];
+  }
   for (const name of names) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._ -]*\.wav$/i.test(name)) continue;
     try {
       const st = statSync(join(dir, name));
-      if (st.isFile()) found.push({ name, mtime: st.mtimeMs });
+      if (st.isFile() && dirname(realpathSync(join(dir, name))) === root) found.push({ name, mtime: st.mtimeMs });
     } catch {
       // vanished meanwhile
     }
