@@ -163,6 +163,13 @@ const KIND_STYLE: Record<CurveCellKind, { color?: string; backgroundColor?: stri
   guide: { color: 'gray', dimColor: true },
 };
 
+/**
+ * Cells drawn alike: empty cells take the guide style (a space looks the same
+ * in any foreground colour), so a dotted guide row is one text run instead of
+ * one per cell, which keeps Ink's per-frame work small.
+ */
+const STYLE_GROUP: Record<CurveCellKind, CurveCellKind> = { curve: 'curve', 'curve-extra': 'curve-extra', empty: 'guide', zone: 'zone', guide: 'guide' };
+
 /** The curve editor: amount of A per column over the excerpt, extrapolation zones shaded, cursor column inverse. */
 export function CurvePanel({ state }: { state: AppState }) {
   const { layout, curve } = state;
@@ -187,10 +194,11 @@ export function CurvePanel({ state }: { state: AppState }) {
         let start = 0;
         const chars = [...line];
         for (let c = 1; c <= chars.length; c++) {
-          const boundary = c === chars.length || kinds[c] !== kinds[start] || c === curve.cursor || c === curve.cursor + 1;
+          const boundary =
+            c === chars.length || STYLE_GROUP[kinds[c]] !== STYLE_GROUP[kinds[start]] || c === curve.cursor || c === curve.cursor + 1;
           if (!boundary) continue;
           const isCursor = start === curve.cursor;
-          const st = KIND_STYLE[kinds[start]];
+          const st = KIND_STYLE[STYLE_GROUP[kinds[start]]];
           segs.push(
             <Text key={start} {...st} inverse={isCursor && focused} underline={isCursor && !focused}>
               {chars.slice(start, c).join('')}
