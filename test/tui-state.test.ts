@@ -324,4 +324,11 @@ test('keys that arrive together are handled one by one', () => {
   for (const [input, key] of splitKeys('\t\t', k())) s = press(s, input, key).state;
   assert.equal(s.focus, 'waveB');
   assert.deepEqual(splitKeys('', k({ upArrow: true })), [['', k({ upArrow: true })]]);
+  // Esc then Left sent together arrives as Meta+Left: it closes the help and then assigns slot A.
+  const both = splitKeys('', k({ leftArrow: true, meta: true }));
+  assert.deepEqual(both, [['', k({ escape: true, meta: true })], ['', k({ leftArrow: true })]]);
+  let h = press(loaded(), '?').state;
+  for (const [input, key] of both) h = press(h, input, key).state;
+  assert.equal(h.overlay, null);
+  assert.equal(h.slots.A?.path, FILES[0].path);
 });

@@ -25,6 +25,13 @@ function Title({ text, focused, width }: { text: string; focused: boolean; width
   );
 }
 
+/** A path as the status line shows it: relative to the current folder when inside it, else with `~` for the home folder. */
+export function displayPath(p: string, cwd = process.cwd(), home = process.env.HOME ?? ''): string {
+  if (p.startsWith(cwd + '/')) return p.slice(cwd.length + 1);
+  if (home && p.startsWith(home + '/')) return '~' + p.slice(home.length);
+  return p;
+}
+
 /** The status line: model, transform and sample rate, backend, last render. */
 export function StatusLine({ state }: { state: AppState }) {
   const w = state.layout.columns;
@@ -36,7 +43,7 @@ export function StatusLine({ state }: { state: AppState }) {
       : 'model: loading…';
   const backend = state.backend ?? 'backend…';
   const last = state.render.last;
-  const right = last ? `last ${fitLeft(last.path, Math.max(12, Math.floor(w / 3)))} ${last.seconds.toFixed(1)} s` : 'no render yet';
+  const right = last ? `last ${fitLeft(displayPath(last.path), Math.max(12, Math.floor(w / 3)))} ${last.seconds.toFixed(1)} s` : 'no render yet';
   return (
     <Text inverse wrap="truncate">
       {spread(` LTS │ ${model} │ ${backend}`, right + ' ', w)}

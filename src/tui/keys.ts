@@ -153,13 +153,18 @@ const NO_KEY: Key = {
  * fast typing over SSH, or several keys sent at once, e.g. two Tabs or `zz`)
  * as one string with no key flags. The instrument treats every character as
  * its own key press: control characters become Tab, Enter, Backspace,
- * Escape or Ctrl+letter, the rest are typed characters.
+ * Escape or Ctrl+letter, the rest are typed characters. A Meta (Alt)
+ * key, which is what Esc pressed just before another key looks like, becomes
+ * Esc followed by that key.
  *
  * @returns the presses in order; a single key (or an escape sequence Ink already decoded) is returned unchanged.
  */
 export function splitKeys(input: string, key: Key): [string, Key][] {
+  // Esc followed at once by another key reaches Ink as one Meta (Alt) key; the instrument binds no
+  // Alt keys, so it is taken apart again: Esc, then the key.
+  if (key.meta && !key.escape) return [['', { ...NO_KEY, escape: true, meta: true }], ...splitKeys(input, { ...key, meta: false })];
   const chars = [...input];
-  if (chars.length <= 1 || key.ctrl || key.meta || key.escape) return [[input, key]];
+  if (chars.length <= 1 || key.ctrl || key.escape) return [[input, key]];
   return chars.map((ch): [string, Key] => {
     const code = ch.codePointAt(0) ?? 0;
     if (ch === '\t') return ['', { ...NO_KEY, tab: true }];
