@@ -177,7 +177,7 @@ const KIND_STYLE: Record<CurveCellKind, { color?: string; backgroundColor?: stri
  */
 const STYLE_GROUP: Record<CurveCellKind, CurveCellKind> = { curve: 'curve', 'curve-extra': 'curve-extra', empty: 'guide', zone: 'zone', guide: 'guide' };
 
-/** The curve editor: amount of A per column over the excerpt, extrapolation zones shaded, cursor column inverse. */
+/** The curve editor: amount of A per column over the excerpt, extrapolation zones shaded, cursor column inverse, breakpoint column on blue. */
 export function CurvePanel({ state }: { state: AppState }) {
   const { layout, curve } = state;
   const focused = state.focus === 'curve' && !state.overlay;
@@ -202,12 +202,24 @@ export function CurvePanel({ state }: { state: AppState }) {
         const chars = [...line];
         for (let c = 1; c <= chars.length; c++) {
           const boundary =
-            c === chars.length || STYLE_GROUP[kinds[c]] !== STYLE_GROUP[kinds[start]] || c === curve.cursor || c === curve.cursor + 1;
+            c === chars.length ||
+            STYLE_GROUP[kinds[c]] !== STYLE_GROUP[kinds[start]] ||
+            c === curve.cursor ||
+            c === curve.cursor + 1 ||
+            c === curve.mark ||
+            c === (curve.mark ?? -2) + 1;
           if (!boundary) continue;
           const isCursor = start === curve.cursor;
+          const isMark = start === curve.mark && !isCursor;
           const st = KIND_STYLE[STYLE_GROUP[kinds[start]]];
           segs.push(
-            <Text key={start} {...st} inverse={isCursor && focused} underline={isCursor && !focused}>
+            <Text
+              key={start}
+              {...st}
+              backgroundColor={isMark ? 'blue' : st.backgroundColor}
+              inverse={isCursor && focused}
+              underline={isCursor && !focused}
+            >
               {chars.slice(start, c).join('')}
             </Text>,
           );

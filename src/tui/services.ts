@@ -6,11 +6,11 @@
  *
  * {@link createServices} builds the real ones: the dataset scanner of the
  * engine, the audio reader, the render pipeline in a worker thread
- * ({@link RenderWorker}) and the PortAudio output in a child process.
+ * ({@link RenderWorker}) and the PortAudio output in a child process. Each
+ * is imported when first used, after the first screen is drawn, so that the
+ * instrument appears as soon as Ink has loaded.
  */
 import { join } from 'node:path';
-import { scanDataset } from '../engine/dataset.ts';
-import { readAudio } from '../io/audio.ts';
 import type { AudioOutput } from '../io/audio-out.ts';
 import type { ModelInfo, RenderWorker } from '../engine/render-worker.ts';
 import { PRESETS_DIR } from '../engine/curve.ts';
@@ -49,6 +49,7 @@ export interface TuiServices {
 
 /** Scan a dataset with the engine's scanner, in the shape the browser lists. */
 export async function scanForBrowser(dir: string): Promise<{ files: DatasetEntry[]; skipped: { path: string; reason: string }[] }> {
+  const { scanDataset } = await import('../engine/dataset.ts');
   const scan = await scanDataset(dir);
   return {
     files: scan.map((f) => ({ path: f.path, relPath: f.relPath, duration: f.duration, sampleRate: f.sampleRate, channels: f.channels })),
@@ -58,6 +59,7 @@ export async function scanForBrowser(dir: string): Promise<{ files: DatasetEntry
 
 /** Decode an audio file for the waveform views and auditioning. */
 export async function loadWaveform(path: string): Promise<WaveformData> {
+  const { readAudio } = await import('../io/audio.ts');
   const a = await readAudio(path);
   return makeWaveformData(a.samples, a.sampleRate);
 }
