@@ -105,10 +105,7 @@ export class Renderer {
   /** Load (or return the cached) model folder. */
   async loadModel(dir: string): Promise<LoadedModel> {
     const abs = resolve(dir);
-    const cached = this.models.get(abs);
-    if (cached) return cached;
-    const { config, vae } = await loadModelFolder(abs);
-    const transform = transformFor(config.features.transform);
+    // The manifest's checksum identifies the weights: a folder retrained in place is reloaded.
     let weightsSha256 = '';
     try {
       const manifest = JSON.parse(readFileSync(join(abs, 'weights.json'), 'utf8')) as { sha256?: string };
@@ -116,6 +113,10 @@ export class Renderer {
     } catch {
       weightsSha256 = '';
     }
+    const cached = this.models.get(abs);
+    if (cached && weightsSha256 !== '' && cached.weightsSha256 === weightsSha256) return cached;
+    const { config, vae } = await loadModelFolder(abs);
+    const transform = transformFor(config.features.transform);
     const model: LoadedModel = {
       dir: abs,
       name: basename(abs),
