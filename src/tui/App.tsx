@@ -33,6 +33,9 @@ import {
   WaveformPanelMemo,
 } from './components.tsx';
 
+/** Decoded files kept in memory for the waveform views and auditioning (the two slots are always kept). */
+export const WAVE_CACHE_SIZE = 6;
+
 /** Peak level of normalised renders, dBFS. */
 export const NORMALIZE_DBFS = -1;
 
@@ -101,22 +104,26 @@ export function App(props: AppProps) {
   useEffect(() => {
     let live = true;
     if (props.notice) say(props.notice, 'warn');
+    let skippedNote: string | null = null;
     services
       .scanDataset(props.dataset)
       .then((r) => {
         if (!live) return;
         dispatch({ type: 'dataset-loaded', files: r.files, skipped: r.skipped });
-        if (props.restore) dispatch({ type: 'restore', session: props.restore });
         if (r.skipped.length) {
           const first = r.skipped[0];
           const reason = first.reason.startsWith(first.path) ? first.reason.slice(first.path.length).replace(/^[:\s]+/, '') : first.reason;
           const n = r.skipped.length;
-          say(`${n} unreadable file${n > 1 ? 's' : ''} skipped: ${basename(first.path)}${n > 1 ? ', …' : ''} (${reason})`, 'warn');
+          skippedNote = `${n} unreadable file${n > 1 ? 's' : ''} skipped: ${basename(first.path)}${n > 1 ? ', …' : ''} (${reason})`;
         }
-        else if (props.notice) say(props.notice, 'warn');
       })
       .catch((e) => live && dispatch({ type: 'dataset-error', error: errorText(e) }))
       .finally(() => {
+        if (!live) return;
+        // The curve and settings come back even when the dataset cannot be listed; files only when they are in it.
+        if (props.restore) dispatch({ type: 'restore', session: props.restore });
+        if (props.notice) say(props.notice, 'warn');
+        else if (skippedNote) say(skippedNote, 'warn');
         ready.current = true;
       });
     services.renderer.ready.then(
@@ -155,18 +162,34 @@ export function App(props: AppProps) {
     };
   }, []);
 
-  // Session saving: every change after the saved session has been restored.
+  // Session saving: every change of what a session holds, once the saved session has been restored.
   useEffect(() => {
     if (ready.current) props.onChange?.(state);
-  }, [state]);
+  }, [state.slots, state.duration, state.curve, state.settings, state.render.last, ready.current]);
 
   // Decode the files of both slots for the waveform views.
   const wave = useCallback(
     (path: string): Promise<WaveformData> => {
       let p = waveCache.current.get(path);
-      if (!p) {
+      if (p) {
+        // Most recently used last.
+        waveCache.current.delete(path);
+        waveCache.current.set(path, p);
+      } else {
         p = services.loadAudio(path);
         waveCache.current.set(path, p);
+        // Keep the decoded audio of the two slots and a few recent auditions, not of every file ever heard.
+        const st = store.current as AppState;
+        const keep = new Set([st.slots.A?.path, st.slots.B?.path, path]);
+        for (const old of waveCache.current.keys()) {
+          if (waveCache.current.size <= WAVE_CACHE_SIZE) break;
+          if (keep.has(old)) continue;
+          waveCache.current.delete(old);
+          setWaves((w) => {
+            const { [old]: _dropped, ...rest } = w;
+            return rest;
+          });
+        }
         p.then(
           (w) => setWaves((old) => ({ ...old, [path]: w })),
           (e) => {
