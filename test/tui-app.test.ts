@@ -215,6 +215,12 @@ test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curv
   f = await until(frame, (s) => s.split('\n').length === 39, 'the 120x40 layout');
   assertFits(f, 120, 40);
   assert.match(f, /A  noises\/white-noise\.wav/);
+  // Too small to draw the panels: a notice instead of a broken screen; back to 80x24 restores them.
+  term.resize(50, 15);
+  f = await until(frame, (s) => s.includes('terminal 50×15 is too small'), 'the too-small notice');
+  term.resize(80, 24);
+  f = await until(frame, (s) => s.includes('A  noises/white-noise.wav'), 'the panels again');
+  assertFits(f, 80, 24);
   inst.unmount();
 });
 
