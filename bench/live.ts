@@ -21,7 +21,7 @@
  *    Hann window starts there with weight ~0). Latency = (wall time from the injection until
  *    the stream `write` that carries that sample) + (samples ahead of it at that moment: written
  *    but not yet handed to PortAudio, as the stream reports) + the configured device buffer
- *    (naudiodon queue `queue · block` + PortAudio's own buffer of one block). The time until
+ *    (naudiodon queue `queue · block` + PortAudio's double buffer of two blocks). The time until
  *    that frame is at full weight (its window centre, nFft/2 samples later) is reported beside it.
  * 3. **60 s through the real PortAudio path**: `LiveEngine.start` streams to ALSA's `jack` PCM
  *    on a private `jackd -d dummy` server (a real-time 44.1 kHz clock without a sound card;
@@ -312,7 +312,7 @@ async function measureDevice(model: LiveModel, A: Awaited<ReturnType<typeof enco
     const cpu = cpuNow() - cpu0;
     const lat = engine.latencyEstimate();
     // Latency per injection (see the module comment for the definition).
-    const deviceBuffer = (opts.queue + 1) * opts.block; // naudiodon queue + PortAudio's buffer
+    const deviceBuffer = (opts.queue + 2) * opts.block; // naudiodon queue + PortAudio's double buffer (as audio-out.ts documents)
     const lats: number[] = [];
     for (const ti of injections) {
       const f = frames.find((x) => x.wall >= ti);
@@ -510,7 +510,7 @@ export async function main(argv: string[]): Promise<void> {
         `Device: ${String(devs[0]?.device ?? devs[0]?.error ?? '')}; ${String(devs[0]?.tui ?? '')}; nice value while streaming ${String(devs[0]?.niceDuringStream ?? '')}.`,
         'Latency = from the CC bytes entering the MIDI device callback path to the first output sample of the first frame decoded',
         'after them, at the device: wall time until the stream write carrying that sample, plus the samples ahead of it not yet',
-        'handed to PortAudio, plus the configured device buffer (naudiodon queue `queue x block` + one PortAudio block).',
+        'handed to PortAudio, plus the configured device buffer (naudiodon queue `queue x block` + PortAudio\'s double buffer, 2 blocks).',
         'The frame reaches full weight (its Hann window centre) nFft/2 = 23.2 ms after that first sample.',
         `Targets: latency <= 30 ms, real-time factor <= 0.25 (${live.rtf <= 0.25 ? 'met' : 'not met'}), zero underruns in 60 s: see the rows above.`,
       ];

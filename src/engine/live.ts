@@ -97,7 +97,7 @@ export interface LiveStreamOptions {
   blockFrames?: number;
   /**
    * Blocks naudiodon queues ahead of the device, default 5 (14.5 ms at 128 frames). Together with
-   * one block in flight and PortAudio's own block, 7 blocks (20 ms) wait ahead of a new sample;
+   * one block in flight and PortAudio's double buffer, 8 blocks (23 ms) wait ahead of a new sample;
    * finer blocks give the same safety margin as 256 x 2 with less latency (BENCHMARKS.md, "Live mode").
    */
   queueBlocks?: number;
@@ -290,7 +290,9 @@ export class LiveEngine {
   readonly hop: number;
   /** Output length in once mode: the excerpt length in samples (`round(duration·sr)` from {@link encodeExcerpt}). */
   readonly lengthSamples: number;
+  /** True: the excerpt pair loops; false: it plays once. */
   readonly loop: boolean;
+  /** How the control enters the amount (see {@link LiveOptions.mode}). */
   readonly mode: AmountMode;
 
   private readonly cfg: StftConfig;
