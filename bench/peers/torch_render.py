@@ -41,7 +41,7 @@ def load_model(model_dir):
     manifest = json.load(open(os.path.join(model_dir, "weights.json")))
     raw = np.fromfile(os.path.join(model_dir, "weights.bin"), dtype="<f4")
     w = {}
-    for t in manifest["tensors"]:
+    for t in manifest["weights"]:
         off = t["offset"] // 4
         w[t["name"]] = torch.from_numpy(raw[off: off + t["length"]].reshape(t["shape"]).copy())
     return cfg, w
