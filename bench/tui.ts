@@ -30,7 +30,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOCKET = `lts-bench-${process.pid}`;
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+  try {
+    return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    // A tmux server that has just been started can report "server exited unexpectedly" once; try again.
+    if (args[0] !== 'new-session') throw e;
+    return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
 }
 function capture(session: string): string {
   try {
