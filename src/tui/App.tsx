@@ -34,7 +34,7 @@ import {
 } from './components.tsx';
 
 /** Decoded files kept in memory for the waveform views and auditioning (the two slots are always kept). */
-export const WAVE_CACHE_SIZE = 6;
+export const WAVE_CACHE_SIZE = 4;
 
 /** Peak level of normalised renders, dBFS. */
 export const NORMALIZE_DBFS = -1;
