@@ -147,11 +147,11 @@ export function WaveformPanel({ state, id, wave }: { state: AppState; id: SlotId
           <Text color={color} bold>
             {fit(r === mid ? `  ${id}` : '', GUTTER)}
           </Text>
-          <Text color="gray">{line.slice(0, c0)}</Text>
+          <Text dimColor>{line.slice(0, c0)}</Text>
           <Text color={color} backgroundColor={focused ? 'blackBright' : undefined}>
             {line.slice(c0, c1)}
           </Text>
-          <Text color="gray">{line.slice(c1)}</Text>
+          <Text dimColor>{line.slice(c1)}</Text>
         </Text>
       ))}
       <Text color="gray" wrap="truncate">
