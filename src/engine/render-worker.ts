@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../io/errors.ts';
-import { RenderCancelled } from './render.ts';
+import { RenderCancelled } from './render-errors.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget } from './render-types.ts';
 
 /** What the UI needs to know about a loaded model. */

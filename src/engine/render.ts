@@ -24,6 +24,7 @@ import { encodeWav } from '../io/wav.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { UserError } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
+import { RenderCancelled } from './render-errors.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
 import { transformFor, analyzeMagnitudes, toFeatures, fromFeatures } from './features.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
@@ -68,6 +69,8 @@ interface EncodedExcerpt {
   /** RMS of the excerpt's samples, to refuse silent excerpts. */
   rms: number;
 }
+
+export { RenderCancelled };
 
 /** Defaults of every render parameter (the CLI, the TUI and the sidecar share them). */
 export const RENDER_DEFAULTS = {
@@ -422,13 +425,6 @@ function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new RenderCancelled();
 }
 
-/** Thrown when a render is cancelled through its AbortSignal. */
-export class RenderCancelled extends Error {
-  constructor() {
-    super('render cancelled');
-    this.name = 'RenderCancelled';
-  }
-}
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
