@@ -1,10 +1,10 @@
 /**
  * `lts import`: convert a trained run of the original Latent Timbre Synthesis into an lts model folder.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { UserError } from '../io/errors.ts';
 import { importLtsRun } from '../engine/import-lts.ts';
-import type { BackendPreference } from '../engine/backend.ts';
+import { parseBackendPreference, type BackendPreference } from '../engine/backend.ts';
 
 /** Text of `lts import --help`. */
 export const IMPORT_HELP = `usage: lts import RUN_DIR --out MODEL_DIR [--force]
@@ -22,23 +22,13 @@ with linear (raw) magnitudes. Use the result with --model in lts, lts render and
 
 /** `lts import`; resolves to the exit code. */
 export async function importCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        force: { type: 'boolean' },
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UserError(`${(e as Error).message.split('\n')[0]}; see lts import --help`);
-  }
+  const parsed = parseCommandArgs('import', argv, {
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, true);
   const v = parsed.values;
   if (v.help) {
     console.log(IMPORT_HELP);
@@ -52,8 +42,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     );
   }
   if (!v.out) throw new UserError('--out MODEL_DIR is needed: the lts model folder to write');
-  const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
-  if (v.backend !== undefined && !backends.includes(v.backend)) throw new UserError(`--backend ${v.backend}: unknown; use one of ${backends.join(', ')}`);
+  if (v.backend !== undefined) parseBackendPreference(v.backend);
   const res = await importLtsRun(parsed.positionals[0], v.out, { force: v.force, backend: (v.backend ?? 'cpu') as BackendPreference });
   const t = res.config.features.transform;
   const n = res.config.network;

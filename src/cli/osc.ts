@@ -1,7 +1,8 @@
 /**
  * `lts osc`: the OSC server for the Max patch of the original Latent Timbre Synthesis.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
+import { parseBackendPreference } from '../engine/backend.ts';
 import { UserError } from '../io/errors.ts';
 import { OscServer, OSC_DEFAULT_PORT, OSC_DEFAULT_REPLY_PORT } from '../engine/osc-server.ts';
 
@@ -42,27 +43,17 @@ export async function oscCommand(
   argv: string[],
   opts: { signal?: AbortSignal; onListening?: (local: { address: string; port: number }) => void } = {},
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        'reply-port': { type: 'string' },
-        host: { type: 'string' },
-        'reply-host': { type: 'string' },
-        renders: { type: 'string' },
-        'import-cache': { type: 'string' },
-        backend: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UserError(`${(e as Error).message.split('\n')[0]}; see lts osc --help`);
-  }
+  const parsed = parseCommandArgs('osc', argv, {
+    port: { type: 'string' },
+    'reply-port': { type: 'string' },
+    host: { type: 'string' },
+    'reply-host': { type: 'string' },
+    renders: { type: 'string' },
+    'import-cache': { type: 'string' },
+    backend: { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) {
     console.log(OSC_HELP);
@@ -70,8 +61,7 @@ export async function oscCommand(
   }
   const port = portFlag(v.port, '--port', OSC_DEFAULT_PORT);
   const replyPort = portFlag(v['reply-port'], '--reply-port', OSC_DEFAULT_REPLY_PORT);
-  const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
-  if (v.backend !== undefined && !backends.includes(v.backend)) throw new UserError(`--backend ${v.backend}: unknown; use one of ${backends.join(', ')}`);
+  if (v.backend !== undefined) parseBackendPreference(v.backend);
   const log = v.quiet ? undefined : (line: string) => console.log(line);
   const server = await OscServer.start({
     port,

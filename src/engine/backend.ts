@@ -31,11 +31,23 @@
  * so that its native start-up messages stay off stderr as well.
  */
 import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../io/errors.ts';
 
 export { tf };
 
 /** A backend preference: `'auto'` tries the fastest available first. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Every value `--backend` accepts. */
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** Check a `--backend` value; throws a one-line UserError naming the accepted values. */
+export function parseBackendPreference(s: string): BackendPreference {
+  if (!(BACKEND_PREFERENCES as readonly string[]).includes(s)) {
+    throw new UserError(`--backend ${s}: unknown; use one of ${BACKEND_PREFERENCES.join(', ')}`);
+  }
+  return s as BackendPreference;
+}
 
 /** The backend that {@link initBackend} activated. */
 export interface BackendInfo {

@@ -27,7 +27,7 @@ import { VERSION } from '../version.ts';
 import { RenderCancelled } from './render-errors.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
 import { transformFor, analyzeMagnitudes, toFeatures, fromFeatures } from './features.ts';
-import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
+import { initBackend, parseBackendPreference, type BackendInfo } from './backend.ts';
 import { loadModelFolder } from './model-folder.ts';
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
@@ -83,9 +83,6 @@ export const RENDER_DEFAULTS = {
 
 const MAX_CACHE = 16;
 
-/** Values accepted by `--backend`. */
-export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
-
 /**
  * Renders interpolations with one backend and a small cache of models,
  * analysed files and encoded excerpts. One instance per process (or worker).
@@ -99,9 +96,7 @@ export class Renderer {
 
   /** Initialise the tfjs backend (`auto`: tfjs-node-gpu, tfjs-node, wasm, cpu) and create a renderer. */
   static async create(opts: { backend?: string } = {}): Promise<Renderer> {
-    const backend = opts.backend ?? 'auto';
-    if (!BACKENDS.includes(backend)) throw new UserError(`--backend ${backend}: unknown; use one of ${BACKENDS.join(', ')}`);
-    const info = await initBackend(backend as BackendPreference);
+    const info = await initBackend(parseBackendPreference(opts.backend ?? 'auto'));
     return new Renderer(info);
   }
 
