@@ -45,7 +45,7 @@
  * quantised log-magnitude (0.024 dB buckets at the default tolerance) in
  * typed arrays, with no allocation per coefficient; it replaces the paper's
  * binary heap at a third of the cost with the same result (see `integrate`).
- * Memory: about 28 bytes per coefficient (20 MB for 4 s at 2048/256). Speed:
+ * Memory: 24 bytes per coefficient besides the input (17 MB for 4 s at 2048/256). Speed:
  * see the "Phase reconstruction" section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
@@ -148,9 +148,9 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   // frame, [4i+1] phase step to the next bin, [4i+2] phase (NaN until
   // reached), [4i+3] priority bucket (then, once queued, the queue link).
   const st = new Float32Array(4 * K);
-  const s = new Float32Array(K);
-  const remaining = logMagnitudes(data, threshold, qScale, createRng(opts.seed ?? 0), s, st);
-  phaseDerivatives(s, T, M, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI * a) / N, N, a, st);
+  const remaining = logMagnitudes(data, threshold, qScale, st);
+  phaseDerivatives(st, T, M, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI * a) / N, N, a);
+  initialPhases(st, createRng(opts.seed ?? 0));
   integrate(st, T, M, remaining, argMax);
   polarToCartesian(data, st, T, M, re, im);
   return out;
@@ -158,22 +158,20 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
 
 /**
  * Compute `s = ln|c|` (a fast logarithm from the float32 exponent and an
- * atanh series of the mantissa, absolute error < 3e-6) and the state slot of
- * every coefficient: those under `threshold` get a uniform random phase from
- * `rng` (in index order, so the result depends only on the seed); the others
- * get phase NaN (not reached yet) and their priority bucket
- * `⌊(s − ln threshold)·qScale⌋`. Values under the threshold are clamped to
- * `ln(threshold) − ln(1000)` (30 dB under it): they only enter differences next
- * to the threshold, where the estimate is poor anyway.
+ * atanh series of the mantissa, absolute error < 3e-6) into the phase slot
+ * `st[4i+2]` (a temporary use, see {@link initialPhases}) and the priority
+ * bucket `⌊(s − ln threshold)·qScale⌋` into `st[4i+3]`, or −1 for a
+ * coefficient under `threshold`. Values under the threshold are clamped to
+ * `ln(threshold) − ln(1000)` (30 dB under it): they only enter differences
+ * next to the threshold, where the estimate is poor anyway.
  *
  * @returns The number of coefficients at or above the threshold.
  */
-function logMagnitudes(data: Float32Array, threshold: number, qScale: number, rng: () => number, s: Float32Array, st: Float32Array): number {
+function logMagnitudes(data: Float32Array, threshold: number, qScale: number, st: Float32Array): number {
   const K = data.length;
   const bits = new Int32Array(data.buffer, data.byteOffset, K);
   const logThr = Math.log(threshold);
   const logFloor = logThr - Math.log(1e3);
-  const twoPi = 2 * Math.PI;
   const top = QUEUE_BUCKETS - 1;
   let remaining = 0;
   for (let i = 0; i < K; i++) {
@@ -190,56 +188,60 @@ function logMagnitudes(data: Float32Array, threshold: number, qScale: number, rn
       l = (e - 127) * Math.LN2 + 2 * z * (1 + z2 * (1 / 3 + z2 * (1 / 5 + z2 * (1 / 7 + z2 * (1 / 9 + z2 / 11)))));
     }
     if (v >= threshold) {
-      s[i] = l;
-      st[4 * i + 2] = NaN;
+      st[4 * i + 2] = l;
       const q = (l - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
       st[4 * i + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
       remaining++;
     } else {
-      s[i] = l > logFloor ? l : logFloor;
-      st[4 * i + 2] = twoPi * rng() - Math.PI;
+      st[4 * i + 2] = l > logFloor ? l : logFloor;
+      st[4 * i + 3] = -1;
     }
   }
   return remaining;
 }
 
 /**
+ * Replace the log-magnitudes in the phase slots by the starting phases:
+ * NaN (not reached yet) for coefficients to integrate, a uniform random phase
+ * in [−π, π) from `rng` for those under the threshold (drawn in index order,
+ * so the result depends only on the seed).
+ */
+function initialPhases(st: Float32Array, rng: () => number): void {
+  const twoPi = 2 * Math.PI;
+  for (let o = 0; o < st.length; o += 4) st[o + 2] = st[o + 3] < 0 ? twoPi * rng() - Math.PI : NaN;
+}
+
+/**
  * Phase derivatives of the window-centred STFT phase from the log-magnitude
- * `s` (Průša et al. 2017, eqs. for the Gaussian window, discretised with
+ * `s = st[4i+2]` (Průša et al. 2017, eqs. for the Gaussian window, discretised with
  * centred differences; one-sided at the first and last frame), into the state
  * slots: `st[4i] = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per
  * frame step), `st[4i+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step).
  * `∂s/∂ω` is taken as 0 at DC and Nyquist, where |c| of a real signal is even.
  * The frame advance is reduced modulo 2π, which keeps the integrated phase small.
  */
-function phaseDerivatives(
-  s: Float32Array,
-  T: number,
-  M: number,
-  cT: number,
-  cF: number,
-  binAdvance: number,
-  N: number,
-  a: number,
-  st: Float32Array,
-): void {
+function phaseDerivatives(st: Float32Array, T: number, M: number, cT: number, cF: number, binAdvance: number, N: number, a: number): void {
   const advance = new Float64Array(M);
   for (let m = 0; m < M; m++) advance[m] = binAdvance * (((a * m) % N) / a);
   const hT = cT / 2;
   const hF = cF / 2;
+  const S = 2; // offset of ln|c| in a slot
+  const R = 4 * M; // slots of one frame
   for (let t = 0; t < T; t++) {
-    const row = t * M;
-    const o = 4 * row;
+    const o = 4 * t * M;
     st[o] = 0;
-    for (let m = 1; m < M - 1; m++) st[o + 4 * m] = advance[m] + hT * (s[row + m + 1] - s[row + m - 1]);
+    for (let m = 1; m < M - 1; m++) {
+      const k = o + 4 * m;
+      st[k] = advance[m] + hT * (st[k + 4 + S] - st[k - 4 + S]);
+    }
     st[o + 4 * (M - 1)] = advance[M - 1];
     if (T === 1) continue; // a single frame has no time derivative: the bin steps stay 0
     if (t === 0) {
-      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = cF * (s[row + M + m] - s[row + m]);
+      for (let k = o; k < o + R; k += 4) st[k + 1] = cF * (st[k + R + S] - st[k + S]);
     } else if (t === T - 1) {
-      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = cF * (s[row + m] - s[row - M + m]);
+      for (let k = o; k < o + R; k += 4) st[k + 1] = cF * (st[k + S] - st[k - R + S]);
     } else {
-      for (let m = 0; m < M; m++) st[o + 4 * m + 1] = hF * (s[row + M + m] - s[row - M + m]);
+      for (let k = o; k < o + R; k += 4) st[k + 1] = hF * (st[k + R + S] - st[k - R + S]);
     }
   }
 }
