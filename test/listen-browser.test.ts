@@ -9,17 +9,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './listen-chromium.ts';
 import { ListenServer, type PageReport } from '../src/io/listen-server.ts';
 import { writeWav } from '../src/io/wav.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** The few browser globals the page-side callbacks use (the project compiles without the DOM library). */
 interface BrowserGlobals {
@@ -67,26 +66,11 @@ function sums(x: Float32Array): { sum: number; sumSquares: number } {
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   dir = mkdtempSync(join(tmpdir(), 'lts-listen-browser-'));
   // Generous buffering: the test machine is a loaded 2-core box; bench/listen.ts measures the defaults.
   server = await ListenServer.start({ port: 0, rendersDir: dir, prebufferMs: 250, maxBufferMs: 1500, leadMs: 60 });
   server.onReport((r) => reports.push(r));
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lts-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1100, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  context = await launchChromium();
   page = context.pages()[0] ?? (await context.newPage());
   // A page of another origin (another port) for the cross-origin checks.
   other = createServer((_req, res) => {

@@ -1,15 +1,18 @@
 /**
  * `lts render`: the headless interpolate_two, for scripts and SSH sessions.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { readFileSync } from 'node:fs';
-import { resolve, dirname, isAbsolute } from 'node:path';
+import { resolve, dirname, isAbsolute, basename } from 'node:path';
 import { UserError } from '../io/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../paths.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
 import type { Excerpt, RenderParams, RenderSidecar } from '../engine/render-types.ts';
-import { listPresets } from '../engine/curve.ts';
+import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
+import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
+import { serveRender } from '../io/listen-bridge.ts';
+import type { ListenState } from '../io/listen-server.ts';
 
 export const RENDER_HELP = `usage: lts render --a FILE[@START_S] --b FILE[@START_S] --duration S [options]
 
@@ -39,6 +42,8 @@ and write a WAV with a JSON sidecar that reproduces it.
   --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --json                print the result as JSON (output path, timings per stage, real-time factor)
+${LISTEN_HELP}
+                        (lts render then waits until the page has played the render, or Ctrl-C)
   -h, --help            this help`;
 
 /** Parse `FILE@START` (START in seconds, default 0). */
@@ -79,39 +84,30 @@ export function readSidecar(path: string): RenderSidecar {
 }
 
 /** `lts render`; resolves to the exit code. */
-export async function renderCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: 'string' },
-        a: { type: 'string' },
-        b: { type: 'string' },
-        duration: { type: 'string' },
-        curve: { type: 'string' },
-        phase: { type: 'string' },
-        iters: { type: 'string' },
-        momentum: { type: 'string' },
-        normalize: { type: 'string' },
-        sample: { type: 'boolean' },
-        seed: { type: 'string' },
-        fade: { type: 'string' },
-        out: { type: 'string' },
-        dir: { type: 'string' },
-        force: { type: 'boolean' },
-        float: { type: 'boolean' },
-        from: { type: 'string' },
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UserError(`${(e as Error).message.split('\n')[0]}; see lts render --help`);
-  }
+export async function renderCommand(argvIn: string[]): Promise<number> {
+  const { argv, listen } = extractListenFlags(argvIn);
+  const parsed = parseCommandArgs('render', argv, {
+    model: { type: 'string' },
+    a: { type: 'string' },
+    b: { type: 'string' },
+    duration: { type: 'string' },
+    curve: { type: 'string' },
+    phase: { type: 'string' },
+    iters: { type: 'string' },
+    momentum: { type: 'string' },
+    normalize: { type: 'string' },
+    sample: { type: 'boolean' },
+    seed: { type: 'string' },
+    fade: { type: 'string' },
+    out: { type: 'string' },
+    dir: { type: 'string' },
+    force: { type: 'boolean' },
+    float: { type: 'boolean' },
+    from: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) {
     console.log(RENDER_HELP);
@@ -149,7 +145,25 @@ export async function renderCommand(argv: string[]): Promise<number> {
     };
   }
 
-  const renderer = await Renderer.create({ backend: v.backend });
+  const curveShown = listen ? Array.from(sampleCurve(parseCurveSpec(params.curve), 256)) : null;
+  const server = listen ? await startListening(listen, v.out ? dirname(resolve(v.out)) : resolve(v.dir ?? 'renders')) : null;
+  const shown: ListenState = {
+    source: 'lts render',
+    model: basename(params.model),
+    a: { file: basename(params.a.path), start: params.a.start },
+    b: { file: basename(params.b.path), start: params.b.start },
+    duration: params.duration,
+    curve: curveShown,
+    status: 'rendering…',
+  };
+  server?.publishState(shown);
+  let renderer: Renderer;
+  try {
+    renderer = await Renderer.create({ backend: v.backend });
+  } catch (e) {
+    await server?.close();
+    throw e;
+  }
   if (!v.json) console.error(`backend: ${renderer.backend.description}`);
   try {
     if (expectedSha) {
@@ -158,16 +172,23 @@ export async function renderCommand(argv: string[]): Promise<number> {
         throw new UserError(`--from: the model in ${params.model} has changed since this render (weights differ); the result would not match`);
       }
     }
-    const progress =
+    const bar_ =
       !v.json && process.stderr.isTTY
         ? (p: { stage: string; fraction: number }) => process.stderr.write(`\r${p.stage.padEnd(7)} ${bar(p.fraction)} `)
+        : undefined;
+    const progress =
+      server || bar_
+        ? (p: { stage: string; fraction: number }) => {
+            bar_?.(p);
+            server?.publishState({ ...shown, status: `rendering: ${p.stage} ${Math.round(p.fraction * 100)} %` });
+          }
         : undefined;
     const res = await renderer.render(
       params,
       { out: v.out, dir: v.dir, force: v.force, encoding: v.float ? 'float32' : 'pcm16' },
       { onProgress: progress },
     );
-    if (progress) process.stderr.write('\r\x1b[K');
+    if (bar_) process.stderr.write('\r\x1b[K');
     const total = Object.values(res.timings).reduce((s, x) => s + x, 0);
     const seconds = res.samples.length / res.sampleRate;
     if (v.json) {
@@ -195,9 +216,24 @@ export async function renderCommand(argv: string[]): Promise<number> {
           `); sidecar ${res.sidecarPath}`,
       );
     }
+    if (server) {
+      server.publishState({ ...shown, status: `rendered ${basename(res.path)}` });
+      console.error(`listen: playing ${basename(res.path)} in the page; waiting until it has played (Ctrl-C to quit)`);
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await serveRender(server, res, { signal: ac.signal });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    }
     return 0;
   } finally {
     renderer.dispose();
+    await server?.close();
   }
 }
 

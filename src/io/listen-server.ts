@@ -54,8 +54,8 @@ import { UserError } from './errors.ts';
 export interface ListenExcerpt {
   /** File name or path relative to the dataset (shown as is). */
   file: string;
-  /** Excerpt start in seconds. */
-  start: number;
+  /** Excerpt start in seconds, or null when unknown (only the file is shown). */
+  start?: number | null;
 }
 
 /** The knob (live amount, OSC alfa, …) as the page shows it. */
@@ -295,7 +295,15 @@ export class ListenServer {
   private nextId = 1;
   private state: ListenState = {};
   private renders: ListenRender[] = [];
-  private current: { id: number; name: string; url: string | null; sampleRate: number; peakDbfs: number | null; samples: Float32Array } | null = null;
+  private current: {
+    id: number;
+    name: string;
+    url: string | null;
+    sampleRate: number;
+    peakDbfs: number | null;
+    samples: Float32Array;
+    playOnConnect: boolean;
+  } | null = null;
   private live: { id: number; sampleRate: number; stream: ListenLiveStream } | null = null;
   private boundPort = 0;
   private closed = false;
@@ -411,9 +419,10 @@ export class ListenServer {
    *
    * @param outcome The render (a `RenderOutcome` fits).
    * @param opts.play Play it in the pages now (default true).
+   * @param opts.playOnConnect Pages that connect later play it too (default false: they only receive it).
    * @returns The render's id (in {@link PageReport}s).
    */
-  announceRender(outcome: ListenRenderInput, opts: { play?: boolean } = {}): number {
+  announceRender(outcome: ListenRenderInput, opts: { play?: boolean; playOnConnect?: boolean } = {}): number {
     const id = this.nextId++;
     const name = basename(outcome.path);
     const url = this.servable(outcome.path) ? `/renders/${encodeURIComponent(name)}` : null;
@@ -430,7 +439,7 @@ export class ListenServer {
       createdAt: new Date().toISOString(),
     };
     this.renders = [entry, ...this.renders.filter((r) => r.name !== name || r.url !== url)].slice(0, MAX_RENDERS);
-    this.current = { id, name, url, sampleRate: outcome.sampleRate, peakDbfs, samples: outcome.samples };
+    this.current = { id, name, url, sampleRate: outcome.sampleRate, peakDbfs, samples: outcome.samples, playOnConnect: opts.playOnConnect ?? false };
     this.broadcast({ type: 'renders', renders: this.renders });
     for (const c of this.clients) this.sendRender(c, opts.play ?? true);
     return id;
@@ -444,7 +453,7 @@ export class ListenServer {
    */
   playClip(samples: Float32Array, sampleRate: number, label: string): number {
     const id = this.nextId++;
-    this.current = { id, name: label, url: null, sampleRate, peakDbfs: null, samples };
+    this.current = { id, name: label, url: null, sampleRate, peakDbfs: null, samples, playOnConnect: false };
     for (const c of this.clients) this.sendRender(c, true);
     return id;
   }
@@ -736,7 +745,7 @@ export class ListenServer {
       renders: this.renders,
       live: this.live ? this.liveOpenMessage() : null,
     });
-    if (this.current) this.sendRender(client, false);
+    if (this.current) this.sendRender(client, this.current.playOnConnect);
   }
 
   private liveOpenMessage(): Record<string, unknown> {

@@ -21,6 +21,7 @@ const page = {
   pendingHeader: null,
   ac: null,
   announced: null,
+  pendingRate: null,
   master: null,
   node: null,
   audioKind: 'none',
@@ -114,7 +115,14 @@ function onBinary(buf) {
  */
 async function startAudio(sampleRate) {
   const rate = sampleRate || (page.live && page.live.sampleRate) || (page.current && page.current.sampleRate) || 44100;
-  if (!page.ac || page.ac.sampleRate !== rate) await createContext(rate);
+  if (!page.ac || page.ac.sampleRate !== rate) {
+    page.pendingRate = rate;
+    try {
+      await createContext(rate);
+    } finally {
+      page.pendingRate = null;
+    }
+  }
   const ac = page.ac;
   if (ac.state !== 'running') await Promise.race([ac.resume(), new Promise((r) => setTimeout(r, 300))]);
   if (ac.state === 'running') onRunning(ac);
@@ -148,10 +156,6 @@ async function createContext(rate) {
     node.connect(page.master);
     page.node = node;
     page.audioKind = 'worklet';
-    const L = page.live;
-    if (L && !L.closed && ac.sampleRate === L.sampleRate) {
-      node.port.postMessage({ type: 'open', id: L.id, prebufferMs: L.prebufferMs, maxBufferMs: L.maxBufferMs });
-    }
   } else {
     notice('Live audio needs a secure context: open the page as http://localhost:PORT/ through ssh -L (renders still play).');
   }
@@ -167,6 +171,7 @@ function onRunning(ac) {
   if (page.announced === ac || page.ac !== ac) return;
   page.announced = ac;
   send({ type: 'ready', audio: page.audioKind, sampleRate: ac.sampleRate });
+  if (page.live && !page.live.final) attachLive(page.live);
   if (page.current && page.current.playWhenReady) playCurrent();
 }
 
@@ -278,12 +283,13 @@ function tick() {
 function openLive(m) {
   page.live = {
     id: m.id, sampleRate: m.sampleRate, prebufferMs: m.prebufferMs, maxBufferMs: m.maxBufferMs,
-    received: 0, next: 0, sum: 0, sumSquares: 0, gaps: 0, played: 0, underruns: 0, dropped: 0, buffered: 0, closed: false, final: false,
+    received: 0, next: 0, sum: 0, sumSquares: 0, gaps: 0, played: 0, underruns: 0, dropped: 0, pageDropped: 0, buffered: 0,
+    closed: false, final: false, held: [], heldLength: 0, nodeOpen: null,
   };
   if (page.ac && page.ac.sampleRate !== m.sampleRate && running()) {
-    startAudio(m.sampleRate);
-  } else if (page.node) {
-    page.node.port.postMessage({ type: 'open', id: m.id, prebufferMs: m.prebufferMs, maxBufferMs: m.maxBufferMs });
+    startAudio(m.sampleRate).catch((e) => notice(`Audio could not restart at ${m.sampleRate} Hz: ${e && e.message ? e.message : e}`));
+  } else if (running()) {
+    attachLive(page.live);
   }
   showLive();
 }
@@ -298,19 +304,52 @@ function receiveLive(id, first, samples) {
     L.sum += samples[i];
     L.sumSquares += samples[i] * samples[i];
   }
-  if (page.node && running() && page.ac.sampleRate === L.sampleRate) {
-    page.node.port.postMessage({ type: 'data', id, samples }, [samples.buffer]);
-  }
+  if (liveNodeReady(L)) page.node.port.postMessage({ type: 'data', id, samples }, [samples.buffer]);
+  else holdLive(L, samples);
   const now = performance.now();
   if (now - page.lastLiveReport > 200) reportLive(false);
+}
+
+/** Whether the worklet plays stream `L` now (audio running at the stream's rate). */
+function liveNodeReady(L) {
+  return page.node !== null && running() && page.ac.sampleRate === L.sampleRate && L.nodeOpen === page.node;
+}
+
+/** Keep samples that arrive while the audio (re)starts, up to the buffer limit; older ones are dropped. */
+function holdLive(L, samples) {
+  L.held.push(samples);
+  L.heldLength += samples.length;
+  const limit = Math.round((L.maxBufferMs / 1000) * L.sampleRate);
+  while (L.heldLength > limit && L.held.length > 1) {
+    const old = L.held.shift();
+    L.heldLength -= old.length;
+    L.pageDropped += old.length;
+  }
+}
+
+/** Open stream `L` in the current worklet node and hand it what was held. */
+function attachLive(L) {
+  if (!page.node || page.ac.sampleRate !== L.sampleRate || L.nodeOpen === page.node) return;
+  page.node.port.postMessage({ type: 'open', id: L.id, prebufferMs: L.prebufferMs, maxBufferMs: L.maxBufferMs });
+  L.nodeOpen = page.node;
+  for (const x of L.held) page.node.port.postMessage({ type: 'data', id: L.id, samples: x }, [x.buffer]);
+  L.held = [];
+  L.heldLength = 0;
+  if (L.closed) page.node.port.postMessage({ type: 'close', id: L.id });
 }
 
 function endLive(id) {
   const L = page.live;
   if (!L || L.id !== id || L.closed) return;
   L.closed = true;
-  if (page.node && running() && page.ac.sampleRate === L.sampleRate) page.node.port.postMessage({ type: 'close', id });
-  else finishLive();
+  if (liveNodeReady(L)) page.node.port.postMessage({ type: 'close', id });
+  else if (!(page.ac && page.ac.audioWorklet && page.ac.state !== 'closed' && (page.ac.sampleRate === L.sampleRate || page.pendingRate === L.sampleRate))) {
+    // No audio is coming for this stream: what was held will not play.
+    L.pageDropped += L.heldLength;
+    L.held = [];
+    L.heldLength = 0;
+    finishLive();
+  }
 }
 
 function finishLive() {
@@ -342,7 +381,7 @@ function reportLive(final) {
   page.lastLiveReport = performance.now();
   send({
     type: 'live', id: L.id, received: L.received, played: L.played, sum: L.sum, sumSquares: L.sumSquares,
-    gaps: L.gaps, underruns: L.underruns, dropped: L.dropped, bufferedMs: (L.buffered / L.sampleRate) * 1000, final,
+    gaps: L.gaps, underruns: L.underruns, dropped: L.dropped + L.pageDropped, bufferedMs: (L.buffered / L.sampleRate) * 1000, final,
   });
 }
 
@@ -367,7 +406,11 @@ const fmt = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '—');
 
 function showState(s) {
   page.state = s;
-  const ex = (e) => (e ? `${e.file} · ${fmt(e.start)} – ${fmt(e.start + (s.duration || 0))}` : '—');
+  const ex = (e) => {
+    if (!e) return '—';
+    if (!Number.isFinite(e.start)) return e.file;
+    return Number.isFinite(s.duration) ? `${e.file} · ${fmt(e.start)} – ${fmt(e.start + s.duration)}` : `${e.file} · from ${fmt(e.start)}`;
+  };
   $('exA').textContent = ex(s.a);
   $('exB').textContent = ex(s.b);
   $('model').textContent = s.model || '—';
