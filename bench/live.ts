@@ -1,8 +1,8 @@
 /**
  * Live-mode benchmark (issue 6, items 3-4).
  *
- * `npm run bench -- live [--model DIR] [--seconds 60] [--rtf-seconds 20] [--block 256] [--queue 2]
- *  [--lookahead 0] [--configs 256x2:0,128x5:0] [--no-floor] [--inject-every 0.5] [--nice -10] [--train-steps 300] [--with-tui] [--json FILE] [--md BENCHMARKS.md]`
+ * `npm run bench -- live [--model DIR] [--seconds 60] [--rtf-seconds 20] [--block 128] [--queue 5]
+ *  [--lookahead 0] [--configs 128x5:0,256x2:0] [--no-floor] [--inject-every 0.5] [--nice -10] [--train-steps 300] [--with-tui] [--json FILE] [--md BENCHMARKS.md]`
  *
  * Three measurements with the same model and excerpt pair (A = data/bench/bench-sax.wav from
  * 0.5 s, B = data/bench/bench-strings.wav from 0.5 s, 2 s, looping):
@@ -41,7 +41,7 @@
 import { spawn, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir, loadavg, getPriority, setPriority } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber } from './util.ts';
@@ -405,6 +405,16 @@ async function measureFloor(opts: { seconds: number; block: number; queue: numbe
   }
 }
 
+/** The command-line arguments without the output paths (--json, --md), for the record. */
+function commandArgs(argv: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--json' || argv[i] === '--md') i++;
+    else if (!/^--(json|md)=/.test(argv[i])) out.push(argv[i]);
+  }
+  return out.join(' ');
+}
+
 /** Columns of the device table in BENCHMARKS.md. */
 const DEV_COLS = ['config', 'secondsStreamed', 'underruns', 'floorUnderruns', 'underrunsAtSeconds', 'latencyMedianMs', 'latencyP95Ms', 'latencyMaxMs', 'injections', 'processCpuRtf', 'loadavg1'];
 
@@ -438,10 +448,10 @@ export async function main(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   const seconds = num(flags, 'seconds', 60, (x) => x > 0 && x <= 3600);
   const rtfSeconds = num(flags, 'rtf-seconds', 20, (x) => x > 0 && x <= 600);
-  const block = num(flags, 'block', 256, (x) => Number.isInteger(x) && x >= 64 && x <= 4096);
-  const queue = num(flags, 'queue', 2, (x) => Number.isInteger(x) && x >= 1 && x <= 16);
+  const block = num(flags, 'block', 128, (x) => Number.isInteger(x) && x >= 64 && x <= 4096);
+  const queue = num(flags, 'queue', 5, (x) => Number.isInteger(x) && x >= 1 && x <= 16);
   const lookahead = num(flags, 'lookahead', 0, (x) => x === 0 || x === 1) as 0 | 1;
-  const configSpec = typeof flags.configs === 'string' ? flags.configs : flags.block || flags.queue || flags.lookahead ? `${block}x${queue}:${lookahead}` : '256x2:0,128x5:0';
+  const configSpec = typeof flags.configs === 'string' ? flags.configs : flags.block || flags.queue || flags.lookahead ? `${block}x${queue}:${lookahead}` : '128x5:0,256x2:0';
   const configs = configSpec.split(',').map((spec) => {
     const m = /^(\d+)x(\d+):([01])$/.exec(spec.trim());
     if (!m || Number(m[1]) < 64 || Number(m[1]) > 4096 || Number(m[2]) < 1 || Number(m[2]) > 16) {
@@ -457,7 +467,7 @@ export async function main(argv: string[]): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-live-model-'));
   try {
     let modelDir = resolve(typeof flags.model === 'string' ? flags.model : join(ROOT, 'models', 'default'));
-    let modelNote = modelDir;
+    let modelNote = relative(ROOT, modelDir) || modelDir;
     if (!existsSync(join(modelDir, 'config.json'))) {
       if (typeof flags.model === 'string') {
         console.error(`bench live: --model ${flags.model} is not a model folder (no config.json)`);
@@ -492,7 +502,7 @@ export async function main(argv: string[]): Promise<void> {
       const lines = [
         `Measured ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores, shared; load average ${formatNumber(loadavg()[0])}), Node ${machine.node}, tfjs wasm backend.`,
         `Model: ${modelNote}. Excerpts: bench-sax.wav and bench-strings.wav from 0.5 s, 2 s, looping. Real-time factor with RTPGHI look-ahead ${lookahead}.`,
-        `Command: \`npm run bench -- live ${argv.join(' ')}\`.`,
+        `Command: \`npm run bench -- live ${commandArgs(argv)}\`.`,
         '',
         '| streaming, one thread | real-time factor (CPU) | ms per frame | ratio to the live engine |',
         '|---|---|---|---|',
@@ -514,7 +524,7 @@ export async function main(argv: string[]): Promise<void> {
         'The frame reaches full weight (its Hann window centre) nFft/2 = 23.2 ms after that first sample.',
         `Targets: real-time factor <= 0.25 on one thread: ${live.rtf <= 0.25 ? 'met' : 'not met'}.`,
         ...devs.map((d) => `${String(d.config)}: latency <= 30 ms ${typeof d.latencyP95Ms === 'number' && d.latencyP95Ms <= 30 ? 'met at the 95th percentile' : typeof d.latencyMedianMs === 'number' && d.latencyMedianMs <= 30 ? 'met at the median only' : 'not met'}; zero underruns in ${seconds} s ${d.underruns === 0 ? 'met' : `not met (${String(d.underruns)}; the transport floor alone had ${String(d.floorUnderruns)})`}.`),
-        'The engine\'s default stream is 256x2 with look-ahead 0 (`LiveEngine.start`, `LiveOptions.lookahead`).',
+        'The engine\'s default stream is 128x5 with look-ahead 0 (`LiveEngine.start`, `LiveOptions.lookahead`).',
       ];
       writeSection(flags.md, lines.join('\n'));
       console.log(`wrote the "## Live mode" section of ${flags.md}`);

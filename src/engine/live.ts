@@ -93,13 +93,14 @@ export interface LiveOptions {
 export interface LiveStreamOptions {
   /** PortAudio device index (default device if absent). */
   deviceId?: number;
-  /** Frames per device block and per pull, default 256 (5.8 ms at 44.1 kHz, one STFT hop of the default model). */
+  /** Frames per device block and per pull, default 128 (2.9 ms at 44.1 kHz). */
   blockFrames?: number;
   /**
-   * Blocks naudiodon queues ahead of the device, default 2 (11.6 ms at 256 frames). Together with
-   * one block in flight and PortAudio's double buffer, 5 blocks (29 ms) wait ahead of a new sample.
-   * Measured (BENCHMARKS.md, "Live mode"): 128-frame blocks x 5 have a little less latency but
-   * underrun more on a loaded machine (twice the messages to the audio process).
+   * Blocks naudiodon queues ahead of the device, default 5 (14.5 ms at 128 frames). Together with
+   * one block in flight and PortAudio's double buffer, 8 blocks (23 ms) wait ahead of a new sample.
+   * Measured (BENCHMARKS.md, "Live mode"): this keeps a knob move within 30 ms at the 95th
+   * percentile, where 256 x 2 (29 ms ahead) does not; their underrun counts on the loaded
+   * shared machine followed its load, not the configuration.
    */
   queueBlocks?: number;
   /** Blocks in flight to the audio process before the producer waits, default 1. */
@@ -529,12 +530,12 @@ export class LiveEngine {
    * (or the end in once mode), pulls one block and awaits `write`, so synthesis is paced by the device.
    *
    * @param output The audio output (`createAudioOutput()`).
-   * @param opts See {@link LiveStreamOptions} (default 256-frame blocks, 2 queued, 1 in flight).
+   * @param opts See {@link LiveStreamOptions} (default 128-frame blocks, 5 queued, 1 in flight).
    * @returns `{ available: true }` once playing, or why the device could not be opened.
    */
   async start(output: AudioOutput, opts: LiveStreamOptions = {}): Promise<{ available: true } | AudioUnavailable> {
     if (this.loopDone) throw new UserError('live: already playing; stop() first');
-    const o = { blockFrames: opts.blockFrames ?? 256, queueBlocks: opts.queueBlocks ?? 2, highWaterBlocks: opts.highWaterBlocks ?? 1 };
+    const o = { blockFrames: opts.blockFrames ?? 128, queueBlocks: opts.queueBlocks ?? 5, highWaterBlocks: opts.highWaterBlocks ?? 1 };
     const s = await output.openStream(this.sampleRate, { ...o, deviceId: opts.deviceId, channels: 1 });
     if (!s.available) return s;
     this.stream = s;
