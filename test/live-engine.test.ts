@@ -289,6 +289,17 @@ test('start(): streams through the real PortAudio path; the device receives exac
     assert.ok(k >= 0, `streamed audio not found in the ${cap.length}-sample capture`);
     assert.equal(maxAbsDiff(cap, k, ref), 0);
     await e.dispose();
+    // A stream stopped from elsewhere (the output's stop(), as the TUI's transport does) ends the loop with a reason.
+    const looping = new LiveEngine(model, A, B, { loop: true });
+    assert.equal((await looping.start(out)).available, true);
+    await new Promise((r) => setTimeout(r, 200));
+    out.stop();
+    const t0 = performance.now();
+    await looping.done();
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal(looping.playing, false);
+    assert.match(looping.error ?? '', /stopped taking audio/);
+    await looping.dispose();
     const bad = new LiveEngine(model, A, B, { loop: false });
     await assert.rejects(bad.start(out, { niceness: 99 }), (x: unknown) => x instanceof UserError && /niceness must be an integer -20\.\.19/.test(x.message));
     assert.equal(bad.playing, false);

@@ -482,7 +482,7 @@ export class LiveEngine {
     return this.stream ? this.stream.underruns() : this.underrunCount;
   }
 
-  /** Why the device loop ended early (the stream failed), or undefined. */
+  /** Why the device loop ended early (one line: the stream failed or stopped taking audio), or undefined. */
   get error(): string | undefined {
     return this.streamError;
   }
@@ -558,7 +558,19 @@ export class LiveEngine {
     }
     this.loopDone = (async () => {
       try {
-        while (!this.stopping && !this.ended) await s.write(this.pull(o.blockFrames));
+        // A stream that stops taking audio (stopped from elsewhere, or its process died) resolves
+        // every write at once: then the device position freezes while the writes run ahead. Leave
+        // after one second of such audio instead of synthesising flat out on the main thread.
+        const maxAhead = this.sampleRate + (o.highWaterBlocks + o.queueBlocks + 2) * o.blockFrames;
+        let written = 0;
+        while (!this.stopping && !this.ended) {
+          const block = this.pull(o.blockFrames);
+          await s.write(block);
+          written += block.length;
+          if (written - s.position() * this.sampleRate > maxAhead) {
+            throw new Error('the audio stream stopped taking audio (stopped elsewhere, or the audio process ended)');
+          }
+        }
         if (this.stopping) await s.abort();
         else await s.close();
       } catch (e) {
