@@ -250,12 +250,24 @@ test('every key listed in the help overlay does something in its panel', () => {
     m: [['m', {}]],
     n: [['n', {}]],
     o: [['o', {}]],
+    'Ctrl-L': [['l', { ctrl: true }]],
+    '[ / ]': [['[', {}], [']', {}]],
+    '{ / }': [['{', {}], ['}', {}]],
+    'Ctrl-R': [['r', { ctrl: true }]],
+    'Ctrl-T': [['t', { ctrl: true }]],
+    'Ctrl-K': [['k', { ctrl: true }]],
+    'Ctrl-E': [['e', { ctrl: true }]],
+    'Del / Backspace': [['', { delete: true }], ['', { backspace: true }]],
+    r: [['r', {}]],
+    'w / l': [['w', {}], ['l', {}]],
+    Esc: [['', { escape: true }]],
   };
   let base = loaded();
   base = reducer(base, { type: 'assign', slot: 'A', entry: FILES[2] });
   for (const sec of KEYMAP) {
-    const panel = sec.panel === 'global' ? 'dataset' : sec.panel;
-    const s = reducer(base, { type: 'focus', panel });
+    const panel = sec.panel === 'global' || sec.panel === 'midi' ? 'dataset' : sec.panel;
+    let s = reducer(base, { type: 'focus', panel });
+    if (sec.panel === 'midi') s = reducer(s, { type: 'overlay', overlay: { kind: 'midi', index: 1 } });
     for (const entry of sec.keys) {
       const presses = sample[entry.keys];
       assert.ok(presses, `no sample press for documented key '${entry.keys}'`);

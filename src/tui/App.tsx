@@ -13,11 +13,29 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { writeFileAtomicAsync } from '../io/atomic.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { curveFromValues, formatCurveSpec, listPresets, loadPresetByName, sampleCurve, savePreset } from '../engine/curve.ts';
+import { MidiMapper, defaultRange, describeSource, loadMidiMap, saveMidiMap } from '../engine/midi-map.ts';
+import { connectMidi, type MidiEvent, type MidiInput } from '../io/midi.ts';
+import type { ListenLiveStream } from '../io/listen-server.ts';
+import { LIVE_NEEDS_STFT_TEXT, epochMs, type LiveStartParams } from './live-protocol.ts';
+import type { LiveEvent } from './live-worker.ts';
+import type { OscHandle } from './services.ts';
 import type { RenderParams } from '../engine/render-types.ts';
 import type { PlaybackHandle } from '../io/audio-out.ts';
 import { commandForKey, isEffect, splitKeys, type Effect } from './keys.ts';
-import { initialState, reducer, selectedEntry, type Action, type AppState, type RestorableState, type SlotId } from './state.ts';
+import {
+  initialState,
+  midiRow,
+  reducer,
+  selectedEntry,
+  type Action,
+  type AppState,
+  type MidiMappingView,
+  type RestorableState,
+  type SlotId,
+} from './state.ts';
 import type { TuiServices } from './services.ts';
 import type { WaveformData } from './waveform.ts';
 import {
@@ -25,6 +43,7 @@ import {
   DatasetPanelMemo,
   HelpOverlay,
   MessageLine,
+  MidiOverlay,
   PickerOverlay,
   PromptOverlay,
   StatusLine,
@@ -38,6 +57,36 @@ export const WAVE_CACHE_SIZE = 4;
 
 /** Peak level of normalised renders, dBFS. */
 export const NORMALIZE_DBFS = -1;
+
+/** Suffix of MIDI mapping files in the presets folder. */
+export const MIDI_MAP_SUFFIX = '.midi.json';
+
+/** Quiet time after the last change of the excerpts (or the curve in offset mode) before live mode restarts with them, ms. */
+export const LIVE_RESTART_MS = 300;
+
+/** Smallest interval between two screen updates caused by a MIDI control, ms (the sound follows every message). */
+export const MIDI_UI_INTERVAL_MS = 30;
+
+/** A MIDI message as the MIDI panel shows it, e.g. `CC 1 ch 1 = 64`, `note 60 ch 10 on 100`. */
+export function describeMidiEvent(ev: MidiEvent): string | null {
+  switch (ev.type) {
+    case 'cc':
+      return `CC ${ev.controller} ch ${ev.channel + 1} = ${ev.value}`;
+    case 'noteon':
+      return `note ${ev.note} ch ${ev.channel + 1} on ${ev.velocity}`;
+    case 'noteoff':
+      return `note ${ev.note} ch ${ev.channel + 1} off`;
+    case 'pitchbend':
+      return `pitch bend ch ${ev.channel + 1} = ${ev.bend.toFixed(2)}`;
+    default:
+      return null;
+  }
+}
+
+/** The mapper's mappings as the MIDI panel lists them. */
+export function mappingViews(mapper: MidiMapper): MidiMappingView[] {
+  return mapper.mappings().map((m) => ({ param: m.param, source: describeSource(m.source), min: m.min, max: m.max, ...(m.mode ? { mode: m.mode } : {}) }));
+}
 
 /** Props of {@link App}. */
 export interface AppProps {
@@ -56,8 +105,14 @@ export interface AppProps {
   onQuit?: () => void | Promise<void>;
   /** Terminal size when stdout has none (tests). */
   size?: { columns: number; rows: number };
-  /** Timing probe: called with 'key' on every key press (benchmarks). */
-  trace?: (event: 'key') => void;
+  /** Timing probe: called with 'key' on every key press and `live-cc <ms>` per measured control latency (benchmarks). */
+  trace?: (event: string) => void;
+  /** Start the OSC server on this UDP port at start-up (`--osc [PORT]`). */
+  oscPort?: number | null;
+  /** Port OSC replies go to (default the original's 7021). */
+  oscReplyPort?: number;
+  /** Called with the state after every change (the runner publishes it to the listening page). */
+  onState?: (state: AppState) => void;
 }
 
 /** The whole instrument. */
@@ -80,6 +135,13 @@ export function App(props: AppProps) {
   const audioWarned = useRef(false);
   const ready = useRef(false);
   const pendingGenerate = useRef(false);
+  const mapper = useRef<MidiMapper>(new MidiMapper());
+  const mapperOff = useRef<(() => void) | null>(null);
+  const midiInput = useRef<MidiInput | null>(null);
+  const osc = useRef<OscHandle | null>(null);
+  const teeStream = useRef<ListenLiveStream | null>(null);
+  const liveRestart = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const midiUi = useRef<{ timer: ReturnType<typeof setTimeout> | null; pending: Action[] }>({ timer: null, pending: [] });
 
   const dispatch = useCallback((a: Action) => {
     const next = reducer(store.current as AppState, a);
@@ -161,6 +223,66 @@ export function App(props: AppProps) {
       live = false;
     };
   }, []);
+
+  useEffect(() => {
+    props.onState?.(state);
+  }, [state]);
+
+  // Live mode events, MIDI, the OSC server and the listening page: after the first screen.
+  useEffect(() => {
+    const offs: (() => void)[] = [];
+    if (services.live) offs.push(services.live.onEvent(onLiveEvent));
+    const server = services.listen;
+    if (server) {
+      dispatch({ type: 'listen-status', url: server.url, clients: server.clientCount });
+      say(`listen: open ${server.url} (over SSH: ssh -L ${server.port}:localhost:${server.port}); ? shows it again`);
+      const poll = setInterval(() => dispatch({ type: 'listen-status', url: server.url, clients: server.clientCount }), 1000);
+      poll.unref();
+      offs.push(() => clearInterval(poll));
+    }
+    if (services.midiMapPath && existsSync(services.midiMapPath)) {
+      try {
+        mapper.current = loadMidiMap(services.midiMapPath);
+      } catch (e) {
+        say(`MIDI mappings not restored: ${errorText(e)}`, 'warn');
+      }
+    }
+    wireMapper();
+    const t = setTimeout(() => {
+      openMidi();
+      if (props.oscPort !== undefined && props.oscPort !== null) void toggleOsc(props.oscPort);
+    }, 0);
+    return () => {
+      clearTimeout(t);
+      for (const off of offs) off();
+      mapperOff.current?.();
+      if (liveRestart.current) clearTimeout(liveRestart.current);
+      if (midiUi.current.timer) clearTimeout(midiUi.current.timer);
+    };
+  }, []);
+
+  // Live mode follows the excerpts, the loop and mode settings, the output device (and the curve in offset mode): restarted once they rest.
+  const st0 = state;
+  useEffect(() => {
+    const l = (store.current as AppState).live;
+    if (!l.on || l.starting) return;
+    if (liveRestart.current) clearTimeout(liveRestart.current);
+    liveRestart.current = setTimeout(() => {
+      liveRestart.current = null;
+      const now = (store.current as AppState).live;
+      if (now.on && !now.starting) void startLive(true);
+    }, LIVE_RESTART_MS);
+  }, [
+    st0.slots.A?.path,
+    st0.slots.A?.start,
+    st0.slots.B?.path,
+    st0.slots.B?.start,
+    st0.duration,
+    st0.live.loop,
+    st0.live.mode,
+    st0.settings.deviceId,
+    st0.live.mode === 'offset' ? st0.curve.values : null,
+  ]);
 
   // Session saving: every change of what a session holds, once the saved session has been restored.
   useEffect(() => {
@@ -317,6 +439,7 @@ export function App(props: AppProps) {
       stopPlayback();
       dispatch({ type: 'playing', what: null });
     }
+    if (st.live.on || st.live.starting) void stopLive().then(() => say('live mode stopped'));
     services.audio.stop();
   };
 
@@ -368,9 +491,39 @@ export function App(props: AppProps) {
         const curve = loadPresetByName(p.name, [services.presetsDir]);
         dispatch({ type: 'curve-load', values: Array.from(sampleCurve(curve, st.layout.plotWidth)), name: p.name });
       }
+    } else if (o.kind === 'midi') {
+      const row = midiRow(st, o.index);
+      if (!row) return;
+      if (row.kind === 'port') {
+        const input = midiInput.current;
+        if (!input?.available) return say(input?.reason ?? 'no MIDI', 'warn');
+        input.open(row.index);
+        midiStatus();
+        say(`MIDI input: ${input.openPortName ?? row.index}`);
+      } else {
+        if (st.midi.available === false) say(`${st.midi.reason ?? 'no MIDI'}: learning waits for a controller`, 'warn');
+        mapper.current.armLearn(row.row.param, row.row.mode);
+        publishMappings();
+      }
+    } else if (o.kind === 'midimaps') {
+      const name = o.names[o.index];
+      dispatch({ type: 'overlay', overlay: { kind: 'midi', index: 0 } });
+      if (name) {
+        const loaded = loadMidiMap(join(services.presetsDir, name + MIDI_MAP_SUFFIX));
+        mapper.current = loaded;
+        wireMapper();
+        say(`MIDI mappings ${name} loaded (${loaded.mappings().length})`);
+      }
     } else if (o.kind === 'prompt') {
       const text = o.text.trim();
       if (!text) return say('type a name first (Esc cancels)', 'warn');
+      if (o.purpose === 'save-midi') {
+        if (!/^[A-Za-z0-9._-]+$/.test(text)) return say('MIDI mapping names use letters, digits, - _ and . only', 'warn');
+        dispatch({ type: 'overlay', overlay: { kind: 'midi', index: 0 } });
+        const path = join(services.presetsDir, text + MIDI_MAP_SUFFIX);
+        saveMidiMap(path, mapper.current);
+        return say(`MIDI mappings saved: ${path}`);
+      }
       dispatch({ type: 'overlay', overlay: null });
       if (o.purpose === 'save-render') await saveRender(text);
       else {
@@ -380,10 +533,275 @@ export function App(props: AppProps) {
     }
   };
 
+  // ------------------------------------------------------------------ live mode
+
+  const liveParams = (st: AppState): LiveStartParams | string => {
+    const { A, B } = st.slots;
+    if (!A || !B) return `choose ${!A ? 'file A' : 'file B'} first: in the dataset list press ${!A ? '←' : '→'}`;
+    if (st.model.error) return st.model.error;
+    if (!st.model.name) return 'the model is still loading; press Ctrl-L again in a moment';
+    if (st.model.transform !== 'stft') return LIVE_NEEDS_STFT_TEXT;
+    return {
+      model: st.model.dir,
+      backend: services.backend,
+      a: { path: A.path, start: A.start },
+      b: { path: B.path, start: B.start },
+      duration: st.duration,
+      loop: st.live.loop,
+      mode: st.live.mode,
+      curve: st.curve.values,
+      amount: st.live.knob,
+      deviceId: st.settings.deviceId,
+      midi: { mappings: mapper.current.mappings(), rampMs: mapper.current.rampMs },
+      tee: !!services.listen,
+      audioEnv: services.audioEnv,
+    };
+  };
+
+  /** Start live mode, or restart it with the current excerpts and settings. */
+  const startLive = async (restart = false) => {
+    const st = store.current as AppState;
+    if (!services.live) return say('live mode is not available in this build', 'warn');
+    const params = liveParams(st);
+    if (typeof params === 'string') {
+      if (restart) {
+        await stopLive();
+        return say(`live mode stopped: ${params}`, 'warn');
+      }
+      return say(params, params === LIVE_NEEDS_STFT_TEXT || params === st.model.error ? 'error' : 'warn');
+    }
+    if (!restart) stopPlayback();
+    dispatch({ type: 'live-starting' });
+    const r = await services.live.start(params);
+    if (!r.ok) {
+      dispatch({ type: 'live-stopped' });
+      return say(`live mode: ${r.message}`, 'error');
+    }
+    dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs });
+    if (!restart) {
+      const where = r.localDevice ? `${Math.round(r.latencyMs)} ms to the device` : 'no local device';
+      say(`live: ${r.frames} frames at ${r.sampleRate} Hz, ${where}; [ ] moves the control, Ctrl-L stops${services.listen ? ', also on the listening page' : ''}`);
+    }
+  };
+
+  const stopLive = async () => {
+    if (liveRestart.current) clearTimeout(liveRestart.current);
+    liveRestart.current = null;
+    const was = (store.current as AppState).live;
+    if (!was.on && !was.starting) return;
+    dispatch({ type: 'live-stopped' });
+    await services.live?.stop();
+  };
+
+  const onLiveEvent = (e: LiveEvent) => {
+    switch (e.type) {
+      case 'status': {
+        const s = e.status;
+        if (!(store.current as AppState).live.on) return;
+        dispatch({ type: 'live-status', position: s.position, frames: s.frames, amount: s.amount, control: s.control, source: s.source, underruns: s.underruns });
+        return;
+      }
+      case 'ended': {
+        const st = store.current as AppState;
+        if (!st.live.on && !st.live.starting) return;
+        dispatch({ type: 'live-stopped' });
+        if (e.error) say(`live mode stopped: ${e.error}`, 'error');
+        else say(`live: played once (${e.underruns} underruns); Ctrl-L plays again, Ctrl-R loops`);
+        return;
+      }
+      case 'tee': {
+        const server = services.listen;
+        if (!server) return services.live?.ackTee(e.seq);
+        teeStream.current ??= server.openLiveStream(e.sampleRate);
+        void teeStream.current.write(e.samples).then(() => {
+          if (e.awaitAck) services.live?.ackTee(e.seq);
+        });
+        return;
+      }
+      case 'tee-close':
+        teeStream.current?.close();
+        teeStream.current = null;
+        return;
+      case 'probe':
+        props.trace?.(`live-cc ${e.probe.totalMs.toFixed(3)} ${e.probe.toWriteMs.toFixed(3)} ${e.probe.queuedMs.toFixed(3)}`);
+        return;
+    }
+  };
+
+  const knob = (delta: number) => {
+    dispatch({ type: 'live-knob-nudge', delta });
+    const st = store.current as AppState;
+    services.live?.setAmount(st.live.knob);
+    if (!st.live.on && !st.live.starting && !st.message) say(`live control ${st.live.knob.toFixed(2)} (live mode is off: Ctrl-L starts it)`);
+  };
+
+  const setLiveMode = (mode: 'absolute' | 'offset') => {
+    dispatch({ type: 'live-mode', mode });
+    // A mapped knob follows the mode: its range becomes the mode's default.
+    const m = mapper.current.mappingOf('amount');
+    if (m && (m.mode ?? 'absolute') !== mode) {
+      const [min, max] = defaultRange('amount', mode);
+      mapper.current.setMapping({ ...m, mode, min, max });
+      publishMappings();
+    }
+    say(mode === 'offset' ? 'live control: an offset added to the drawn curve (−1..1)' : 'live control: the amount a itself (−0.3..1.3)');
+  };
+
+  // ------------------------------------------------------------------ MIDI
+
+  /** Batch the screen updates of a fast-moving control (the sound gets every message at once). */
+  const midiDispatch = (a: Action) => {
+    const q = midiUi.current;
+    q.pending = q.pending.filter((p) => !(p.type === a.type && (p.type !== 'selection-set' || (a.type === 'selection-set' && p.slot === a.slot))));
+    q.pending.push(a);
+    if (q.timer) return;
+    q.timer = setTimeout(() => {
+      q.timer = null;
+      const all = q.pending;
+      q.pending = [];
+      for (const x of all) dispatch(x);
+    }, MIDI_UI_INTERVAL_MS);
+  };
+
+  const publishMappings = () => {
+    const m = mapper.current;
+    const learn = m.learnState();
+    dispatch({ type: 'midi-mappings', mappings: mappingViews(m), learning: learn.state === 'armed' ? { param: learn.param, mode: learn.mode } : null });
+    services.live?.setMappings(m.mappings(), m.rampMs);
+    if (services.midiMapPath) {
+      try {
+        saveMidiMap(services.midiMapPath, m);
+      } catch (e) {
+        say(`MIDI mappings not kept: ${errorText(e)}`, 'warn');
+      }
+    }
+  };
+
+  /** Subscribe to the current mapper: values, triggers and learns. */
+  const wireMapper = () => {
+    mapperOff.current?.();
+    const m = mapper.current;
+    const offs = [
+      m.onChange((c) => {
+        if (c.param === 'amount') {
+          const mode = m.mappingOf('amount')?.mode ?? 'absolute';
+          if (mode === (store.current as AppState).live.mode) midiDispatch({ type: 'live-knob', value: c.value, source: 'midi' });
+        } else if (c.param === 'startA' || c.param === 'startB') {
+          midiDispatch({ type: 'selection-set', slot: c.param === 'startA' ? 'A' : 'B', fraction: c.value });
+        }
+      }),
+      m.onTrigger(() => {
+        void generate();
+      }),
+      m.onLearn((x) => {
+        if (x.param === 'amount' && x.mode && x.mode !== (store.current as AppState).live.mode) dispatch({ type: 'live-mode', mode: x.mode });
+        publishMappings();
+        say(`MIDI learn: ${x.param}${x.param === 'amount' ? ` (${x.mode})` : ''} ← ${describeSource(x.source)}`);
+      }),
+    ];
+    mapperOff.current = () => offs.forEach((o) => o());
+    publishMappings();
+  };
+
+  /** Every MIDI message, from the device callback (or any port backend): mapper first, then the live engine. */
+  const handleMidi = (bytes: ArrayLike<number>, t: number) => {
+    const events = mapper.current.handleBytes(bytes, t);
+    services.live?.midi(bytes, t);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const text = describeMidiEvent(events[i]);
+      if (text) {
+        midiDispatch({ type: 'midi-last', text });
+        break;
+      }
+    }
+  };
+
+  const midiStatus = () => {
+    const input = midiInput.current;
+    if (!input) return;
+    if (!input.available) return dispatch({ type: 'midi-status', available: false, reason: input.reason ?? 'no MIDI', ports: [], open: null });
+    let ports: string[] = [];
+    try {
+      ports = input.listPorts();
+    } catch (e) {
+      say(`MIDI: ${errorText(e)}`, 'warn');
+    }
+    dispatch({ type: 'midi-status', available: true, reason: null, ports, open: input.openPortName ?? null });
+  };
+
+  const openMidi = () => {
+    if (!services.midi || midiInput.current) return;
+    const input = services.midi();
+    midiInput.current = input;
+    if (!input.available) return midiStatus();
+    connectMidi(input, { handleBytes: handleMidi }, () => epochMs() / 1000, (e) => say(`MIDI: ${errorText(e)}`, 'error'));
+    // The first port opens by itself (one controller is the common case); the panel picks another.
+    try {
+      if (input.listPorts().length > 0 && !input.openPortName) input.open(0);
+    } catch (e) {
+      say(`MIDI: ${errorText(e)}`, 'warn');
+    }
+    midiStatus();
+    input.watch(() => {
+      try {
+        if (!input.openPortName && input.listPorts().length > 0) input.open(0);
+      } catch {
+        // The port vanished again between listing and opening; the next change retries.
+      }
+      midiStatus();
+    });
+  };
+
+  const midiMapNames = (): string[] => {
+    try {
+      return readdirSync(services.presetsDir)
+        .filter((f) => f.endsWith(MIDI_MAP_SUFFIX))
+        .map((f) => f.slice(0, -MIDI_MAP_SUFFIX.length))
+        .sort();
+    } catch {
+      return [];
+    }
+  };
+
+  // ------------------------------------------------------------------ OSC
+
+  const toggleOsc = async (port?: number) => {
+    const st = store.current as AppState;
+    if (st.osc.starting) return;
+    if (osc.current) {
+      const h = osc.current;
+      osc.current = null;
+      await h.close();
+      dispatch({ type: 'osc-status', running: false, starting: false, port: null, replyPort: null, error: null });
+      return say('OSC server stopped');
+    }
+    if (!services.startOsc) return say('the OSC server is not available here', 'warn');
+    const want = port ?? props.oscPort ?? 7020;
+    dispatch({ type: 'osc-status', running: false, starting: true, port: want, replyPort: null, error: null });
+    try {
+      const h = await services.startOsc({
+        port: want,
+        replyPort: props.oscReplyPort,
+        log: (line) => {
+          if (line.startsWith('report: ') && !line.startsWith('report: Connection works')) say(`OSC: ${line.slice(8)}`);
+        },
+      });
+      osc.current = h;
+      dispatch({ type: 'osc-status', running: true, starting: false, port: h.port, replyPort: h.replyPort, error: null });
+      say(`OSC server on UDP ${h.port} (replies to ${h.replyPort}): the original Max patch can drive lts`);
+    } catch (e) {
+      dispatch({ type: 'osc-status', running: false, starting: false, port: null, replyPort: null, error: errorText(e) });
+      say(`OSC server: ${errorText(e)}`, 'error');
+    }
+  };
+
   const quit = async () => {
     dispatch({ type: 'quit' });
     if (renderAbort.current) renderAbort.current.abort();
     stopPlayback();
+    await stopLive().catch(() => undefined);
+    if (osc.current) await osc.current.close().catch(() => undefined);
+    midiInput.current?.close();
     await props.onQuit?.();
     exit();
   };
@@ -423,6 +841,44 @@ export function App(props: AppProps) {
         return auditionExcerpt(e.slot);
       case 'overlay-accept':
         return acceptOverlay();
+      case 'live-toggle':
+        if (st.live.on || st.live.starting) {
+          await stopLive();
+          return say('live mode stopped');
+        }
+        return startLive();
+      case 'knob':
+        return knob(e.delta);
+      case 'live-loop':
+        dispatch({ type: 'live-loop-toggle' });
+        return say((store.current as AppState).live.loop ? 'live: the excerpt pair loops' : 'live: the excerpt pair plays once');
+      case 'live-mode':
+        return setLiveMode(st.live.mode === 'absolute' ? 'offset' : 'absolute');
+      case 'midi-panel':
+        if (st.overlay?.kind === 'midi') {
+          mapper.current.cancelLearn();
+          publishMappings();
+          return dispatch({ type: 'overlay', overlay: null });
+        }
+        openMidi();
+        midiStatus();
+        return dispatch({ type: 'overlay', overlay: { kind: 'midi', index: 0 } });
+      case 'midi-rescan':
+        midiStatus();
+        return say(st.midi.available === false ? (st.midi.reason ?? 'no MIDI') : `MIDI ports: ${(store.current as AppState).midi.ports.length}`);
+      case 'midi-clear': {
+        const row = st.overlay?.kind === 'midi' ? midiRow(st, st.overlay.index) : null;
+        if (row?.kind !== 'learn') return;
+        mapper.current.clearMapping(row.row.param);
+        publishMappings();
+        return say(`MIDI: ${row.row.param} unmapped`);
+      }
+      case 'midi-save-prompt':
+        return dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose: 'save-midi', label: `Save the MIDI mappings as (name; saved in ${services.presetsDir}):`, text: '' } });
+      case 'midi-load-picker':
+        return dispatch({ type: 'overlay', overlay: { kind: 'midimaps', index: 0, names: midiMapNames() } });
+      case 'osc-toggle':
+        return toggleOsc();
       case 'quit':
         return quit();
     }
@@ -475,6 +931,10 @@ export function Screen({ state, waves }: { state: AppState; waves: Record<string
             items={o.names.map((p) => (p.description ? `${p.name} — ${p.description}` : p.name))}
             index={o.index}
           />
+        ) : o.kind === 'midi' ? (
+          <MidiOverlay state={state} index={o.index} />
+        ) : o.kind === 'midimaps' ? (
+          <PickerOverlay state={state} title="MIDI mappings (Enter loads, Esc back)" items={o.names} index={o.index} />
         ) : (
           <PromptOverlay state={state} label={o.label} text={o.text} />
         )}

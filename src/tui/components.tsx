@@ -6,7 +6,7 @@
 import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { KEYMAP, hintFor } from './keys.ts';
-import { filteredFiles, type AppState, type Slot, type SlotId } from './state.ts';
+import { LEARN_ROWS, filteredFiles, type AppState, type Slot, type SlotId } from './state.ts';
 import { GUTTER } from './layout.ts';
 import { renderWaveform, selectionColumns, timeAxis, type WaveformData } from './waveform.ts';
 import { curveGutter, drawCurve, type CurveCellKind } from './curve-view.ts';
@@ -43,12 +43,27 @@ export function StatusLine({ state }: { state: AppState }) {
       : 'model: loading…';
   const backend = state.backend ?? 'backend…';
   const last = state.render.last;
-  const right = last ? `last ${fitLeft(displayPath(last.path), Math.max(12, Math.floor(w / 3)))} ${last.seconds.toFixed(1)} s` : 'no render yet';
+  const services = serviceBadges(state);
+  const right = last ? `last ${fitLeft(displayPath(last.path), Math.max(12, Math.floor(w / (services ? 4 : 3))))} ${last.seconds.toFixed(1)} s` : 'no render yet';
   return (
     <Text inverse wrap="truncate">
-      {spread(` LTS │ ${model} │ ${backend}`, right + ' ', w)}
+      {spread(` LTS │ ${model} │ ${backend}${services ? ' │ ' + services : ''}`, right + ' ', w)}
     </Text>
   );
+}
+
+/** The status line's short notes on the servers and the MIDI port: `OSC 7020`, `web 7070 (1)`, `MIDI nanoKONTROL2`. */
+export function serviceBadges(state: AppState): string {
+  const parts: string[] = [];
+  if (state.live.on) parts.push('LIVE');
+  if (state.osc.running && state.osc.port !== null) parts.push(`OSC ${state.osc.port}`);
+  else if (state.osc.starting) parts.push('OSC…');
+  if (state.listen.url) {
+    const port = /:(\d+)\//.exec(state.listen.url)?.[1] ?? '';
+    parts.push(`web ${port}${state.listen.clients ? ` (${state.listen.clients})` : ''}`);
+  }
+  if (state.midi.open) parts.push(`MIDI ${state.midi.open.slice(0, 16)}`);
+  return parts.join(' · ');
 }
 
 /** A file's list name: its relative path without a common audio extension. */
@@ -303,6 +318,7 @@ export function MessageLine({ state }: { state: AppState }) {
       </Text>
     );
   }
+  if (state.live.on || state.live.starting) return <LiveLine state={state} />;
   if (state.playing) {
     return <Text wrap="truncate" color="cyan">{fit(` ♪ playing ${state.playing.what}  (Ctrl-X stops)`, w)}</Text>;
   }
@@ -313,12 +329,80 @@ export function MessageLine({ state }: { state: AppState }) {
   );
 }
 
+/** Who moves the live control: `keys`, or the mapped MIDI source (e.g. `CC 1 ch 1`). */
+export function knobSource(state: AppState): string {
+  if (state.live.source === 'keys') return 'keys';
+  const m = state.midi.mappings.find((x) => x.param === 'amount');
+  return m ? `MIDI ${m.source}` : 'MIDI';
+}
+
+/**
+ * The live-mode line (in place of the key hints while live mode runs): the control value and who
+ * set it, the amount the engine decodes with, the frame position, loop or once, and underruns.
+ */
+export function LiveLine({ state }: { state: AppState }) {
+  const w = state.layout.columns;
+  const l = state.live;
+  if (l.starting && !l.on) return <Text wrap="truncate" color="magenta">{fit(' ● LIVE starting: encoding the excerpts, opening the stream…  (Ctrl-L stops)', w)}</Text>;
+  const knob = l.mode === 'offset' ? `offset ${l.knob >= 0 ? '+' : ''}${l.knob.toFixed(2)}` : `a ${l.knob.toFixed(2)}`;
+  const dec = l.mode === 'offset' && l.amount !== null ? ` → a ${l.amount.toFixed(2)}` : '';
+  const pos = l.frames > 0 ? `frame ${String(l.position + 1).padStart(String(l.frames).length)}/${l.frames}` : 'frame –';
+  const barW = w >= 100 ? 16 : 8;
+  const bar = progressBar(l.frames > 1 ? l.position / (l.frames - 1) : 0, barW);
+  const tail = `${l.loop ? 'loop' : 'once'} · xruns ${l.underruns}${w >= 100 ? ' · [ ] knob · ^L stop' : ''}`;
+  return (
+    <Text wrap="truncate" color="magenta">
+      {fit(` ● LIVE ${knob}${dec} (${knobSource(state)}) ${pos} ▕${bar}▏ ${tail}`, w)}
+    </Text>
+  );
+}
+
+/** The MIDI panel: input ports (Enter opens, r rescans), the learnable parameters with their mappings, learn state. */
+export function MidiOverlay({ state, index }: { state: AppState; index: number }) {
+  const { layout } = state;
+  const w = Math.min(layout.columns, 76);
+  const m = state.midi;
+  const rows: { text: string; dim?: boolean; head?: boolean; selectable?: number }[] = [];
+  const status = m.available === false ? (m.reason ?? 'no MIDI') : m.available === null ? 'probing…' : m.open ? `open: ${m.open}` : 'no port open';
+  rows.push({ text: `Input ports — ${status}`, head: true });
+  if (m.available !== false && m.ports.length === 0) rows.push({ text: '  (none; connect a device, r rescans)', dim: true });
+  m.ports.forEach((p, i) => rows.push({ text: `  ${p === m.open ? '●' : ' '} ${i}: ${p}`, selectable: i }));
+  rows.push({ text: 'Parameters — Enter learns, Del unmaps', head: true });
+  LEARN_ROWS.forEach((r, k) => {
+    const map = m.mappings.find((x) => x.param === r.param && (r.param !== 'amount' || (x.mode ?? 'absolute') === r.mode));
+    const learning = m.learning && m.learning.param === r.param && (r.param !== 'amount' || m.learning.mode === r.mode);
+    const bound = learning ? '… move a control' : map ? `${map.source}${r.param === 'trigger' ? '' : `  ${map.min}..${map.max}`}` : '—';
+    rows.push({ text: `  ${fit(r.label, 27)} ${bound}`, selectable: m.ports.length + k });
+  });
+  rows.push({ text: m.last ? `last message: ${m.last}` : 'last message: —', dim: true });
+  const h = Math.min(layout.mainHeight, rows.length + 3);
+  const inner = Math.max(1, h - 3);
+  const sel = rows.findIndex((r) => r.selectable === index);
+  const scroll = Math.max(0, Math.min(sel - Math.floor(inner / 2), rows.length - inner));
+  return (
+    <Box flexDirection="column" width={w} height={h} borderStyle="round" borderColor="magenta">
+      <Text bold color="magenta">
+        {fit('MIDI  (w save · l load · r rescan · Esc closes)', w - 2)}
+      </Text>
+      {rows.slice(scroll, scroll + inner).map((r, k) => (
+        <Text key={k} inverse={r.selectable === index} bold={r.head} color={r.head ? 'magenta' : r.dim ? 'gray' : undefined} wrap="truncate">
+          {fit(r.text, w - 2)}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
 /** The help overlay: every key of every panel, in as many 44-column columns as fit, scrollable. */
 export function HelpOverlay({ state }: { state: AppState }) {
   const { layout } = state;
   const w = layout.columns;
   const h = layout.mainHeight;
   const lines: { text: string; head: boolean }[] = [];
+  if (state.listen.url) lines.push({ text: 'Listening page (open in a browser)', head: true }, { text: '  ' + state.listen.url, head: false });
+  if (state.osc.running) {
+    lines.push({ text: `OSC server: UDP ${state.osc.port}, replies to ${state.osc.replyPort}`, head: true });
+  }
   for (const sec of KEYMAP) {
     if (lines.length > 0) lines.push({ text: '', head: false });
     lines.push({ text: sec.section, head: true });

@@ -18,6 +18,8 @@ import {
   CURVE_FINE_STEP,
   CURVE_STEP,
   DURATION_STEP,
+  KNOB_FINE_STEP,
+  KNOB_STEP,
   selectedEntry,
   type Action,
   type AppState,
@@ -37,6 +39,16 @@ export type Effect =
   | { effect: 'audition-file' }
   | { effect: 'audition-excerpt'; slot: SlotId }
   | { effect: 'overlay-accept' }
+  | { effect: 'live-toggle' }
+  | { effect: 'knob'; delta: number }
+  | { effect: 'live-loop' }
+  | { effect: 'live-mode' }
+  | { effect: 'midi-panel' }
+  | { effect: 'midi-rescan' }
+  | { effect: 'midi-clear' }
+  | { effect: 'midi-save-prompt' }
+  | { effect: 'midi-load-picker' }
+  | { effect: 'osc-toggle' }
   | { effect: 'quit' };
 
 /** What a key press does: a state change, a side effect, or nothing. */
@@ -53,8 +65,8 @@ export interface KeyHelp {
   does: string;
 }
 
-/** Every binding, by section, in the order the help overlay shows them. */
-export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp[] }[] = [
+/** Every binding, by section, in the order the help overlay shows them (`midi`: keys of the MIDI panel, Ctrl-K). */
+export const KEYMAP: { section: string; panel: PanelId | 'global' | 'midi'; keys: KeyHelp[] }[] = [
   {
     section: 'Everywhere',
     panel: 'global',
@@ -68,6 +80,31 @@ export const KEYMAP: { section: string; panel: PanelId | 'global'; keys: KeyHelp
       { keys: 'Ctrl-O', does: 'audio output device' },
       { keys: '?', does: 'this help (Esc closes)' },
       { keys: 'Ctrl-Q / Ctrl-C', does: 'quit (the session is saved)' },
+    ],
+  },
+  {
+    section: 'Live mode, MIDI, OSC',
+    panel: 'global',
+    keys: [
+      { keys: 'Ctrl-L', does: 'live mode on / off (STFT models)' },
+      { keys: '[ / ]', does: `live control ∓${KNOB_STEP}` },
+      { keys: '{ / }', does: `live control, fine ∓${KNOB_FINE_STEP}` },
+      { keys: 'Ctrl-R', does: 'live: loop / play once' },
+      { keys: 'Ctrl-T', does: 'live: absolute a / offset on curve' },
+      { keys: 'Ctrl-K', does: 'MIDI: ports, learn, mappings' },
+      { keys: 'Ctrl-E', does: 'OSC server on / off (Max patch)' },
+    ],
+  },
+  {
+    section: 'MIDI panel (Ctrl-K)',
+    panel: 'midi',
+    keys: [
+      { keys: '↑↓', does: 'choose a port or a parameter' },
+      { keys: 'Enter', does: 'open port / learn: move a control' },
+      { keys: 'Del / Backspace', does: 'remove the mapping' },
+      { keys: 'r', does: 'rescan the ports (hot-plug)' },
+      { keys: 'w / l', does: 'save / load mappings (presets/)' },
+      { keys: 'Esc', does: 'close (cancels a learn)' },
     ],
   },
   {
@@ -126,6 +163,11 @@ export function hintFor(state: AppState): string {
   const o = state.overlay;
   if (o?.kind === 'help') return '↑↓ PgUp PgDn scroll · Esc or ? closes the help';
   if (o?.kind === 'prompt') return 'type a name · Ctrl-U clears · Enter saves · Esc cancels';
+  if (o?.kind === 'midi') {
+    return state.midi.learning
+      ? `move a control to bind ${state.midi.learning.param} · Esc cancels`
+      : '↑↓ choose · Enter open/learn · Del unmap · r rescan · w save · l load · Esc';
+  }
   if (o) return '↑↓ choose · Enter selects · Esc cancels';
   switch (state.focus) {
     case 'dataset':
@@ -191,6 +233,7 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
 
   const o = state.overlay;
   if (o) {
+    if (key.escape && o.kind === 'midi') return { effect: 'midi-panel' };
     if (key.escape || (o.kind === 'help' && (input === '?' || input === 'q'))) return { type: 'overlay', overlay: null };
     if (o.kind === 'help') {
       const page = Math.max(1, state.layout.mainHeight - 3);
@@ -201,6 +244,15 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
       return null;
     }
     if (key.return) return { effect: 'overlay-accept' };
+    if (o.kind === 'midi') {
+      if (key.upArrow) return { type: 'overlay-move', delta: -1 };
+      if (key.downArrow) return { type: 'overlay-move', delta: 1 };
+      if (key.backspace || key.delete) return { effect: 'midi-clear' };
+      if (input === 'r') return { effect: 'midi-rescan' };
+      if (input === 'w') return { effect: 'midi-save-prompt' };
+      if (input === 'l') return { effect: 'midi-load-picker' };
+      return null;
+    }
     if (o.kind === 'prompt') {
       if (key.backspace || key.delete) return { type: 'prompt-backspace' };
       if (key.ctrl && input === 'u') return { type: 'prompt-clear' };
@@ -227,11 +279,26 @@ export function commandForKey(state: AppState, input: string, key: Key): KeyComm
         return { type: 'normalize-toggle' };
       case 'o':
         return { effect: 'device-picker' };
+      case 'l':
+        return { effect: 'live-toggle' };
+      case 'r':
+        return { effect: 'live-loop' };
+      case 't':
+        return { effect: 'live-mode' };
+      case 'k':
+        return { effect: 'midi-panel' };
+      case 'e':
+        return { effect: 'osc-toggle' };
       default:
         return null;
     }
   }
   if (input === '?') return { type: 'overlay', overlay: { kind: 'help', scroll: 0 } };
+  // The live control: printable keys no panel uses (the dataset filter does not accept them).
+  if (input === '[') return { effect: 'knob', delta: -KNOB_STEP };
+  if (input === ']') return { effect: 'knob', delta: KNOB_STEP };
+  if (input === '{') return { effect: 'knob', delta: -KNOB_FINE_STEP };
+  if (input === '}') return { effect: 'knob', delta: KNOB_FINE_STEP };
 
   switch (state.focus) {
     case 'dataset':

@@ -21,7 +21,10 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../paths.ts';
 import { SessionStore, defaultStateDir, loadSession, type SessionState } from '../engine/session.ts';
 import type { TuiServices } from './services.ts';
-import { restorable, type AppState, type RestorableState } from './state.ts';
+import { KNOB_RANGE, restorable, type AppState, type RestorableState } from './state.ts';
+import type { ListenFlags } from '../cli/listen.ts';
+import type { ListenServer, ListenState } from '../io/listen-server.ts';
+import { listenStateFromApp } from '../io/listen-bridge.ts';
 import type { PhaseMethod } from '../dsp/phase.ts';
 
 /** Options of {@link runTui}; every path may be relative to the current folder. */
@@ -34,6 +37,28 @@ export interface RunTuiOptions {
   backend?: string;
   /** State folder; default `$LTS_STATE_DIR`, `$XDG_STATE_HOME/lts` or `~/.local/state/lts`. */
   stateDir?: string;
+  /** Start the OSC server for the original Max patch on this UDP port (`--osc [PORT]`); default off (Ctrl-E starts it). */
+  oscPort?: number | null;
+  /** Where OSC replies go (`--osc-reply-port`, default 7021). */
+  oscReplyPort?: number;
+  /** Serve the listening page (`--listen [PORT]`, `--listen-host`); default off. */
+  listen?: ListenFlags | null;
+}
+
+/**
+ * What the listening page shows for the instrument: {@link listenStateFromApp} plus the live
+ * control as the page's knob while live mode plays.
+ */
+export function listenStateWithLive(state: AppState): ListenState {
+  const base = listenStateFromApp(state);
+  const l = state.live;
+  if (!l.on) return base;
+  const range = KNOB_RANGE[l.mode];
+  return {
+    ...base,
+    knob: { label: l.mode === 'offset' ? 'offset on the curve' : 'amount a', value: l.knob, min: range[0], max: range[1] },
+    playing: `live (${l.loop ? 'loop' : 'once'})`,
+  };
 }
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
@@ -88,8 +113,25 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
     import('./App.tsx'),
     import('./services.ts'),
   ]);
-  const services: TuiServices = createServices({ stateDir, backend: opts.backend });
+  let services: TuiServices = createServices({ stateDir, backend: opts.backend });
   mkdirSync(services.rendersDir, { recursive: true });
+  let listen: ListenServer | null = null;
+  if (opts.listen) {
+    const [{ startListening }, bridge, { lazyAudioOutput, oscStarter }] = await Promise.all([
+      import('../cli/listen.ts'),
+      import('../io/listen-bridge.ts'),
+      import('./services.ts'),
+    ]);
+    try {
+      listen = await startListening(opts.listen, services.rendersDir, () => undefined);
+    } catch (e) {
+      out.write('\x1b[?1049l');
+      throw e;
+    }
+    const audio = bridge.listenAudioOutput(listen, lazyAudioOutput());
+    const renderer = bridge.listenRenderer(listen, services.renderer);
+    services = { ...services, audio, renderer, listen, startOsc: oscStarter(renderer, audio, services.rendersDir) };
+  }
 
   let saveError: string | null = null;
   const store = new SessionStore(stateDir, { onError: (m) => (saveError = m) });
@@ -114,6 +156,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   const onHangup = () => {
     store.flush();
     services.audio.close();
+    void services.live?.close();
     process.kill(process.pid, 'SIGKILL');
   };
   process.once('SIGTERM', onSignal);
@@ -134,6 +177,9 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
       restore,
       notice,
       onChange: (st: AppState) => store.update(stateToSession(st)),
+      onState: listen ? (st: AppState) => listen?.publishState(listenStateWithLive(st)) : undefined,
+      oscPort: opts.oscPort ?? null,
+      oscReplyPort: opts.oscReplyPort,
       onQuit: () => {
         store.flush();
       },
@@ -152,11 +198,14 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   } finally {
     store.flush();
     services.audio.close();
+    await services.live?.close().catch(() => undefined);
     await services.renderer.close().catch(() => undefined);
+    await listen?.close().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHangup);
     restoreScreen();
   }
   if (saveError) process.stderr.write(`lts: ${saveError}\n`);
+  if (listen) process.stderr.write(`lts: the listening page (${listen.url}) is closed\n`);
   return 0;
 }

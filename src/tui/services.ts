@@ -12,6 +12,10 @@
  */
 import { join } from 'node:path';
 import type { AudioOutput } from '../io/audio-out.ts';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { createMidiInput, type MidiBackend, type MidiInput } from '../io/midi.ts';
+import type { ListenServer } from '../io/listen-server.ts';
+import { LiveWorker, type LiveService } from './live-worker.ts';
 import type { ModelInfo, RenderWorker } from '../engine/render-worker.ts';
 import { PRESETS_DIR } from '../engine/curve.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget } from '../engine/render-types.ts';
@@ -45,6 +49,29 @@ export interface TuiServices {
   presetsDir: string;
   /** Folder of numbered renders (`<stateDir>/renders`). */
   rendersDir: string;
+  /** Live mode (the streaming engine in a worker thread); absent: Ctrl-L explains that live mode is unavailable. */
+  live?: LiveService;
+  /** Open the MIDI system (called once, after the first screen); absent: no MIDI. */
+  midi?: () => MidiInput;
+  /** File the current MIDI mappings are kept in between runs (`<stateDir>/midi-map.json`); absent: not kept. */
+  midiMapPath?: string;
+  /** Start the OSC server for the original Max patch (Ctrl-E, `--osc`); absent: not offered. */
+  startOsc?: (opts: { port: number; replyPort?: number; log: (line: string) => void }) => Promise<OscHandle>;
+  /** The listening page's server (`--listen`), or null. */
+  listen?: ListenServer | null;
+  /** tfjs backend preference of the live engine (as `--backend`). */
+  backend?: string;
+  /** Extra environment of the live engine's audio child (an ALSA configuration in tests). */
+  audioEnv?: NodeJS.ProcessEnv;
+}
+
+/** A running OSC server as the instrument sees it. */
+export interface OscHandle {
+  /** UDP port it listens on. */
+  port: number;
+  /** UDP port replies go to. */
+  replyPort: number;
+  close(): Promise<void>;
 }
 
 /** Scan a dataset with the engine's scanner, in the shape the browser lists. */
@@ -88,8 +115,8 @@ export function lazyRenderWorker(backend?: string): RenderService {
   };
 }
 
-/** An audio output whose PortAudio child module is imported on first use. */
-export function lazyAudioOutput(env?: NodeJS.ProcessEnv): TuiServices['audio'] {
+/** An audio output whose PortAudio child module is imported on first use (the whole {@link AudioOutput}, so the OSC server and the listening page can share it). */
+export function lazyAudioOutput(env?: NodeJS.ProcessEnv): AudioOutput {
   let out: Promise<AudioOutput> | null = null;
   let made: AudioOutput | null = null;
   const get = () => {
@@ -97,15 +124,72 @@ export function lazyAudioOutput(env?: NodeJS.ProcessEnv): TuiServices['audio'] {
     return out;
   };
   return {
+    listDevices: async () => (await get()).listDevices(),
     status: async () => (await get()).status(),
     play: async (samples, sampleRate, opts) => (await get()).play(samples, sampleRate, opts),
+    openStream: async (sampleRate, opts) => (await get()).openStream(sampleRate, opts),
     stop: () => made?.stop(),
     close: () => made?.close(),
+    get lastStatus() {
+      return made?.lastStatus;
+    },
   };
 }
 
 /**
- * The real services.
+ * Start the OSC server ({@link https://github.com/ktatar/latent-timbre-synthesis the original's} protocol,
+ * src/engine/osc-server.ts) on the instrument's render worker and audio output. Its module (and with it
+ * TensorFlow.js, for importing original runs) is imported on the first start.
+ */
+export function oscStarter(renderer: RenderService, audio: AudioOutput, rendersDir: string): NonNullable<TuiServices['startOsc']> {
+  return async ({ port, replyPort, log }) => {
+    const { OscServer } = await import('../engine/osc-server.ts');
+    const server = await OscServer.start({ port, replyPort, rendersDir, renderer, audio, log });
+    return { port: server.local.port, replyPort: server.replyTo.port, close: () => server.close() };
+  };
+}
+
+/**
+ * A MIDI port backend whose one port, named after the file, delivers the raw bytes written to a
+ * file or named pipe (each read is handed on as it arrives). For benchmarks and scripted tests on
+ * machines without an ALSA sequencer: `mkfifo /tmp/cc && LTS_TUI_MIDI_FIFO=/tmp/cc lts`, then write
+ * MIDI bytes to /tmp/cc. The bytes take the device path of {@link createMidiInput}.
+ *
+ * @param path The file or pipe.
+ */
+export function fifoMidiBackend(path: string): MidiBackend {
+  const listeners: ((deltaTime: number, message: number[]) => void)[] = [];
+  let stream: ReadStream | null = null;
+  let last = performance.now();
+  return {
+    getPortCount: () => 1,
+    getPortName: () => `pipe ${path}`,
+    openPort: () => {
+      stream?.destroy();
+      // 'r+' keeps a named pipe open across writers (no end of file when one writer closes).
+      stream = createReadStream(path, { flags: 'r+', highWaterMark: 64 });
+      stream.on('data', (chunk) => {
+        const now = performance.now();
+        const bytes = Array.from(chunk as Buffer);
+        for (const l of listeners) l((now - last) / 1000, bytes);
+        last = now;
+      });
+      stream.on('error', () => undefined);
+    },
+    closePort: () => {
+      stream?.destroy();
+      stream = null;
+    },
+    isPortOpen: () => stream !== null,
+    ignoreTypes: () => undefined,
+    on: (_event, cb) => listeners.push(cb),
+    destroy: () => stream?.destroy(),
+  };
+}
+
+/**
+ * The real services. MIDI comes from `@julusian/midi`, or, with `LTS_TUI_MIDI_FIFO=PATH` in the
+ * environment, from {@link fifoMidiBackend} (benchmarks).
  *
  * @param opts.stateDir state folder; renders go to `<stateDir>/renders`.
  * @param opts.backend tfjs backend preference for the render worker (default auto).
@@ -113,12 +197,24 @@ export function lazyAudioOutput(env?: NodeJS.ProcessEnv): TuiServices['audio'] {
  * @param opts.audioEnv extra environment for the audio child (an ALSA configuration in tests).
  */
 export function createServices(opts: { stateDir: string; backend?: string; presetsDir?: string; audioEnv?: NodeJS.ProcessEnv }): TuiServices {
+  const renderer = lazyRenderWorker(opts.backend);
+  const audio = lazyAudioOutput(opts.audioEnv);
+  const rendersDir = join(opts.stateDir, 'renders');
   return {
     scanDataset: scanForBrowser,
     loadAudio: loadWaveform,
-    renderer: lazyRenderWorker(opts.backend),
-    audio: lazyAudioOutput(opts.audioEnv),
+    renderer,
+    audio,
     presetsDir: opts.presetsDir ?? PRESETS_DIR,
-    rendersDir: join(opts.stateDir, 'renders'),
+    rendersDir,
+    live: new LiveWorker({ probe: process.env.LTS_TUI_TRACE !== undefined }),
+    midi: () => {
+      const fifo = process.env.LTS_TUI_MIDI_FIFO;
+      return fifo ? createMidiInput({ backend: fifoMidiBackend(fifo) }) : createMidiInput();
+    },
+    midiMapPath: join(opts.stateDir, 'midi-map.json'),
+    startOsc: oscStarter(renderer, audio, rendersDir),
+    backend: opts.backend,
+    audioEnv: opts.audioEnv,
   };
 }

@@ -57,7 +57,38 @@ export type Overlay =
   | { kind: 'help'; scroll: number }
   | { kind: 'devices'; index: number }
   | { kind: 'presets'; index: number; names: { name: string; description?: string }[] }
-  | { kind: 'prompt'; purpose: 'save-render' | 'save-preset'; label: string; text: string };
+  | { kind: 'midi'; index: number }
+  | { kind: 'midimaps'; index: number; names: string[] }
+  | { kind: 'prompt'; purpose: 'save-render' | 'save-preset' | 'save-midi'; label: string; text: string };
+
+/** Parameters MIDI learn can bind, as the MIDI panel lists them (amount twice: absolute and offset). */
+export const LEARN_ROWS: readonly { param: MidiParamName; mode: 'absolute' | 'offset'; label: string }[] = [
+  { param: 'amount', mode: 'absolute', label: 'amount a (absolute)' },
+  { param: 'amount', mode: 'offset', label: 'amount a (offset on curve)' },
+  { param: 'startA', mode: 'absolute', label: 'start of A' },
+  { param: 'startB', mode: 'absolute', label: 'start of B' },
+  { param: 'trigger', mode: 'absolute', label: 'Generate & Play' },
+];
+
+/** A MIDI-mappable parameter (the names of src/engine/midi-map.ts). */
+export type MidiParamName = 'amount' | 'startA' | 'startB' | 'trigger';
+
+/** One MIDI mapping as the panel shows it. */
+export interface MidiMappingView {
+  param: MidiParamName;
+  /** e.g. `CC 1 ch 1`, `note 60 ch 10`. */
+  source: string;
+  min: number;
+  max: number;
+  mode?: 'absolute' | 'offset';
+}
+
+/** Range of the live control: the amount in absolute mode, the offset in offset mode. */
+export const KNOB_RANGE: Record<'absolute' | 'offset', [number, number]> = { absolute: [-0.3, 1.3], offset: [-1, 1] };
+/** Knob step of `[` / `]`. */
+export const KNOB_STEP = 0.05;
+/** Fine knob step of `{` / `}`. */
+export const KNOB_FINE_STEP = 0.01;
 
 /** A message shown on the message line. */
 export interface Message {
@@ -150,6 +181,44 @@ export interface AppState {
   };
   /** What is playing, if anything. */
   playing: null | { what: string };
+  /** Live mode: the streaming engine playing the A/B pair while the control moves. */
+  live: {
+    on: boolean;
+    /** Excerpts being encoded and the stream opened. */
+    starting: boolean;
+    /** Loop the pair (true) or play it once. */
+    loop: boolean;
+    /** `absolute`: the control is `a`; `offset`: it is added to the drawn curve. */
+    mode: 'absolute' | 'offset';
+    /** The control value as the keys and the MIDI knob set it. */
+    knob: number;
+    /** Who moved the control last. */
+    source: 'keys' | 'midi';
+    /** Frame position in the excerpts and their frame count (0 until the stream reports). */
+    position: number;
+    frames: number;
+    /** The amount `a` the engine last decoded with. */
+    amount: number | null;
+    underruns: number;
+    /** Estimated control-to-device latency of the stream, ms. */
+    latencyMs: number | null;
+  };
+  /** MIDI input, mappings and learn. */
+  midi: {
+    /** Null until the MIDI system was probed. */
+    available: boolean | null;
+    reason: string | null;
+    ports: string[];
+    open: string | null;
+    mappings: MidiMappingView[];
+    learning: { param: MidiParamName; mode: 'absolute' | 'offset' } | null;
+    /** The last message received, described (e.g. `CC 1 ch 1 = 64`). */
+    last: string | null;
+  };
+  /** The OSC server for the original Max patch. */
+  osc: { running: boolean; starting: boolean; port: number | null; replyPort: number | null; error: string | null };
+  /** The listening page (`--listen`): its URL with the token, or null. */
+  listen: { url: string | null; clients: number };
   message: Message | null;
   quitting: boolean;
 }
@@ -171,6 +240,10 @@ export function initialState(opts: { dataset: string; model: string; columns: nu
     audio: { available: null, reason: null, devices: [] },
     render: { busy: false, stage: null, fraction: 0, last: null },
     playing: null,
+    live: { on: false, starting: false, loop: true, mode: 'absolute', knob: 0.5, source: 'keys', position: 0, frames: 0, amount: null, underruns: 0, latencyMs: null },
+    midi: { available: null, reason: null, ports: [], open: null, mappings: [], learning: null, last: null },
+    osc: { running: false, starting: false, port: null, replyPort: null, error: null },
+    listen: { url: null, clients: 0 },
     message: null,
     quitting: false,
   };
@@ -223,6 +296,20 @@ export type Action =
   | { type: 'prompt-backspace' }
   | { type: 'prompt-clear' }
   | { type: 'restore'; session: RestorableState }
+  | { type: 'selection-set'; slot: SlotId; fraction: number }
+  | { type: 'live-knob'; value: number; source: 'keys' | 'midi' }
+  | { type: 'live-knob-nudge'; delta: number }
+  | { type: 'live-loop-toggle' }
+  | { type: 'live-mode'; mode: 'absolute' | 'offset' }
+  | { type: 'live-starting' }
+  | { type: 'live-started'; frames: number; latencyMs: number }
+  | { type: 'live-stopped' }
+  | { type: 'live-status'; position: number; frames: number; amount: number; control: number; source: 'keys' | 'midi'; underruns: number }
+  | { type: 'midi-status'; available: boolean; reason: string | null; ports: string[]; open: string | null }
+  | { type: 'midi-mappings'; mappings: MidiMappingView[]; learning: { param: MidiParamName; mode: 'absolute' | 'offset' } | null }
+  | { type: 'midi-last'; text: string }
+  | { type: 'osc-status'; running: boolean; starting: boolean; port: number | null; replyPort: number | null; error: string | null }
+  | { type: 'listen-status'; url: string | null; clients: number }
   | { type: 'quit' };
 
 /** The parts of the state a saved session brings back. */
@@ -514,8 +601,8 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'overlay-move': {
       const o = state.overlay;
       if (o?.kind === 'help') return { ...state, overlay: { ...o, scroll: Math.max(0, o.scroll + action.delta) } };
-      if (!o || (o.kind !== 'devices' && o.kind !== 'presets')) return state;
-      const n = o.kind === 'devices' ? state.audio.devices.length : o.names.length;
+      if (!o || o.kind === 'prompt') return state;
+      const n = o.kind === 'devices' ? state.audio.devices.length : o.kind === 'midi' ? midiRowCount(state) : o.names.length;
       if (n === 0) return state;
       return { ...state, overlay: { ...o, index: Math.max(0, Math.min(n - 1, o.index + action.delta)) } };
     }
@@ -550,9 +637,69 @@ export function reducer(state: AppState, action: Action): AppState {
       }
       return { ...next, message: null };
     }
+    case 'selection-set': {
+      const sl = state.slots[action.slot];
+      if (!sl || !Number.isFinite(action.fraction)) return state;
+      const moved: Slot = { ...sl, start: clampStart(Math.max(0, Math.min(1, action.fraction)) * sl.fileDuration, sl, state.duration) };
+      if (moved.start === sl.start) return state;
+      return withSlot(state, action.slot, { ...moved, view: keepSelectionVisible(moved, state.duration) });
+    }
+    case 'live-knob':
+    case 'live-knob-nudge': {
+      const [lo, hi] = KNOB_RANGE[state.live.mode];
+      const raw = action.type === 'live-knob' ? action.value : state.live.knob + action.delta;
+      if (!Number.isFinite(raw)) return state;
+      const knob = Math.round(Math.max(lo, Math.min(hi, raw)) * 1e4) / 1e4;
+      const source = action.type === 'live-knob' ? action.source : 'keys';
+      if (knob === state.live.knob && source === state.live.source) return state;
+      return { ...state, live: { ...state.live, knob, source } };
+    }
+    case 'live-loop-toggle':
+      return { ...state, live: { ...state.live, loop: !state.live.loop } };
+    case 'live-mode': {
+      if (action.mode === state.live.mode) return state;
+      return { ...state, live: { ...state.live, mode: action.mode, knob: action.mode === 'offset' ? 0 : 0.5, source: 'keys' } };
+    }
+    case 'live-starting':
+      return { ...state, live: { ...state.live, starting: true } };
+    case 'live-started':
+      return { ...state, live: { ...state.live, on: true, starting: false, frames: action.frames, position: 0, underruns: 0, latencyMs: action.latencyMs } };
+    case 'live-stopped':
+      return { ...state, live: { ...state.live, on: false, starting: false, amount: null, latencyMs: null } };
+    case 'live-status': {
+      const [lo, hi] = KNOB_RANGE[state.live.mode];
+      const knob = action.source === 'midi' ? Math.round(Math.max(lo, Math.min(hi, action.control)) * 1e4) / 1e4 : state.live.knob;
+      return {
+        ...state,
+        live: { ...state.live, position: action.position, frames: action.frames, amount: action.amount, underruns: action.underruns, source: action.source, knob },
+      };
+    }
+    case 'midi-status':
+      return { ...state, midi: { ...state.midi, available: action.available, reason: action.reason, ports: action.ports, open: action.open } };
+    case 'midi-mappings':
+      return { ...state, midi: { ...state.midi, mappings: action.mappings, learning: action.learning } };
+    case 'midi-last':
+      return { ...state, midi: { ...state.midi, last: action.text } };
+    case 'osc-status':
+      return { ...state, osc: { running: action.running, starting: action.starting, port: action.port, replyPort: action.replyPort, error: action.error } };
+    case 'listen-status':
+      return { ...state, listen: { url: action.url, clients: action.clients } };
     case 'quit':
       return { ...state, quitting: true };
   }
+}
+
+/** Rows of the MIDI panel: one per input port, then one per {@link LEARN_ROWS} entry. */
+export function midiRowCount(state: AppState): number {
+  return state.midi.ports.length + LEARN_ROWS.length;
+}
+
+/** What the MIDI panel's row `index` is: a port to open, or a parameter to learn. */
+export function midiRow(state: AppState, index: number): { kind: 'port'; index: number } | { kind: 'learn'; row: (typeof LEARN_ROWS)[number] } | null {
+  if (index < 0) return null;
+  if (index < state.midi.ports.length) return { kind: 'port', index };
+  const row = LEARN_ROWS[index - state.midi.ports.length];
+  return row ? { kind: 'learn', row } : null;
 }
 
 /** The restorable part of the state, as saved in the session file. */

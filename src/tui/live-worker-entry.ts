@@ -1,0 +1,285 @@
+/**
+ * Worker-thread side of the instrument's live mode ({@link LiveWorker} in
+ * `live-worker.ts`). It owns TensorFlow.js, the loaded model, the
+ * {@link LiveEngine} and the PortAudio output child, so the synthesis loop
+ * (one frame decoded and phase-reconstructed per hop, paced by the device)
+ * never waits for the UI thread to redraw the screen.
+ *
+ * The UI thread sends the control value on every key press and forwards
+ * every raw MIDI message with its arrival time on the shared epoch clock;
+ * a {@link MidiMapper} here, with the same mappings as the UI's, turns
+ * them into the engine's smoothed control exactly as `LiveEngine.connectMidi`
+ * documents. With `tee` every block also goes to the UI thread (for the
+ * listening page).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend, parseBackendPreference } from '../engine/backend.ts';
+import { loadModelFolder } from '../engine/model-folder.ts';
+import { LiveEngine, encodeExcerpt, type LiveModel } from '../engine/live.ts';
+import { MidiMapper } from '../engine/midi-map.ts';
+import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
+import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
+
+const port = parentPort!;
+const probing = workerData?.probe === true;
+const post = (m: LiveReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let backend: Promise<string> | null = null;
+let loaded: { dir: string; model: LiveModel } | null = null;
+let output: AudioOutput | null = null;
+let mapper = new MidiMapper();
+let source: 'keys' | 'midi' = 'keys';
+interface Running {
+  id: number;
+  engine: LiveEngine;
+  unsub: (() => void)[];
+  /** Disconnects the engine from the current mapper. */
+  midi: () => void;
+  stopping: boolean;
+}
+/** The running stream; `gen` tells a stale start (superseded by stop or a newer start) from the current one. */
+let current: Running | null = null;
+let gen = 0;
+let teeSeq = 0;
+const teeWaiters = new Map<number, () => void>();
+/** MIDI arrivals waiting for the first frame decoded after them, then for the write that carries it. */
+const probes: { injectedAt: number; sample: number | null }[] = [];
+
+function errorText(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+/** Resample `values` linearly to `n` points. */
+function resample(values: number[], n: number): Float32Array {
+  const out = new Float32Array(n);
+  if (values.length === 0) return out.fill(0.5);
+  for (let i = 0; i < n; i++) {
+    const x = n > 1 ? (i / (n - 1)) * (values.length - 1) : 0;
+    const j = Math.floor(x);
+    const f = x - j;
+    out[i] = j + 1 < values.length ? values[j] * (1 - f) + values[j + 1] * f : values[values.length - 1];
+  }
+  return out;
+}
+
+async function model(dir: string): Promise<LiveModel> {
+  if (loaded?.dir === dir) return loaded.model;
+  const m = await loadModelFolder(dir);
+  loaded?.model.vae.dispose();
+  loaded = { dir, model: { config: m.config, vae: m.vae } };
+  return loaded.model;
+}
+
+/**
+ * The output the engine streams to: the local device, and with `tee` the UI thread too.
+ * Without a local device the tee is paced by the UI thread's acknowledgements (the listening
+ * page's stream runs at the wall clock); with one, the device paces and the copies are not awaited.
+ */
+function streamingOutput(local: AudioOutput, tee: boolean, onWrite: (stream: AudioStream | null, from: number, n: number, sr: number) => void): AudioOutput {
+  return {
+    ...local,
+    openStream: async (sampleRate: number, opts?: StreamOptions): Promise<AudioStream | AudioUnavailable> => {
+      const dev = await local.openStream(sampleRate, opts);
+      if (!dev.available && !tee) return dev;
+      const l = dev.available ? dev : null;
+      let written = 0;
+      const remote = async (x: Float32Array) => {
+        const seq = ++teeSeq;
+        const copy = Float32Array.from(x);
+        const awaitAck = l === null;
+        const acked = awaitAck ? new Promise<void>((r) => teeWaiters.set(seq, r)) : Promise.resolve();
+        post({ type: 'tee', seq, samples: copy, sampleRate, awaitAck }, [copy.buffer as ArrayBuffer]);
+        await acked;
+      };
+      const release = () => {
+        for (const r of teeWaiters.values()) r();
+        teeWaiters.clear();
+        if (tee) post({ type: 'tee-close' });
+      };
+      return {
+        available: true,
+        deviceId: l ? l.deviceId : -1,
+        sampleRate,
+        channels: 1,
+        latency: l ? l.latency : 0,
+        write: async (x) => {
+          onWrite(l, written, x.length, sampleRate);
+          written += x.length;
+          if (tee) await Promise.all([remote(x), l?.write(x)]);
+          else await l!.write(x);
+        },
+        underruns: () => (l ? l.underruns() : 0),
+        buffered: () => (l ? l.buffered() : 0),
+        position: () => (l ? l.position() : written / sampleRate),
+        realtime: () => (l ? l.realtime() : false),
+        close: async () => {
+          release();
+          await l?.close();
+        },
+        abort: async () => {
+          release();
+          await l?.abort();
+        },
+      };
+    },
+  };
+}
+
+/** Let `next` drive the engine's control (replacing the previous mapper). */
+function attach(c: Running, next: MidiMapper): void {
+  c.midi();
+  mapper = next;
+  const off = c.engine.connectMidi(next, () => epochMs() / 1000);
+  const listen = next.onChange((ch) => {
+    if (ch.param === 'amount' && (next.mappingOf('amount')?.mode ?? 'absolute') === c.engine.mode) source = 'midi';
+  });
+  c.midi = () => {
+    off();
+    listen();
+  };
+}
+
+async function stopCurrent(): Promise<void> {
+  const c = current;
+  if (!c) return;
+  current = null;
+  c.stopping = true;
+  for (const u of c.unsub) u();
+  c.midi();
+  await c.engine.dispose();
+}
+
+async function start(id: number, p: LiveStartParams): Promise<void> {
+  const mine = ++gen;
+  await stopCurrent();
+  backend ??= initBackend(parseBackendPreference(p.backend ?? 'auto')).then((b) => b.name);
+  await backend;
+  const m = await model(p.model);
+  const A = await encodeExcerpt(m, p.a.path, p.a.start, p.duration, 'excerpt A');
+  const B = await encodeExcerpt(m, p.b.path, p.b.start, p.duration, 'excerpt B');
+  if (mine !== gen) return;
+  const engine = new LiveEngine(m, A, B, {
+    loop: p.loop,
+    mode: p.mode,
+    curve: resample(p.curve, A.frames),
+    amount: Math.max(p.mode === 'offset' ? -1 : -0.3, Math.min(p.mode === 'offset' ? 1 : 1.3, p.amount)),
+  });
+  source = 'keys';
+  const c: Running = { id, engine, unsub: [], midi: () => undefined, stopping: false };
+  attach(c, new MidiMapper({ rampMs: p.midi.rampMs, mappings: p.midi.mappings }));
+  let lastStatus = 0;
+  const status = () => ({
+    position: engine.position === 0 ? engine.frames - 1 : engine.position - 1,
+    frames: engine.frames,
+    amount: engine.amount(),
+    control: engine.controlValue(),
+    source,
+    underruns: engine.underruns(),
+    synthesized: engine.framesSynthesized,
+  });
+  c.unsub.push(
+    engine.onFrame((f) => {
+      if (probing) for (const pr of probes) if (pr.sample === null) pr.sample = Math.max(0, f.firstSample);
+      const now = performance.now();
+      if (now - lastStatus >= 50) {
+        lastStatus = now;
+        post({ type: 'status', status: status() });
+      }
+    }),
+  );
+  output ??= createAudioOutput(p.audioEnv ? { env: p.audioEnv } : {});
+  const queued = (LIVE_QUEUE_BLOCKS + 2) * LIVE_BLOCK_FRAMES;
+  const out = streamingOutput(output, p.tee, (stream, from, n, sr) => {
+    if (!probing || probes.length === 0) return;
+    const now = epochMs();
+    for (let i = probes.length - 1; i >= 0; i--) {
+      const pr = probes[i];
+      if (pr.sample === null || pr.sample >= from + n) continue;
+      probes.splice(i, 1);
+      const ahead = (stream ? stream.buffered() * 1000 : 0) + ((Math.max(pr.sample, from) - from + (stream ? queued : 0)) / sr) * 1000;
+      const toWriteMs = now - pr.injectedAt;
+      post({ type: 'probe', probe: { injectedAt: pr.injectedAt, toWriteMs, queuedMs: ahead, totalMs: toWriteMs + ahead } });
+    }
+  });
+  if (mine !== gen) {
+    c.midi();
+    await engine.dispose();
+    return;
+  }
+  current = c;
+  const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS });
+  if (!r.available) {
+    if (current === c) current = null;
+    for (const u of c.unsub) u();
+    c.midi();
+    await engine.dispose();
+    post({ type: 'failed', id, message: r.reason });
+    return;
+  }
+  post({
+    type: 'started',
+    id,
+    frames: engine.frames,
+    sampleRate: engine.sampleRate,
+    hop: engine.hop,
+    latencyMs: engine.latencyEstimate().total * 1000,
+    localDevice: (await output.status()).available,
+  });
+  post({ type: 'status', status: status() });
+  void engine.done().then(() => {
+    if (c.stopping) return;
+    if (current === c) current = null;
+    for (const u of c.unsub) u();
+    c.midi();
+    post({ type: 'status', status: status() });
+    post({ type: 'ended', underruns: engine.underruns(), ...(engine.error ? { error: engine.error } : {}) });
+    void engine.dispose();
+  });
+}
+
+port.on('message', (req: LiveRequest) => {
+  switch (req.type) {
+    case 'start':
+      start(req.id, req.params).catch((e) => post({ type: 'failed', id: req.id, message: errorText(e) }));
+      return;
+    case 'stop':
+      gen++;
+      stopCurrent().then(
+        () => post({ type: 'stopped', id: req.id }),
+        () => post({ type: 'stopped', id: req.id }),
+      );
+      return;
+    case 'close':
+      gen++;
+      stopCurrent()
+        .catch(() => undefined)
+        .then(() => {
+          output?.close();
+          output = null;
+          post({ type: 'stopped', id: req.id });
+        });
+      return;
+    case 'amount':
+      if (current && Number.isFinite(req.value)) {
+        current.engine.setAmount(req.value);
+        source = 'keys';
+      }
+      return;
+    case 'midi':
+      if (probing && current) probes.push({ injectedAt: req.t * 1000, sample: null });
+      mapper.handleBytes(req.bytes, req.t);
+      return;
+    case 'mappings': {
+      const next = new MidiMapper({ rampMs: req.rampMs, mappings: req.mappings });
+      if (current) attach(current, next);
+      else mapper = next;
+      return;
+    }
+    case 'tee-ack': {
+      const r = teeWaiters.get(req.seq);
+      teeWaiters.delete(req.seq);
+      r?.();
+      return;
+    }
+  }
+});
