@@ -202,8 +202,8 @@ test('live mode streams through listenAudioOutput without gaps, and the knob fol
     assert.equal(f.received, engine.samplesOut);
     assert.equal(f.gaps, 0);
     assert.equal(f.underruns, 0);
-    assert.equal(f.dropped, 0);
-    assert.equal(f.played, f.received);
+    assert.equal(f.played + f.dropped, f.received, 'played, or skipped to undo a burst (see listen-browser.test.ts)');
+    assert.ok(f.dropped <= f.received / 10, `dropped ${f.dropped}`);
     const again = new LiveEngine(model, A, B, { amount: 0.3, loop: true }).pull(engine.samplesOut);
     const want = sums(again);
     assert.equal(f.sum, want.sum);

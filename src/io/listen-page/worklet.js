@@ -5,7 +5,8 @@
 //   { type: 'close', id }                            the stream ended: play out what is left
 // Playback starts once `prebufferMs` of audio is buffered; when the buffer runs dry while the
 // stream is open that is an underrun (counted, and buffering starts again); audio beyond
-// `maxBufferMs` is dropped, oldest first (the sender's clock runs ahead, or a burst arrived).
+// `maxBufferMs` is dropped, oldest first (the sender's clock runs ahead, or a burst arrived), and
+// a lasting excess over the prebuffer is skipped with a short crossfade (see trackExcess).
 // Reports to the page: { type: 'stats', id, played, underruns, dropped, buffered, final } about
 // every 50 ms and once when a closed stream has played out, and { type: 'onset', id, frame, index }
 // when the output goes from quiet (a block peak below 0.01) to loud (|x| >= 0.25): `frame` is the
@@ -36,6 +37,9 @@ class LiveProcessor extends AudioWorkletProcessor {
     this.quiet = true;
     this.sinceReport = 0;
     this.finalSent = false;
+    this.minFill = Infinity;
+    this.window = sampleRate;
+    this.skip = 0;
   }
 
   receive(m) {
@@ -101,22 +105,28 @@ class LiveProcessor extends AudioWorkletProcessor {
     let k = 0;
     if (this.playing) {
       if (this.fill > this.maxBuffer) this.discard(this.fill - this.prebuffer);
-      k = Math.min(n, this.fill);
+      this.trackExcess(n);
+      let start = 0;
+      if (this.skip > 0 && this.fill >= this.skip + n) start = this.crossfadeSkip(out);
+      k = start + Math.min(n - start, this.fill);
       let peak = 0;
       for (let i = 0; i < k; i++) {
-        const v = this.ring[this.read];
-        out[i] = v;
-        this.read = this.read + 1 === CAPACITY ? 0 : this.read + 1;
+        let v = out[i];
+        if (i >= start) {
+          v = this.ring[this.read];
+          out[i] = v;
+          this.read = this.read + 1 === CAPACITY ? 0 : this.read + 1;
+        }
         const a = v < 0 ? -v : v;
         if (this.quiet && a >= 0.25) {
           this.quiet = false;
-          this.port.postMessage({ type: 'onset', id: this.id, frame: currentFrame + i, index: this.index + i });
+          this.port.postMessage({ type: 'onset', id: this.id, frame: currentFrame + i, index: this.index - start + i });
         }
         if (a > peak) peak = a;
       }
       if (peak < 0.01) this.quiet = true;
-      this.fill -= k;
-      this.index += k;
+      this.fill -= k - start;
+      this.index += k - start;
       this.played += k;
       if (k < n) {
         this.playing = false;
@@ -128,6 +138,35 @@ class LiveProcessor extends AudioWorkletProcessor {
     if (!this.open && this.fill === 0) this.report(true);
     else if (this.sinceReport >= sampleRate / 20) this.report(false);
     return true;
+  }
+
+  // Latency creep: after the sender stalls and then catches up in a burst, the buffer holds more
+  // than the prebuffer for good. When its minimum over a second stays above the prebuffer by a
+  // margin, the excess is skipped once, with a short crossfade (counted as dropped).
+  trackExcess(n) {
+    if (this.fill < this.minFill) this.minFill = this.fill;
+    this.window -= n;
+    if (this.window > 0) return;
+    const margin = Math.max(256, this.prebuffer >> 2);
+    if (this.open && this.minFill !== Infinity && this.minFill > this.prebuffer + margin) this.skip = this.minFill - this.prebuffer;
+    this.minFill = Infinity;
+    this.window = sampleRate;
+  }
+
+  /** Write the first XF output samples as a crossfade from the buffer head to `skip` samples later; returns XF. */
+  crossfadeSkip(out) {
+    const XF = Math.min(64, out.length);
+    const k = this.skip;
+    this.skip = 0;
+    for (let i = 0; i < XF; i++) {
+      const w = (i + 1) / (XF + 1);
+      out[i] = this.ring[(this.read + i) % CAPACITY] * (1 - w) + this.ring[(this.read + k + i) % CAPACITY] * w;
+    }
+    this.read = (this.read + k + XF) % CAPACITY;
+    this.fill -= k + XF;
+    this.index += k + XF;
+    this.dropped += k;
+    return XF;
   }
 }
 
