@@ -53,7 +53,7 @@ test('numbered renders in --dir, never overwriting', () => {
 
 const badCases: [string, string[], RegExp][] = [
   ['start past the end', ['--a', 'low.wav@5', '--b', 'high.wav', '--duration', '1'], /excerpt A \(low\.wav\): start 5 s is past the end of the file \(2 s\)/],
-  ['duration longer than what remains', ['--a', 'low.wav', '--b', 'high.wav@1.5', '--duration', '1'], /excerpt B \(high\.wav\): 1 s from 1\.5 s runs past the end .*--duration 0\.5/],
+  ['duration longer than what remains', ['--a', 'low.wav', '--b', 'high.wav@1.5', '--duration', '1'], /excerpt B \(high\.wav\): 1 s from 1\.5 s runs past the end .*a duration of at most 0\.5 s/],
   ['NaN in the curve', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', '0:0,0.5:NaN,1:1'], /--curve .*'NaN' is not a number/],
   ['text as a curve', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', '0:zero'], /'zero' is not a number/],
   ['an unknown preset', ['--a', 'low.wav', '--b', 'high.wav', '--duration', '1', '--curve', 'wobble'], /curve preset 'wobble' not found; known presets: .*ramp-a-to-b/],

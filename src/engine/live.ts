@@ -33,7 +33,7 @@
  * Only STFT models can be played live (RTPGHI needs STFT magnitudes): a
  * constant-Q model is refused with a one-line {@link UserError}.
  */
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { StftConfig } from '../dsp/types.ts';
@@ -41,7 +41,8 @@ import { RtPghi } from '../dsp/rtpghi.ts';
 import { readAudio } from '../io/audio.ts';
 import { UserError } from '../io/errors.ts';
 import type { AudioOutput, AudioStream, AudioUnavailable } from '../io/audio-out.ts';
-import { analyzeMagnitudes, fromFeatures, toFeatures, transformFor } from './features.ts';
+import { analyzeMagnitudes, fromFeatures, transformFor } from './features.ts';
+import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
 import { AMOUNT_LIMITS, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
 import type { TimbreVae } from './vae.ts';
 import { tf } from './backend.ts';
@@ -170,28 +171,11 @@ export async function encodeExcerpt(model: LiveModel, path: string, start: numbe
     throw new UserError(`${path}: file not found; check the path of ${label}`);
   }
   const audio = await readAudio(path, { sampleRate: sr });
-  const fileDur = audio.samples.length / sr;
-  const name = `${label} (${basename(path)})`;
-  if (start >= fileDur) throw new UserError(`${name}: start ${fmt(start)} s is past the end of the file (${fmt(fileDur)} s); choose a start below ${fmt(fileDur)}`);
-  if (start + duration > fileDur + 1e-9) {
-    throw new UserError(`${name}: ${fmt(duration)} s from ${fmt(start)} s runs past the end (${fmt(fileDur)} s); use a duration up to ${fmt(fileDur - start)} or an earlier start`);
-  }
-  const s0 = Math.round(start * sr);
+  checkExcerpt(label, path, audio.samples, sr, start, duration);
   const len = Math.round(duration * sr);
-  let sum = 0;
-  for (let i = s0; i < s0 + len && i < audio.samples.length; i++) sum += audio.samples[i] * audio.samples[i];
-  if (Math.sqrt(sum / Math.max(1, len)) < 1e-5) throw new UserError(`${name}: the excerpt at ${fmt(start)} s is silent (below -100 dBFS); choose another start or file`);
   const mag = analyzeMagnitudes(audio.samples, model.config.features);
   const frames = transformFor(cfg).frameCount(len);
-  const first = Math.round(s0 / cfg.hop);
-  const bins = mag.bins;
-  const slice = new Float32Array(frames * bins);
-  for (let f = 0; f < frames; f++) {
-    const src = Math.min(mag.frames - 1, first + f);
-    slice.set(mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
-  }
-  const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true);
-  const { mu } = model.vae.encode(feats.data, frames);
+  const { mu } = encodeExcerptFrames(model, mag, Math.round(start * sr), frames);
   return { frames, latent: mu.length / frames, mu, samples: len };
 }
 
@@ -689,6 +673,3 @@ function checkAmount(v: number, name: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`live: ${name} must be a finite number, got ${String(v)}`);
 }
 
-function fmt(x: number): string {
-  return String(Math.round(x * 1000) / 1000);
-}

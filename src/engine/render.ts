@@ -26,7 +26,8 @@ import { UserError } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
 import { RenderCancelled } from './render-errors.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
-import { transformFor, analyzeMagnitudes, toFeatures, fromFeatures } from './features.ts';
+import { transformFor, analyzeMagnitudes, fromFeatures } from './features.ts';
+import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
 import { initBackend, parseBackendPreference, type BackendInfo } from './backend.ts';
 import { loadModelFolder } from './model-folder.ts';
 import type { TimbreVae } from './vae.ts';
@@ -66,8 +67,6 @@ interface EncodedExcerpt {
   latent: number;
   mu: Float32Array;
   logvar: Float32Array;
-  /** RMS of the excerpt's samples, to refuse silent excerpts. */
-  rms: number;
 }
 
 export { RenderCancelled };
@@ -232,37 +231,12 @@ export class Renderer {
     frames: number,
   ): EncodedExcerpt {
     const sr = model.sampleRate;
-    const fileDur = an.samples.length / sr;
-    const label = `excerpt ${slot} (${basename(ex.path)})`;
-    if (ex.start >= fileDur) {
-      throw new UserError(`${label}: start ${fmt(ex.start)} s is past the end of the file (${fmt(fileDur)} s); choose a start below ${fmt(fileDur)}`);
-    }
-    if (ex.start + duration > fileDur + 1e-9) {
-      throw new UserError(
-        `${label}: ${fmt(duration)} s from ${fmt(ex.start)} s runs past the end (${fmt(fileDur)} s); use --duration ${fmt(Math.max(0, fileDur - ex.start))} or an earlier start`,
-      );
-    }
+    checkExcerpt(`excerpt ${slot}`, ex.path, an.samples, sr, ex.start, duration);
     const key = `${model.weightsSha256}|${model.dir}|${resolve(ex.path)}|${an.samples.length}|${ex.start}|${duration}`;
     const hit = this.encodings.get(key);
     if (hit) return hit;
-    const startSample = Math.round(ex.start * sr);
-    const lenSamples = Math.round(duration * sr);
-    let sum = 0;
-    for (let i = startSample; i < startSample + lenSamples && i < an.samples.length; i++) sum += an.samples[i] * an.samples[i];
-    const rms = Math.sqrt(sum / Math.max(1, lenSamples));
-    if (rms < 1e-5) {
-      throw new UserError(`${label}: the excerpt at ${fmt(ex.start)} s is silent (below -100 dBFS); choose another start or file`);
-    }
-    const firstFrame = Math.round(startSample / model.config.features.transform.hop);
-    const bins = an.mag.bins;
-    const slice = new Float32Array(frames * bins);
-    for (let f = 0; f < frames; f++) {
-      const src = Math.min(an.mag.frames - 1, firstFrame + f);
-      slice.set(an.mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
-    }
-    const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true);
-    const { mu, logvar } = model.vae.encode(feats.data, frames);
-    const enc: EncodedExcerpt = { frames, latent: mu.length / frames, mu, logvar, rms };
+    const { mu, logvar } = encodeExcerptFrames(model, an.mag, Math.round(ex.start * sr), frames);
+    const enc: EncodedExcerpt = { frames, latent: mu.length / frames, mu, logvar };
     remember(this.encodings, key, enc);
     return enc;
   }
@@ -426,6 +400,3 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   while (map.size > MAX_CACHE) map.delete(map.keys().next().value as string);
 }
 
-function fmt(x: number): string {
-  return String(Math.round(x * 1000) / 1000);
-}

@@ -1,0 +1,78 @@
+/**
+ * Excerpts of analysed files, shared by the offline renderer and live mode:
+ * range checks with one-line errors, the silence check, and slicing the
+ * excerpt's frames out of a whole-file analysis and encoding them.
+ *
+ * Frames are taken from the analysis of the whole file (as the original LTS
+ * sliced its precomputed CQT at `int(t·sr) // hop`), so an excerpt's first
+ * frame sees the audio before the excerpt exactly as training did.
+ */
+import { basename } from 'node:path';
+import type { Magnitudes } from '../dsp/types.ts';
+import { UserError } from '../io/errors.ts';
+import { toFeatures } from './features.ts';
+import type { TimbreVae } from './vae.ts';
+import type { ModelConfig } from './types.ts';
+
+/** The model parts an excerpt needs. */
+export interface ExcerptModel {
+  config: ModelConfig;
+  vae: TimbreVae;
+}
+
+/**
+ * Check that `[start, start + duration)` lies inside a file of `fileSeconds`
+ * and that the excerpt is not silent.
+ *
+ * @param label how errors name the excerpt, e.g. `excerpt A`.
+ * @param samples the whole file at the model rate.
+ * @param sampleRate the model rate.
+ * @throws UserError (one line) naming the excerpt, the file and the fix.
+ */
+export function checkExcerpt(label: string, path: string, samples: Float32Array, sampleRate: number, start: number, duration: number): void {
+  const fileDur = samples.length / sampleRate;
+  const name = `${label} (${basename(path)})`;
+  if (start >= fileDur) {
+    throw new UserError(`${name}: start ${fmt(start)} s is past the end of the file (${fmt(fileDur)} s); choose a start below ${fmt(fileDur)}`);
+  }
+  if (start + duration > fileDur + 1e-9) {
+    throw new UserError(
+      `${name}: ${fmt(duration)} s from ${fmt(start)} s runs past the end (${fmt(fileDur)} s); use a duration of at most ${fmt(Math.max(0, fileDur - start))} s or an earlier start`,
+    );
+  }
+  const s0 = Math.round(start * sampleRate);
+  const len = Math.round(duration * sampleRate);
+  let sum = 0;
+  for (let i = s0; i < s0 + len && i < samples.length; i++) sum += samples[i] * samples[i];
+  if (Math.sqrt(sum / Math.max(1, len)) < 1e-5) {
+    throw new UserError(`${name}: the excerpt at ${fmt(start)} s is silent (below -100 dBFS); choose another start or file`);
+  }
+}
+
+/**
+ * Take `frames` frames of a whole-file analysis starting at the frame of
+ * `startSample` (frame t is centred at t·hop), repeating the last frame if
+ * the analysis is shorter, turn them into features and encode them.
+ *
+ * @returns μ and log σ², row-major `[frames, latent]`.
+ */
+export function encodeExcerptFrames(
+  model: ExcerptModel,
+  mag: Magnitudes,
+  startSample: number,
+  frames: number,
+): { mu: Float32Array; logvar: Float32Array } {
+  const first = Math.round(startSample / model.config.features.transform.hop);
+  const bins = mag.bins;
+  const slice = new Float32Array(frames * bins);
+  for (let f = 0; f < frames; f++) {
+    const src = Math.min(mag.frames - 1, first + f);
+    slice.set(mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
+  }
+  const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true);
+  return model.vae.encode(feats.data, frames);
+}
+
+function fmt(x: number): string {
+  return String(Math.round(x * 1000) / 1000);
+}
