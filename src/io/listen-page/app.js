@@ -41,11 +41,17 @@ function connect() {
   const ws = new WebSocket(`${proto}//${location.host}${withToken('/ws')}`);
   ws.binaryType = 'arraybuffer';
   page.ws = ws;
-  ws.onopen = () => setConnected(true);
+  ws.onopen = () => {
+    page.retries = 0;
+    setConnected(true);
+  };
   ws.onclose = () => {
     setConnected(false);
     if (page.live) endLive(page.live.id);
-    setTimeout(connect, 1000);
+    // Retry at once after a drop, then back off to every 5 s (the instrument may be gone for good,
+    // or restarted with a new token: then only its new URL works).
+    page.retries = (page.retries || 0) + 1;
+    setTimeout(connect, Math.min(5000, 500 * page.retries));
   };
   ws.onmessage = (e) => {
     if (typeof e.data === 'string') onText(JSON.parse(e.data));
