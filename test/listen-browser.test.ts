@@ -189,6 +189,39 @@ test('the live stream arrives complete and plays without gaps or underruns', asy
   assert.equal(o.index, firstLoud);
 });
 
+test('after a stall and a catch-up burst the page counts the underrun and sheds the extra latency', async () => {
+  const rate = SR;
+  const block = 256;
+  const live = server.openLiveStream(rate);
+  const reportsOf = () => reports.filter((r): r is Extract<PageReport, { type: 'live' }> => r.type === 'live' && r.id === live.id);
+  const final = server.waitForReport((r) => r.type === 'live' && r.id === live.id && r.final, { timeoutMs: 60_000 });
+  const x = new Float32Array(block).fill(0.05);
+  let written = 0;
+  const write = async (seconds: number) => {
+    const end = written + Math.round(seconds * rate);
+    while (written < end) {
+      await live.write(x);
+      written += block;
+    }
+  };
+  await write(1);
+  // The sender stalls for 0.7 s (longer than the 250 ms the page holds), then catches up at once.
+  await new Promise((r) => setTimeout(r, 700));
+  await write(3);
+  live.close();
+  const f = await final;
+  assert.ok(f.type === 'live');
+  assert.equal(f.received, written);
+  assert.equal(f.gaps, 0);
+  assert.ok(f.underruns >= 1, 'the stall emptied the buffer');
+  assert.ok(f.dropped > 0, 'the burst beyond the prebuffer was skipped');
+  assert.equal(f.played + f.dropped, f.received);
+  // Before the end, the buffer is back near the 250 ms prebuffer (not 250 ms + the burst).
+  const late = reportsOf().filter((r) => !r.final && r.received >= written - 0.2 * rate);
+  assert.ok(late.length > 0);
+  assert.ok(late[late.length - 1].bufferedMs < 250 + 150, `buffered ${late[late.length - 1].bufferedMs.toFixed(0)} ms at the end`);
+});
+
 test('a page of another origin can neither fetch nor open the WebSocket, even with the token', async () => {
   const foreign = await context.newPage();
   try {
