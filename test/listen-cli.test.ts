@@ -28,6 +28,8 @@ test('bad --listen values are one-line UserErrors naming the flag', () => {
     [['--listen=abc'], /--listen 'abc' is not a TCP port/],
     [['--listen=70000'], /--listen '70000' is not a TCP port/],
     [['--listen', '99999'], /--listen '99999' is not a TCP port/],
+    [['--listen', 'abc', '--json'], /--listen 'abc' is not a TCP port/],
+    [['--listen', '7070.5'], /--listen '7070.5' is not a TCP port/],
     [['--listen', '--listen'], /--listen is given twice/],
     [['--listen-host', '0.0.0.0'], /--listen-host needs --listen too/],
     [['--listen', '--listen-host'], /--listen-host needs an address/],

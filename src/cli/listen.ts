@@ -37,8 +37,9 @@ function parsePort(text: string, flag: string): number {
 /**
  * Take `--listen [PORT]`, `--listen=PORT` and `--listen-host ADDR` out of `argv`.
  *
- * A value after `--listen` counts as its port only when it is all digits, so `--listen --model m`
- * and `lts render --listen --a x.wav` keep their other flags. Scanning stops at `--`.
+ * The argument after `--listen` is its port unless it starts with `-` (the commands take no
+ * positional arguments), so `--listen --model m` keeps its other flags and `--listen abc` is a
+ * clear error. Scanning stops at `--`.
  *
  * @param argv Arguments of the command (without the command name).
  * @returns The remaining arguments, and the listen request or null when `--listen` is absent.
@@ -59,7 +60,7 @@ export function extractListenFlags(argv: readonly string[]): { argv: string[]; l
       if (seen) throw new UserError('--listen is given twice; give it once, e.g. --listen 7070');
       seen = true;
       if (a.startsWith('--listen=')) port = parsePort(a.slice('--listen='.length), '--listen');
-      else if (i + 1 < argv.length && /^\d+$/.test(argv[i + 1])) port = parsePort(argv[++i], '--listen');
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) port = parsePort(argv[++i], '--listen');
       else port = LISTEN_DEFAULT_PORT;
       continue;
     }

@@ -43,7 +43,7 @@ and write a WAV with a JSON sidecar that reproduces it.
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
-                        (lts render then waits until the page has played the render, or Ctrl-C)
+                        with --listen, lts render waits until the page has played the render (or Ctrl-C)
   -h, --help            this help`;
 
 /** Parse `FILE@START` (START in seconds, default 0). */

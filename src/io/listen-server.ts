@@ -38,7 +38,9 @@
  * stream is no more than `leadMs` ahead of real time, so a producer that awaits it (like
  * `LiveEngine.start` awaiting a device stream) runs in real time without any page attached. The
  * page's AudioWorklet keeps a jitter buffer: it starts after `prebufferMs`, counts an underrun
- * when it runs dry and drops the oldest audio beyond `maxBufferMs` (clock drift, bursts).
+ * when it runs dry, drops the oldest audio beyond `maxBufferMs` (clock drift), and skips, with a
+ * short crossfade, an excess over the prebuffer that lasts a second (after a stall of the sender
+ * and its catch-up burst), so the latency returns to its design value.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -129,6 +131,11 @@ export interface ListenRenderInput {
 
 /** Reports the page sends about what it received and played (all times: milliseconds since the Unix epoch). */
 export type PageReport =
+  /**
+   * The page's audio runs (after Start audio, or at once under an autoplay policy). `audio` is
+   * `worklet` when live streams can play (a secure context: http://localhost), else `none`;
+   * `client` numbers the page's connection in every report.
+   */
   | { type: 'ready'; client: number; audio: 'worklet' | 'script-processor' | 'none'; sampleRate: number | null }
   /** Samples of render `id` arrived and were decoded into an AudioBuffer; sums over that buffer's data (float64 accumulation, in order). */
   | { type: 'received'; client: number; id: number; length: number; sampleRate: number; sum: number; sumSquares: number; receivedAt: number }
