@@ -255,8 +255,9 @@ export function CurvePanel({ state }: { state: AppState }) {
   );
 }
 
-/** The transport line: actions with their keys, Normalize, phase method and iterations, output device. */
+/** The transport line: actions with their keys, Normalize, phase method and iterations, output device; the live line while live mode runs. */
 export function TransportBar({ state }: { state: AppState }) {
+  if (state.live.on || state.live.starting) return <LiveLine state={state} />;
   const focused = state.focus === 'transport' && !state.overlay;
   const w = state.layout.columns;
   const s = state.settings;
@@ -318,7 +319,6 @@ export function MessageLine({ state }: { state: AppState }) {
       </Text>
     );
   }
-  if (state.live.on || state.live.starting) return <LiveLine state={state} />;
   if (state.playing) {
     return <Text wrap="truncate" color="cyan">{fit(` ♪ playing ${state.playing.what}  (Ctrl-X stops)`, w)}</Text>;
   }
@@ -337,7 +337,7 @@ export function knobSource(state: AppState): string {
 }
 
 /**
- * The live-mode line (in place of the key hints while live mode runs): the control value and who
+ * The live-mode line (in place of the transport while live mode runs): the control value and who
  * set it, the amount the engine decodes with, the frame position, loop or once, and underruns.
  */
 export function LiveLine({ state }: { state: AppState }) {

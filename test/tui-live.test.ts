@@ -1,0 +1,266 @@
+/**
+ * Live mode, MIDI and the OSC server in the instrument, with real services:
+ * a small STFT model trained in the test (test/helpers/tiny-model.ts), the
+ * render worker, the live engine's worker thread streaming through the real
+ * PortAudio child into ALSA's file plugin (the capture is what the device
+ * played), and MIDI messages taking the device path of `createMidiInput`
+ * (a port backend that delivers raw bytes, as RtMidi's callback does; this
+ * machine has no ALSA sequencer).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import { mountApp, until } from './tui-terminal.ts';
+import { lazyAudioOutput, lazyRenderWorker, loadWaveform, oscStarter, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
+import { LiveWorker } from '../src/tui/live-worker.ts';
+import { LIVE_NEEDS_STFT_TEXT } from '../src/tui/live-protocol.ts';
+import { LIVE_NEEDS_STFT } from '../src/engine/live.ts';
+import { createMidiInput, type MidiBackend } from '../src/io/midi.ts';
+import { TimbreVae } from '../src/engine/vae.ts';
+import { saveModelFolder } from '../src/engine/model-folder.ts';
+import { initBackend } from '../src/engine/backend.ts';
+import { encodeOsc, decodeOsc, flattenPacket } from '../src/io/osc.ts';
+import type { ModelConfig } from '../src/engine/types.ts';
+import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
+import { readFloatCapture, writeAsoundConf } from './audio-out-helpers.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lts-tui-live-'));
+const conf = writeAsoundConf(root, 'default');
+const captured = join(root, 'default.raw');
+let tiny: TinyModel;
+let cqtModel: string;
+const toClose: TuiServices[] = [];
+
+before(async () => {
+  tiny = await makeTinyModel();
+  // A constant-Q model folder (untrained: only its transform matters here).
+  await initBackend('auto');
+  const config: ModelConfig = {
+    formatVersion: 1,
+    features: { transform: { kind: 'cqt', sampleRate: SR, hop: 128, binsPerOctave: 12, nBins: 72, fmin: 32.703 }, scaling: 'log' },
+    network: { inputBins: 72, hidden: [16], latent: 2, outputActivation: 'relu' },
+    training: { beta: 5e-4, learningRate: 3e-3, batchSize: 16, epochs: 1, patience: 10, checkpointEvery: 1, seed: 1 },
+  };
+  cqtModel = join(root, 'cqt-model');
+  const vae = TimbreVae.create(config.network, 1);
+  await saveModelFolder(cqtModel, { config, vae });
+  vae.dispose();
+});
+
+after(async () => {
+  for (const s of toClose) {
+    s.audio.close();
+    await s.live?.close();
+    await s.renderer.close();
+  }
+  rmSync(root, { recursive: true, force: true });
+  if (tiny) rmSync(tiny.dir, { recursive: true, force: true });
+});
+
+/** A MIDI port backend: one port whose messages are the raw bytes handed to `send` (what RtMidi's callback delivers). */
+function testPort(name: string): MidiBackend & { send(bytes: number[]): void } {
+  const listeners: ((dt: number, msg: number[]) => void)[] = [];
+  let open = false;
+  return {
+    getPortCount: () => 1,
+    getPortName: () => name,
+    openPort: () => {
+      open = true;
+    },
+    closePort: () => {
+      open = false;
+    },
+    isPortOpen: () => open,
+    ignoreTypes: () => undefined,
+    on: (_e, cb) => listeners.push(cb),
+    destroy: () => undefined,
+    send(bytes) {
+      if (open) for (const l of listeners) l(0, bytes);
+    },
+  };
+}
+
+function services(over: Partial<TuiServices> = {}): TuiServices {
+  const stateDir = mkdtempSync(join(root, 'state-'));
+  const renderer = lazyRenderWorker('cpu');
+  const audio = lazyAudioOutput({ ALSA_CONFIG_PATH: conf });
+  const s: TuiServices = {
+    scanDataset: scanForBrowser,
+    loadAudio: loadWaveform,
+    renderer,
+    audio,
+    presetsDir: join(stateDir, 'presets'),
+    rendersDir: join(stateDir, 'renders'),
+    live: new LiveWorker(),
+    midiMapPath: join(stateDir, 'midi-map.json'),
+    startOsc: oscStarter(renderer, audio, join(stateDir, 'renders')),
+    backend: 'cpu',
+    audioEnv: { ALSA_CONFIG_PATH: conf },
+    ...over,
+  };
+  mkdirSync(s.presetsDir, { recursive: true });
+  mkdirSync(s.rendersDir, { recursive: true });
+  toClose.push(s);
+  return s;
+}
+
+const LEFT = '\x1b[D';
+const RIGHT = '\x1b[C';
+const DOWN = '\x1b[B';
+const ESC = '\x1b';
+
+/** Mean squared first difference over mean square: grows with the square of the dominant frequency. */
+function brightness(x: Float32Array): number {
+  let d = 0;
+  let e = 0;
+  for (let i = 1; i < x.length; i++) {
+    d += (x[i] - x[i - 1]) ** 2;
+    e += x[i] * x[i];
+  }
+  return d / Math.max(e, 1e-12);
+}
+
+/** Wait until the capture has grown by `samples` after now, and return its last `samples` samples. */
+async function nextCaptured(samples: number): Promise<Float32Array> {
+  const from = readFloatCapture(captured).length;
+  const t0 = Date.now();
+  for (;;) {
+    const cap = readFloatCapture(captured);
+    if (cap.length >= from + 2 * samples) return cap.slice(cap.length - samples);
+    if (Date.now() - t0 > 30000) assert.fail(`the device received only ${cap.length - from} new samples in 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('live mode from the keys plays through PortAudio; MIDI learn binds a knob that the sound follows; mappings save and load; note-on generates', async () => {
+  const port = testPort('Test Controller');
+  const svc = services({ midi: () => createMidiInput({ backend: port }) });
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 } });
+  try {
+    await until(frame, (s) => s.includes('high') && s.includes('low') && s.includes('MIDI Test Controller'), 'the dataset and the MIDI port');
+    // high.wav first in the list: to A; low.wav to B.
+    await press(LEFT);
+    await press(DOWN);
+    await press(RIGHT);
+    await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+
+    // Live mode from the keys.
+    await press('\x0c'); // Ctrl-L
+    let f = await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line');
+    assert.match(f, /live: \d+ frames at 16000 Hz/);
+    assert.match(f, /LIVE/, 'the status line says live');
+    const first = await nextCaptured(SR / 4);
+    assert.ok(first.some((v) => Math.abs(v) > 0.01), 'the device plays sound');
+    await press(']]]]');
+    await until(frame, (s) => /● LIVE a 0\.70 \(keys\)/.test(s), 'the knob moved by the keys');
+    await press('{');
+    await until(frame, (s) => /● LIVE a 0\.69 \(keys\)/.test(s), 'the fine step');
+
+    // MIDI learn: open the panel, choose "amount a (absolute)", move CC 1.
+    await press('\x0b'); // Ctrl-K
+    f = await until(frame, (s) => s.includes('open: Test Controller') && s.includes('amount a (absolute)'), 'the MIDI panel');
+    await press(DOWN); // from the port row to the first parameter
+    await press('\r');
+    await until(frame, (s) => s.includes('… move a control'), 'learn armed');
+    port.send([0xb0, 1, 0]);
+    f = await until(frame, (s) => /amount a \(absolute\) +CC 1 ch 1 +-0\.3\.\.1\.3/.test(s) && s.includes('last message: CC 1 ch 1 = 0'), 'the learnt mapping');
+    assert.ok(f.includes('MIDI learn: amount (absolute) ← CC 1 ch 1'), 'the message line says what was learnt');
+    await press(ESC);
+    await until(frame, (s) => /● LIVE a -0\.30 \(MIDI CC 1 ch 1\)/.test(s), 'the knob from MIDI');
+    const low = brightness(await nextCaptured(SR / 2));
+    port.send([0xb0, 1, 127]);
+    await until(frame, (s) => /● LIVE a 1\.30 \(MIDI CC 1 ch 1\)/.test(s), 'the knob at the top');
+    const high = brightness(await nextCaptured(SR / 2));
+    assert.ok(high > 4 * low, `the sound follows the knob toward the bright sound A (brightness ${low.toFixed(4)} -> ${high.toFixed(4)})`);
+    // A key takes over from the knob again.
+    await press('[');
+    await until(frame, (s) => /● LIVE a 1\.25 \(keys\)/.test(s), 'keys take over');
+    await press('\x0c');
+    await until(frame, (s) => !s.includes('● LIVE') && s.includes('live mode stopped'), 'live mode stopped');
+
+    // Save the mapping by name, remove it, load it back.
+    await press('\x0b');
+    await until(frame, (s) => s.includes('CC 1 ch 1  -0.3..1.3'), 'the panel with the mapping');
+    await press('w');
+    await press('knobs\r');
+    await until(frame, (s) => s.includes('MIDI mappings saved'), 'saved');
+    const file = join(svc.presetsDir, 'knobs.midi.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(saved.mappings, [{ param: 'amount', source: { kind: 'cc', channel: 0, controller: 1 }, min: -0.3, max: 1.3, mode: 'absolute' }]);
+    await press(DOWN);
+    await press('\x7f'); // Backspace: unmap
+    await until(frame, (s) => /amount a \(absolute\) +—/.test(s), 'unmapped');
+    assert.deepEqual(JSON.parse(readFileSync(svc.midiMapPath!, 'utf8')).mappings, [], 'the kept mappings follow');
+    await press('l');
+    await until(frame, (s) => s.includes('MIDI mappings (Enter loads') && s.includes('knobs'), 'the mapping picker');
+    await press('\r');
+    await until(frame, (s) => /amount a \(absolute\) +CC 1 ch 1/.test(s) && s.includes('MIDI mappings knobs loaded (1)'), 'loaded');
+
+    // A note-on learnt for Generate & Play renders and plays.
+    for (let i = 0; i < 5; i++) await press(DOWN); // port, 2 × amount, start A, start B, then Generate & Play
+    await press('\r');
+    port.send([0x99, 60, 100]);
+    await until(frame, (s) => /Generate & Play +note 60 ch 10/.test(s), 'the trigger mapping');
+    await press(ESC);
+    port.send([0x99, 60, 90]);
+    await until(frame, (s) => /rendered render-0001\.wav/.test(s), 'the render started by the note', 90000);
+    assert.ok(statSync(join(svc.rendersDir, 'render-0001.wav')).size > 1000);
+  } finally {
+    unmount();
+  }
+});
+
+test('a constant-Q model: live mode explains that it needs an STFT model; without a sequencer the MIDI panel says no MIDI', async () => {
+  assert.equal(LIVE_NEEDS_STFT_TEXT, LIVE_NEEDS_STFT, 'the UI shows the engine\'s message');
+  const svc = services({ midi: () => createMidiInput({ sequencerPath: join(root, 'no-such-seq') }) });
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: cqtModel, size: { columns: 100, rows: 30 } });
+  try {
+    await until(frame, (s) => s.includes('high') && /cqt 16k/.test(s), 'the list and the model');
+    await press(LEFT);
+    await press(DOWN);
+    await press(RIGHT);
+    await press('\x0c');
+    await until(frame, (s) => s.includes(LIVE_NEEDS_STFT_TEXT), 'the refusal');
+    assert.ok(!frame().includes('● LIVE'));
+    // The engine refuses the same way when asked directly.
+    const r = await svc.live!.start({
+      model: cqtModel, backend: 'cpu', a: { path: tiny.fileA, start: 0 }, b: { path: tiny.fileB, start: 0 }, duration: 1, loop: true,
+      mode: 'absolute', curve: [0.5], amount: 0.5, deviceId: null, midi: { mappings: [], rampMs: 8 }, tee: false,
+    });
+    assert.deepEqual(r, { ok: false, message: LIVE_NEEDS_STFT });
+    await press('\x0b');
+    const f = await until(frame, (s) => s.includes('Input ports — no MIDI (no ALSA sequencer)'), 'no MIDI');
+    assert.match(f, /amount a \(absolute\) +—/);
+  } finally {
+    unmount();
+  }
+});
+
+test('Ctrl-E starts the OSC server: it answers the Max patch\'s connection test and shows in the status line; Ctrl-E stops it', async () => {
+  const replies = createSocket('udp4');
+  await new Promise<void>((r) => replies.bind(0, '127.0.0.1', () => r()));
+  const replyPort = (replies.address() as { port: number }).port;
+  const got: string[] = [];
+  replies.on('message', (buf) => {
+    for (const m of flattenPacket(decodeOsc(buf))) got.push(`${m.address} ${m.args.map((a) => String(a.value)).join(' ')}`);
+  });
+  const svc = services();
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 }, oscPort: 0, oscReplyPort: replyPort });
+  try {
+    const f = await until(frame, (s) => /OSC \d+/.test(s), 'the OSC server started by the option');
+    const port = Number(/OSC (\d+)/.exec(f)![1]);
+    assert.ok(port > 0);
+    const sender = createSocket('udp4');
+    sender.send(encodeOsc({ address: '/test/connection', args: [] }), port, '127.0.0.1');
+    await until(() => got.join('\n'), (s) => s.includes('/report Connection works. #1'), 'the reply');
+    sender.close();
+    await press('\x05'); // Ctrl-E
+    await until(frame, (s) => s.includes('OSC server stopped') && !/OSC \d+/.test(s.split('\n')[0]), 'stopped');
+  } finally {
+    unmount();
+    replies.close();
+  }
+});
