@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { writeWav } from '../src/io/wav.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { parseCurveSpec, sampleCurve } from '../src/engine/curve.ts';
+import { readFloatCapture, writeAsoundConf } from './audio-out-helpers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'lts-tui-e2e-'));
@@ -57,9 +58,11 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+const data = join(tmp, 'data');
+const model = join(tmp, 'model');
+
 test('pick two files, draw a curve, generate: the render is valid audio and the screen says so', async () => {
   // A two-file dataset: a harmonic tone and a noisy buzz, 2.5 s each at 44.1 kHz.
-  const data = join(tmp, 'data');
   mkdirSync(data);
   const sr = 44100;
   const n = Math.round(2.5 * sr);
@@ -75,7 +78,6 @@ test('pick two files, draw a curve, generate: the render is valid audio and the 
   writeWav(join(data, 'a-tone.wav'), tone, sr);
   writeWav(join(data, 'b-buzz.wav'), buzz, sr);
 
-  const model = join(tmp, 'model');
   const train = spawnSync(
     process.execPath,
     [join(ROOT, 'bin', 'lts.js'), 'train', data, '--out', model, '--epochs', '1', '--hidden', '32', '--latent', '4', '--n-fft', '512', '--hop', '128', '--batch', '256', '--validation', '0'],
@@ -158,4 +160,36 @@ test('pick two files, draw a curve, generate: the render is valid audio and the 
   assert.equal(session.lastRender.path, wav);
   assert.equal(session.curve.values[0], 1);
   assert.equal(session.curve.values[session.curve.values.length - 1], 0);
+});
+
+test('live mode with --osc and --listen: the live line runs, [ ] move the control, the device receives the stream, Ctrl-L stops', async () => {
+  assert.ok(existsSync(join(model, 'config.json')), 'the model of the first test');
+  const state = join(tmp, 'state-live');
+  const conf = writeAsoundConf(tmp, 'default');
+  const captured = join(tmp, 'default.raw');
+  const env = [`LTS_STATE_DIR=${state}`, `ALSA_CONFIG_PATH=${conf}`, 'TERM=xterm-256color'];
+  const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} bin/lts.js --dataset ${data} --model ${model} --backend wasm --osc 0 --listen 0; echo "EXITED $?"; sleep 30`;
+  tmux('kill-server');
+  tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd);
+  let sc = await waitFor((x) => x.includes('Dataset 2') && x.includes('model · stft') && /OSC \d+ · web \d+/.test(x), 'the dataset, the model, OSC and the page', 60000);
+  await keys('Left', 'Down', 'Right');
+  await waitFor((x) => x.includes('A  a-tone.wav') && x.includes('B  b-buzz.wav'), 'both slots', 10000);
+  await keys('C-l');
+  sc = await waitFor((x) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(x), 'the live line', 60000);
+  assert.match(sc, /live: \d+ frames at 44100 Hz/);
+  const before = readFloatCapture(captured).length;
+  await keys(']', ']');
+  await waitFor((x) => /● LIVE a 0\.60 \(keys\)/.test(x), 'the control moved by the keys', 10000);
+  const t0 = Date.now();
+  while (readFloatCapture(captured).length < before + 44100 && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 100));
+  const cap = readFloatCapture(captured);
+  assert.ok(cap.length >= before + 44100, `the device received a second of the live stream (${cap.length - before} samples)`);
+  assert.ok(cap.subarray(before).some((v) => Math.abs(v) > 0.01), 'and it is not silent');
+  await keys('?');
+  sc = await waitFor((x) => x.includes('Listening page') && x.includes('OSC server: UDP'), 'the URL and OSC in the help', 10000);
+  assert.match(sc, /http:\/\/localhost:\d+\/\?token=[A-Za-z0-9_-]{16,}/, 'the page URL with its token');
+  await keys('Escape', 'C-l');
+  await waitFor((x) => !x.includes('● LIVE') && x.includes('live mode stopped'), 'live mode stopped', 15000);
+  await keys('C-q');
+  await waitFor((x) => x.includes('EXITED 0'), 'a clean exit', 15000);
 });

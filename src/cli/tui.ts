@@ -28,7 +28,7 @@ export function extractOscFlag(argv: readonly string[]): { argv: string[]; osc: 
   let osc: number | null = null;
   const parse = (t: string) => {
     const x = Number(t);
-    if (t.trim() === '' || !Number.isInteger(x) || x < 1 || x > 65535) throw new UserError(`--osc '${t}' is not a UDP port; use a whole number from 1 to 65535, e.g. --osc 7020`);
+    if (t.trim() === '' || !Number.isInteger(x) || x < 0 || x > 65535) throw new UserError(`--osc '${t}' is not a UDP port; use a whole number from 1 to 65535 (0 picks a free one), e.g. --osc 7020`);
     return x;
   };
   for (let i = 0; i < argv.length; i++) {
