@@ -4,7 +4,12 @@
 import { parseCommandArgs } from './args.ts';
 import { parseBackendPreference } from '../engine/backend.ts';
 import { UserError } from '../io/errors.ts';
+import { resolve } from 'node:path';
 import { OscServer, OSC_DEFAULT_PORT, OSC_DEFAULT_REPLY_PORT } from '../engine/osc-server.ts';
+import { RenderWorker } from '../engine/render-worker.ts';
+import { createAudioOutput } from '../io/audio-out.ts';
+import { listenAudioOutput, listenRenderer, followOsc } from '../io/listen-bridge.ts';
+import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
 
 /** Text of `lts osc --help`. */
 export const OSC_HELP = `usage: lts osc [--port ${OSC_DEFAULT_PORT}] [--reply-port ${OSC_DEFAULT_REPLY_PORT}] [options]
@@ -21,6 +26,7 @@ run-NNN folder, imported on the fly), choose two sounds, draw the curve, generat
   --import-cache DIR  where imported original runs are kept (default: ~/.cache/lts/imported)
   --backend B         auto | tensorflow | wasm | cpu (default: auto)
   --quiet             do not print received messages and reports
+${LISTEN_HELP}
   -h, --help          this help
 
 Stop with Ctrl-C.`;
@@ -40,9 +46,10 @@ function portFlag(v: string | undefined, flag: string, fallback: number): number
  * @param opts.onListening Called once the server listens, with its address.
  */
 export async function oscCommand(
-  argv: string[],
+  argvIn: string[],
   opts: { signal?: AbortSignal; onListening?: (local: { address: string; port: number }) => void } = {},
 ): Promise<number> {
+  const { argv, listen } = extractListenFlags(argvIn);
   const parsed = parseCommandArgs('osc', argv, {
     port: { type: 'string' },
     'reply-port': { type: 'string' },
@@ -63,16 +70,34 @@ export async function oscCommand(
   const replyPort = portFlag(v['reply-port'], '--reply-port', OSC_DEFAULT_REPLY_PORT);
   if (v.backend !== undefined) parseBackendPreference(v.backend);
   const log = v.quiet ? undefined : (line: string) => console.log(line);
-  const server = await OscServer.start({
-    port,
-    replyPort,
-    host: v.host,
-    replyHost: v['reply-host'],
-    rendersDir: v.renders,
-    importDir: v['import-cache'],
-    backend: v.backend,
-    log,
-  });
+  // --listen: renders and playback also go to the browser page (see README, "Listening over SSH").
+  const page = listen ? await startListening(listen, resolve(v.renders ?? 'renders'), (line) => console.error(line)) : null;
+  const audio = page ? listenAudioOutput(page, createAudioOutput()) : undefined;
+  const renderer = page ? listenRenderer(page, RenderWorker.start({ backend: v.backend })) : undefined;
+  const closeListening = async () => {
+    audio?.close();
+    await renderer?.close();
+    await page?.close();
+  };
+  let server: OscServer;
+  try {
+    server = await OscServer.start({
+      port,
+      replyPort,
+      host: v.host,
+      replyHost: v['reply-host'],
+      rendersDir: v.renders,
+      importDir: v['import-cache'],
+      backend: v.backend,
+      log,
+      audio,
+      renderer,
+    });
+  } catch (e) {
+    await closeListening();
+    throw e;
+  }
+  const unfollow = page ? followOsc(page, server) : () => undefined;
   console.error(
     `lts osc: listening on ${server.local.address}:${server.local.port}, replies to ${server.replyTo.host}:${server.replyTo.port}; Ctrl-C to stop`,
   );
@@ -84,7 +109,9 @@ export async function oscCommand(
     if (opts.signal?.aborted) resolve();
     opts.signal?.addEventListener('abort', stop, { once: true });
   });
+  unfollow();
   await server.close();
+  await closeListening();
   console.error('lts osc: stopped');
   return 0;
 }
