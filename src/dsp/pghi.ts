@@ -43,10 +43,13 @@
  *
  * Cost: O(K) for K coefficients. The priority queue is a bucket queue on the
  * quantised log-magnitude (0.024 dB buckets at the default tolerance) in
- * typed arrays, with no allocation per coefficient; it replaces the paper's
- * binary heap at a third of the cost with the same result (see `integrate`).
- * Memory: 24 bytes per coefficient besides the input (17 MB for 4 s at 2048/256). Speed:
- * see the "Phase reconstruction" section of BENCHMARKS.md.
+ * typed arrays, with no allocation per coefficient (see `integrate`). The
+ * working state (16 bytes per coefficient, on a grid padded by one frame and
+ * one bin on each side so that the integration needs no bounds checks) is
+ * kept between calls (up to 64 MiB, about 22 s of audio at 2048/256) and only
+ * grown, so a call allocates little more than its output (8 bytes per
+ * coefficient). Speed: see the "Phase reconstruction"
+ * section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
 import { createRng } from './rng.ts';
@@ -125,16 +128,12 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   if (K === 0) return out;
 
   let maxMag = 0;
-  let argMax = 0;
   for (let i = 0; i < K; i++) {
     const v = data[i];
     if (!(v >= 0) || v === Infinity) {
       throw new UserError(`pghi: magnitude at frame ${Math.floor(i / M)}, bin ${i % M} is ${v}; magnitudes must be finite and >= 0`);
     }
-    if (v > maxMag) {
-      maxMag = v;
-      argMax = i;
-    }
+    if (v > maxMag) maxMag = v;
   }
   if (maxMag === 0) return out; // silence: every phase is equally right, the output is zero
 
@@ -142,107 +141,179 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   const threshold = tolerance * maxMag;
   const logThr = Math.log(threshold);
   const qScale = (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
-
-  // Per-coefficient state, interleaved so that one coefficient is one 16-byte
-  // slot (fewer cache misses in the integration): [4i] phase step to the next
-  // frame, [4i+1] phase step to the next bin, [4i+2] phase (NaN until
-  // reached), [4i+3] priority bucket (then, once queued, the queue link).
-  const st = new Float32Array(4 * K);
-  const remaining = logMagnitudes(data, threshold, qScale, st);
-  phaseDerivatives(st, T, M, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI * a) / N, N, a);
-  initialPhases(st, createRng(opts.seed ?? 0));
-  integrate(st, T, M, remaining, argMax);
-  polarToCartesian(data, st, T, M, re, im);
+  const ws = workspace(T, M);
+  // Frame-major padded layout: a bin step is one slot, a frame step M + 2 slots.
+  const sT = M + 2;
+  const sM = 1;
+  const remaining = logMagnitudes(data, T, M, sT, sM, threshold, qScale, ws.st, ws.link);
+  phaseDerivatives(ws, T, M, sT, sM, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a);
+  initialPhases(ws, T, M, sT, sM, createRng(opts.seed ?? 0));
+  integrate(ws, T, M, sT, sM, remaining);
+  polarToCartesian(data, ws.st, T, M, sT, sM, re, im);
   return out;
 }
 
 /**
+ * Working memory of {@link pghi}, kept between calls (and grown when a
+ * larger spectrogram arrives), so that a call allocates little besides its
+ * output. The grid is padded by one frame before the first and after the last
+ * and by one bin below DC and above Nyquist; the padding counts as already
+ * reached, which removes every bounds check from the integration. Padded
+ * index of frame `t`, bin `m`: `p = (t + 1)·sT + (m + 1)·sM`.
+ */
+interface Workspace {
+  /**
+   * One 16-byte slot per coefficient: `[4p]` phase step to the next frame,
+   * `[4p+1]` phase step to the next bin, `[4p+2]` ln|c| until the
+   * derivatives are computed, then the phase (NaN until reached),
+   * `[4p+3]` (int32, through `link`) the priority bucket (−1: under the
+   * tolerance or padding), then, once queued, the next coefficient of the
+   * same bucket.
+   */
+  st: Float32Array;
+  link: Int32Array;
+  /** Head of each bucket's list (−1: empty). */
+  head: Int32Array;
+  /** Bitmap of the non-empty buckets. */
+  bits: Int32Array;
+  /** Per bin, the frame advance `2π·(a·m mod N)/N`. */
+  advance: Float64Array;
+}
+
+let cached: Workspace | null = null;
+
+/** Largest workspace kept between calls, in padded coefficients (16 bytes each: 64 MiB, about 22 s at 2048/256). */
+const MAX_CACHED = 1 << 22;
+
+function workspace(T: number, M: number): Workspace {
+  const P = (T + 2) * (M + 2);
+  if (cached !== null && cached.link.length >= 4 * P && cached.advance.length >= M) return cached;
+  const cap = Math.max(P, cached === null ? 0 : Math.min(MAX_CACHED, Math.ceil((cached.link.length / 4) * 1.5)));
+  const st = new Float32Array(4 * cap);
+  const ws: Workspace = {
+    st,
+    link: new Int32Array(st.buffer),
+    head: new Int32Array(QUEUE_BUCKETS),
+    bits: new Int32Array(QUEUE_BUCKETS >> 5),
+    advance: new Float64Array(Math.max(M, cached === null ? 0 : cached.advance.length)),
+  };
+  // A longer signal than that gets its own workspace, released after the call.
+  if (cap <= MAX_CACHED) cached = ws;
+  return ws;
+}
+
+/**
  * Compute `s = ln|c|` (a fast logarithm from the float32 exponent and an
- * atanh series of the mantissa, absolute error < 3e-6) into the phase slot
- * `st[4i+2]` (a temporary use, see {@link initialPhases}) and the priority
- * bucket `⌊(s − ln threshold)·qScale⌋` into `st[4i+3]`, or −1 for a
- * coefficient under `threshold`. Values under the threshold are clamped to
- * `ln(threshold) − ln(1000)` (30 dB under it): they only enter differences
- * next to the threshold, where the estimate is poor anyway.
+ * atanh series of the mantissa, absolute error < 3e-6) into `st[4p+2]` and
+ * the priority bucket `⌊(s − ln threshold)·qScale⌋` into `link[4p+3]`, or −1
+ * for a coefficient under `threshold`. Values under the
+ * threshold are floored at `ln(threshold) − ln(1000)` (30 dB under it): they
+ * only enter differences next to the threshold, where the estimate is poor
+ * anyway. The padding bins below DC and above Nyquist mirror bins 1 and
+ * M − 2 (|c| of a real signal is even about DC and about Nyquist), so the
+ * centred difference in frequency, ∂s/∂ω, is 0 there. Padding frames get
+ * bucket −1 (their log-magnitude is never read).
  *
  * @returns The number of coefficients at or above the threshold.
  */
-function logMagnitudes(data: Float32Array, threshold: number, qScale: number, st: Float32Array): number {
-  const K = data.length;
-  const bits = new Int32Array(data.buffer, data.byteOffset, K);
+function logMagnitudes(
+  data: Float32Array, T: number, M: number, sT: number, sM: number,
+  threshold: number, qScale: number, st: Float32Array, link: Int32Array,
+): number {
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
   const logThr = Math.log(threshold);
   const logFloor = logThr - Math.log(1e3);
   const top = QUEUE_BUCKETS - 1;
+  const dm = 4 * sM;
   let remaining = 0;
-  for (let i = 0; i < K; i++) {
-    const v = data[i];
-    let l: number;
-    const b = bits[i];
-    const e = (b >>> 23) & 0xff;
-    if (e === 0) {
-      l = v > 0 ? Math.log(v) : -Infinity; // subnormal or zero
-    } else {
-      const mant = 1 + (b & 0x7fffff) * 1.1920928955078125e-7; // in [1, 2)
-      const z = (mant - 1) / (mant + 1); // |z| <= 1/3
-      const z2 = z * z;
-      l = (e - 127) * Math.LN2 + 2 * z * (1 + z2 * (1 / 3 + z2 * (1 / 5 + z2 * (1 / 7 + z2 * (1 / 9 + z2 / 11)))));
+  for (let m = 0; m < M + 2; m++) {
+    link[4 * (m * sM) + 3] = -1;
+    link[4 * ((T + 1) * sT + m * sM) + 3] = -1;
+  }
+  for (let t = 0; t < T; t++) {
+    const src = t * M;
+    const row = 4 * ((t + 1) * sT + sM);
+    for (let m = 0, o = row; m < M; m++, o += dm) {
+      const v = data[src + m];
+      const b = bits[src + m];
+      const e = (b >>> 23) & 0xff;
+      let l: number;
+      if (e === 0) {
+        l = v > 0 ? Math.log(v) : -Infinity; // subnormal or zero
+      } else {
+        const mant = 1 + (b & 0x7fffff) * 1.1920928955078125e-7; // in [1, 2)
+        const z = (mant - 1) / (mant + 1); // |z| <= 1/3
+        const z2 = z * z;
+        l = (e - 127) * Math.LN2 + 2 * z * (1 + z2 * (1 / 3 + z2 * (1 / 5 + z2 * (1 / 7 + z2 * (1 / 9 + z2 / 11)))));
+      }
+      if (v >= threshold) {
+        st[o + 2] = l;
+        const q = (l - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
+        link[o + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
+        remaining++;
+      } else {
+        st[o + 2] = l > logFloor ? l : logFloor;
+        link[o + 3] = -1;
+      }
     }
-    if (v >= threshold) {
-      st[4 * i + 2] = l;
-      const q = (l - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
-      st[4 * i + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
-      remaining++;
-    } else {
-      st[4 * i + 2] = l > logFloor ? l : logFloor;
-      st[4 * i + 3] = -1;
-    }
+    const below = row - dm; // padding below DC
+    const above = row + M * dm; // padding above Nyquist
+    link[below + 3] = -1;
+    link[above + 3] = -1;
+    st[below + 2] = M > 1 ? st[row + dm + 2] : st[row + 2];
+    st[above + 2] = M > 1 ? st[above - 2 * dm + 2] : st[row + 2];
   }
   return remaining;
 }
 
 /**
- * Replace the log-magnitudes in the phase slots by the starting phases:
- * NaN (not reached yet) for coefficients to integrate, a uniform random phase
- * in [−π, π) from `rng` for those under the threshold (drawn in index order,
- * so the result depends only on the seed).
+ * Phase derivatives of the window-centred STFT phase from the log-magnitude
+ * (Průša et al. 2017, Gaussian window, discretised with centred differences;
+ * one-sided at the first and last frame, none for a single frame), into the
+ * state slots: `st[4p] = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2`
+ * (per frame step), `st[4p+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin
+ * step). The frame advance is reduced modulo 2π, which keeps the integrated
+ * phase small.
  */
-function initialPhases(st: Float32Array, rng: () => number): void {
-  const twoPi = 2 * Math.PI;
-  for (let o = 0; o < st.length; o += 4) st[o + 2] = st[o + 3] < 0 ? twoPi * rng() - Math.PI : NaN;
+function phaseDerivatives(
+  ws: Workspace, T: number, M: number, sT: number, sM: number,
+  cT: number, cF: number, twoPiOverN: number, N: number, a: number,
+): void {
+  const { st, advance } = ws;
+  for (let m = 0; m < M; m++) advance[m] = twoPiOverN * ((a * m) % N);
+  const hT = cT / 2;
+  const dm = 4 * sM;
+  for (let t = 0; t < T; t++) {
+    const row = 4 * ((t + 1) * sT + sM);
+    const up = T === 1 || t === T - 1 ? 0 : 4 * sT;
+    const down = T === 1 || t === 0 ? 0 : 4 * sT;
+    const f = up !== 0 && down !== 0 ? cF / 2 : cF;
+    for (let m = 0, o = row; m < M; m++, o += dm) {
+      st[o] = advance[m] + hT * (st[o + dm + 2] - st[o - dm + 2]);
+      st[o + 1] = f * (st[o + up + 2] - st[o - down + 2]);
+    }
+  }
 }
 
 /**
- * Phase derivatives of the window-centred STFT phase from the log-magnitude
- * `s = st[4i+2]` (Průša et al. 2017, eqs. for the Gaussian window, discretised with
- * centred differences; one-sided at the first and last frame), into the state
- * slots: `st[4i] = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per
- * frame step), `st[4i+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step).
- * `∂s/∂ω` is taken as 0 at DC and Nyquist, where |c| of a real signal is even.
- * The frame advance is reduced modulo 2π, which keeps the integrated phase small.
+ * Starting phases in `st[4p+2]`: 0 in the padding (counts as reached), NaN
+ * (not reached yet) for coefficients to integrate, and a uniform random phase
+ * in [−π, π) from `rng` for those under the threshold (drawn in frame-major
+ * order, so the result depends only on the seed).
  */
-function phaseDerivatives(st: Float32Array, T: number, M: number, cT: number, cF: number, binAdvance: number, N: number, a: number): void {
-  const advance = new Float64Array(M);
-  for (let m = 0; m < M; m++) advance[m] = binAdvance * (((a * m) % N) / a);
-  const hT = cT / 2;
-  const hF = cF / 2;
-  const S = 2; // offset of ln|c| in a slot
-  const R = 4 * M; // slots of one frame
+function initialPhases(ws: Workspace, T: number, M: number, sT: number, sM: number, rng: () => number): void {
+  const { st, link } = ws;
+  const twoPi = 2 * Math.PI;
+  const dm = 4 * sM;
+  for (let m = 0; m < M + 2; m++) {
+    st[4 * (m * sM) + 2] = 0;
+    st[4 * ((T + 1) * sT + m * sM) + 2] = 0;
+  }
   for (let t = 0; t < T; t++) {
-    const o = 4 * t * M;
-    st[o] = 0;
-    for (let m = 1; m < M - 1; m++) {
-      const k = o + 4 * m;
-      st[k] = advance[m] + hT * (st[k + 4 + S] - st[k - 4 + S]);
-    }
-    st[o + 4 * (M - 1)] = advance[M - 1];
-    if (T === 1) continue; // a single frame has no time derivative: the bin steps stay 0
-    if (t === 0) {
-      for (let k = o; k < o + R; k += 4) st[k + 1] = cF * (st[k + R + S] - st[k + S]);
-    } else if (t === T - 1) {
-      for (let k = o; k < o + R; k += 4) st[k + 1] = cF * (st[k + S] - st[k - R + S]);
-    } else {
-      for (let k = o; k < o + R; k += 4) st[k + 1] = hF * (st[k + R + S] - st[k - R + S]);
-    }
+    const row = 4 * ((t + 1) * sT + sM);
+    st[row - dm + 2] = 0;
+    st[row + M * dm + 2] = 0;
+    for (let m = 0, o = row; m < M; m++, o += dm) st[o + 2] = link[o + 3] < 0 ? twoPi * rng() - Math.PI : NaN;
   }
 }
 
@@ -251,122 +322,158 @@ function phaseDerivatives(st: Float32Array, T: number, M: number, cT: number, cF
  * largest coefficient not yet reached (phase 0), repeatedly take the largest
  * reached coefficient and give each unreached neighbour (previous/next frame,
  * previous/next bin) the phase of the taken one plus the trapezoidal average
- * of the two phase steps; repeat with a new seed while coefficients at or
- * above the threshold remain (separate islands). Phases are kept in
+ * of the phase steps at both ends; repeat with a new seed while coefficients
+ * at or above the threshold remain (separate islands). Phases are kept in
  * [−π, π] (float32 is then accurate to 2.4e-7 rad).
  *
  * The priority queue is a bucket queue on the log-magnitude (a LIFO list per
  * bucket and a bitmap of non-empty buckets) with {@link QUEUE_BUCKETS} buckets
  * between the threshold and the maximum, i.e. 0.024 dB per bucket at the
  * default tolerance. Push and pop are O(1); the order differs from an exact
- * binary max-heap only among coefficients within one bucket width of each
- * other. Measured on the benchmark files, an exact binary heap gave the same
- * spectral convergence within 0.15 dB at two to four times the cost.
+ * max-heap only among coefficients within one bucket width of each other.
  */
-function integrate(st: Float32Array, T: number, M: number, remaining: number, firstSeed: number): void {
-  const NB = QUEUE_BUCKETS;
-  const head = new Int32Array(NB).fill(-1);
-  // Once a coefficient is queued its bucket is no longer needed: slot [4i+3]
-  // then holds (as int32) the next coefficient in the same bucket's list.
-  const link = new Int32Array(st.buffer, st.byteOffset, st.length);
-  const bits = new Int32Array(NB >> 5);
+function integrate(ws: Workspace, T: number, M: number, sT: number, sM: number, remaining: number): void {
+  const { st, link, head, bits } = ws;
+  head.fill(-1);
+  bits.fill(0);
+  const dt = 4 * sT;
+  const dm = 4 * sM;
   const twoPi = 2 * Math.PI;
   let topWord = 0;
   let queued = 0;
-  // reach coefficient j with phase p and queue it
-  const reach = (j: number, p: number): void => {
-    st[4 * j + 2] = p - twoPi * Math.round(p * INV_TWO_PI);
-    const b = st[4 * j + 3];
-    link[4 * j + 3] = head[b];
-    head[b] = j;
-    const w = b >> 5;
-    bits[w] |= 1 << (b & 31);
-    if (w > topWord) topWord = w;
-    queued++;
-  };
-
-  // Seeds in descending magnitude order, built only if a second island exists.
+  // Seeds in descending magnitude order, built only when a second island exists.
   let order: Int32Array | null = null;
   let orderPos = 0;
-  let seed = firstSeed;
-  const invM = 1 / M;
-
   while (remaining > 0) {
-    if (seed < 0) {
-      if (order === null) order = descendingOrder(st, NB);
-      while (st[4 * order[orderPos] + 2] === st[4 * order[orderPos] + 2]) orderPos++; // skip reached (non-NaN)
-      seed = order[orderPos];
+    if (order === null) order = descendingOrder(ws, T, M);
+    while (st[4 * order[orderPos] + 2] === st[4 * order[orderPos] + 2]) orderPos++; // skip reached (non-NaN)
+    {
+      // a new island: its largest coefficient gets phase 0
+      const o = 4 * order[orderPos];
+      st[o + 2] = 0;
+      const b = link[o + 3];
+      link[o + 3] = -1;
+      head[b] = o >> 2;
+      bits[b >> 5] |= 1 << (b & 31);
+      topWord = b >> 5;
+      queued = 1;
     }
-    reach(seed, 0);
-    remaining--;
+    let popped = 0;
     while (queued > 0) {
       // pop the top of the queue
       while (bits[topWord] === 0) topWord--;
       const word = bits[topWord];
-      const b = (topWord << 5) + 31 - Math.clz32(word);
-      const i = head[b];
-      const nx = link[4 * i + 3];
-      head[b] = nx;
-      if (nx < 0) bits[topWord] = word & ~(1 << (b & 31));
+      const bi = (topWord << 5) + 31 - Math.clz32(word);
+      const o = 4 * head[bi];
+      const nx = link[o + 3];
+      head[bi] = nx;
+      if (nx < 0) bits[topWord] = word & ~(1 << (bi & 31));
       queued--;
+      popped++;
 
-      const t = Math.floor((i + 0.5) * invM);
-      const m = i - t * M;
-      const o = 4 * i;
-      const p = st[o + 2];
+      const ph = st[o + 2];
       const dT = st[o];
       const dF = st[o + 1];
-      if (t + 1 < T) {
-        const j = i + M;
-        const pj = st[4 * j + 2];
-        if (pj !== pj) {
-          reach(j, p + 0.5 * (dT + st[4 * j]));
-          remaining--;
-        }
+      let oj: number;
+      oj = o + dt; // next frame
+      if (st[oj + 2] !== st[oj + 2]) {
+        const q = ph + 0.5 * (dT + st[oj]);
+        st[oj + 2] = q - twoPi * Math.round(q * INV_TWO_PI);
+        const b = link[oj + 3];
+        link[oj + 3] = head[b];
+        head[b] = oj >> 2;
+        const w = b >> 5;
+        bits[w] |= 1 << (b & 31);
+        if (w > topWord) topWord = w;
+        queued++;
       }
-      if (t > 0) {
-        const j = i - M;
-        const pj = st[4 * j + 2];
-        if (pj !== pj) {
-          reach(j, p - 0.5 * (dT + st[4 * j]));
-          remaining--;
-        }
+      oj = o - dt; // previous frame
+      if (st[oj + 2] !== st[oj + 2]) {
+        const q = ph - 0.5 * (dT + st[oj]);
+        st[oj + 2] = q - twoPi * Math.round(q * INV_TWO_PI);
+        const b = link[oj + 3];
+        link[oj + 3] = head[b];
+        head[b] = oj >> 2;
+        const w = b >> 5;
+        bits[w] |= 1 << (b & 31);
+        if (w > topWord) topWord = w;
+        queued++;
       }
-      if (m + 1 < M) {
-        const j = i + 1;
-        const pj = st[4 * j + 2];
-        if (pj !== pj) {
-          reach(j, p + 0.5 * (dF + st[4 * j + 1]));
-          remaining--;
-        }
+      oj = o + dm; // next bin
+      if (st[oj + 2] !== st[oj + 2]) {
+        const q = ph + 0.5 * (dF + st[oj + 1]);
+        st[oj + 2] = q - twoPi * Math.round(q * INV_TWO_PI);
+        const b = link[oj + 3];
+        link[oj + 3] = head[b];
+        head[b] = oj >> 2;
+        const w = b >> 5;
+        bits[w] |= 1 << (b & 31);
+        if (w > topWord) topWord = w;
+        queued++;
       }
-      if (m > 0) {
-        const j = i - 1;
-        const pj = st[4 * j + 2];
-        if (pj !== pj) {
-          reach(j, p - 0.5 * (dF + st[4 * j + 1]));
-          remaining--;
-        }
+      oj = o - dm; // previous bin
+      if (st[oj + 2] !== st[oj + 2]) {
+        const q = ph - 0.5 * (dF + st[oj + 1]);
+        st[oj + 2] = q - twoPi * Math.round(q * INV_TWO_PI);
+        const b = link[oj + 3];
+        link[oj + 3] = head[b];
+        head[b] = oj >> 2;
+        const w = b >> 5;
+        bits[w] |= 1 << (b & 31);
+        if (w > topWord) topWord = w;
+        queued++;
       }
     }
-    seed = -1;
+    remaining -= popped;
   }
+}
+
+/**
+ * Padded indices of the coefficients at or above the threshold, sorted by
+ * descending priority bucket: a counting sort on the queue's buckets, so
+ * linear time and exact up to one bucket width, which is all the choice of an
+ * integration seed needs. Called once, before the first seed (so every
+ * coefficient still has its bucket in `link[4p+3]`).
+ */
+function descendingOrder(ws: Workspace, T: number, M: number): Int32Array {
+  const { link } = ws;
+  const NB = QUEUE_BUCKETS;
+  const counts = new Int32Array(NB + 1);
+  const lo = 0;
+  const hi = (T + 2) * (M + 2);
+  let n = 0;
+  for (let p = lo; p < hi; p++) {
+    const b = link[4 * p + 3];
+    if (b < 0) continue;
+    counts[NB - b]++;
+    n++;
+  }
+  for (let b = 0; b < NB; b++) counts[b + 1] += counts[b];
+  const order = new Int32Array(n);
+  for (let p = lo; p < hi; p++) {
+    const b = link[4 * p + 3];
+    if (b >= 0) order[counts[NB - 1 - b]++] = p;
+  }
+  return order;
 }
 
 /**
  * `re + i·im = (−1)^m · data · e^{i·phase}`: the sign moves the phase origin
  * from the window centre to the frame start (the convention of stft.ts).
  * sin/cos after reduction to [−π/4, π/4] by Taylor polynomials to x^9 / x^10
- * (error < 2e-9, far below float32 resolution); three times faster than
- * Math.sin + Math.cos here.
+ * (error < 2e-9, far below float32 resolution), with the quadrant applied
+ * through a table rather than branches (its index is random).
  */
-function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: number, re: Float32Array, im: Float32Array): void {
+function polarToCartesian(
+  data: Float32Array, st: Float32Array, T: number, M: number, sT: number, sM: number, re: Float32Array, im: Float32Array,
+): void {
+  const dm = 4 * sM;
   for (let t = 0; t < T; t++) {
-    let sign = 1;
-    for (let i = t * M, end = i + M; i < end; i++) {
-      const v = sign * data[i];
-      sign = -sign;
-      let r = st[4 * i + 2] * INV_TWO_PI;
+    let o = 4 * ((t + 1) * sT + sM) + 2;
+    let v = 0;
+    for (let i = t * M, end = i + M; i < end; i++, o += dm) {
+      v = (i - t * M) & 1 ? -data[i] : data[i];
+      let r = st[o] * INV_TWO_PI;
       r = (r - Math.floor(r + 0.5)) * 4; // quarter turns in [−2, 2)
       const qf = Math.floor(r + 0.5);
       const x = (r - qf) * HALF_PI;
@@ -374,37 +481,18 @@ function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: nu
       const sn = x * (1 + x2 * (-1 / 6 + x2 * (1 / 120 + x2 * (-1 / 5040 + x2 * (1 / 362880)))));
       const cs = 1 + x2 * (-0.5 + x2 * (1 / 24 + x2 * (-1 / 720 + x2 * (1 / 40320 - x2 / 3628800))));
       const k = qf & 3;
-      re[i] = v * (k === 0 ? cs : k === 1 ? -sn : k === 2 ? -cs : sn);
-      im[i] = v * (k === 0 ? sn : k === 1 ? cs : k === 2 ? -sn : -cs);
+      const c = QUAD_COS[k];
+      const s = QUAD_SIN[k];
+      re[i] = v * (cs * c - sn * s);
+      im[i] = v * (sn * c + cs * s);
     }
   }
 }
 
-/**
- * Indices of the coefficients not yet reached (phase NaN), sorted by
- * descending priority bucket: a counting sort on the same log-magnitude
- * buckets as the queue of {@link pghi}, so linear time and exact up to one
- * bucket width, which is all the choice of a new integration seed needs.
- */
-function descendingOrder(st: Float32Array, NB: number): Int32Array {
-  const K = st.length >> 2;
-  const counts = new Int32Array(NB + 1);
-  let n = 0;
-  for (let i = 0; i < K; i++) {
-    if (st[4 * i + 2] === st[4 * i + 2]) continue;
-    counts[NB - 1 - st[4 * i + 3] + 1]++;
-    n++;
-  }
-  for (let b = 0; b < NB; b++) counts[b + 1] += counts[b];
-  const order = new Int32Array(n);
-  for (let i = 0; i < K; i++) {
-    if (st[4 * i + 2] === st[4 * i + 2]) continue;
-    order[counts[NB - 1 - st[4 * i + 3]]++] = i;
-  }
-  return order;
-}
-
 const INV_TWO_PI = 1 / (2 * Math.PI);
 const HALF_PI = Math.PI / 2;
+/** cos and sin of k quarter turns, k = 0..3. */
+const QUAD_COS = new Float64Array([1, 0, -1, 0]);
+const QUAD_SIN = new Float64Array([0, 1, 0, -1]);
 /** Buckets of the priority queue of {@link pghi} (a multiple of 32). */
 const QUEUE_BUCKETS = 4096;
