@@ -24,6 +24,15 @@ import { saveModelFolder } from '../src/engine/model-folder.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { encodeOsc, decodeOsc, flattenPacket } from '../src/io/osc.ts';
 import type { ModelConfig } from '../src/engine/types.ts';
+import { WebSocket } from 'ws';
+import React from 'react';
+import { render as inkRender } from 'ink';
+import { ListenServer } from '../src/io/listen-server.ts';
+import { listenAudioOutput, listenRenderer } from '../src/io/listen-bridge.ts';
+import { Screen } from '../src/tui/App.tsx';
+import { initialState, reducer, type AppState } from '../src/tui/state.ts';
+import { listenStateWithLive } from '../src/tui/run.tsx';
+import { Terminal } from './tui-terminal.ts';
 import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
 import { readFloatCapture, writeAsoundConf } from './audio-out-helpers.ts';
 
@@ -263,4 +272,83 @@ test('Ctrl-E starts the OSC server: it answers the Max patch\'s connection test 
     unmount();
     replies.close();
   }
+});
+
+test('--listen: the page gets the live stream (paced by the page without a local device) and the live knob; the help shows the URL', async () => {
+  const stateDir = mkdtempSync(join(root, 'listen-'));
+  const rendersDir = join(stateDir, 'renders');
+  mkdirSync(rendersDir, { recursive: true });
+  const server = await ListenServer.start({ port: 0, rendersDir });
+  const base = services({ audioEnv: { ALSA_CONFIG_PATH: join(root, 'no-alsa.conf') } });
+  const svc: TuiServices = {
+    ...base,
+    audio: listenAudioOutput(server, lazyAudioOutput({ ALSA_CONFIG_PATH: join(root, 'no-alsa.conf') })),
+    renderer: listenRenderer(server, base.renderer),
+    listen: server,
+  };
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`, { headers: { Host: `localhost:${server.port}`, Origin: `http://localhost:${server.port}` } });
+  const texts: { type: string; [k: string]: unknown }[] = [];
+  const frames: Buffer[] = [];
+  ws.on('message', (d, bin) => (bin ? frames.push(d as Buffer) : texts.push(JSON.parse(d.toString()))));
+  await new Promise<void>((ok, fail) => {
+    ws.once('open', () => ok());
+    ws.once('error', fail);
+  });
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 }, onState: (st) => server.publishState(listenStateWithLive(st)) });
+  try {
+    await until(frame, (s) => s.includes('high') && /model · stft/.test(s) && /web \d+ \(1\)/.test(s), 'the list, the model and the connected page');
+    await press(LEFT);
+    await press(DOWN);
+    await press(RIGHT);
+    await until(frame, (s) => s.includes('B  low.wav'), 'both slots');
+    await press('\x0c');
+    await until(frame, (s) => /● LIVE a 0\.50 \(keys\)/.test(s) && s.includes('no local device'), 'live mode without a local device');
+    await press(']');
+    const live = () => frames.filter((f) => f.readUInt32LE(0) === 2);
+    await until(() => String(live().reduce((n, f) => n + (f.length - 16) / 4, 0)), (n) => Number(n) >= SR / 2, 'half a second of the live stream at the page');
+    const open = texts.find((t) => t.type === 'live-open');
+    assert.equal(open?.sampleRate, SR);
+    const pcm = live().map((f) => new Float32Array(new Uint8Array(f.subarray(16)).buffer));
+    assert.ok(pcm.some((x) => x.some((v) => Math.abs(v) > 0.01)), 'the page receives sound');
+    const knobs = texts.filter((t) => t.type === 'state').map((t) => (t.state as { knob?: { value: number } | null }).knob?.value);
+    assert.ok(knobs.includes(0.55), `the page shows the live control (${knobs.join(', ')})`);
+    await press('?');
+    const f = await until(frame, (s) => s.includes('Listening page'), 'the help');
+    assert.ok(f.includes(server.url), 'the help shows the URL with the token');
+    await press(ESC);
+    await press('\x0c');
+    await until(() => texts.map((t) => t.type).join(' '), (t) => t.includes('live-close'), 'the page told the stream ended');
+  } finally {
+    unmount();
+    ws.close();
+    await server.close();
+  }
+});
+
+test('80x24: the live line and the MIDI panel fit', async () => {
+  let s: AppState = initialState({ dataset: '/d', model: '/m', columns: 80, rows: 24 });
+  s = reducer(s, { type: 'live-started', frames: 689, latencyMs: 23.2 });
+  s = reducer(s, { type: 'live-status', position: 120, frames: 689, amount: 0.9, control: 0.9, source: 'midi', underruns: 2 });
+  s = reducer(s, { type: 'midi-status', available: true, reason: null, ports: ['nanoKONTROL2 MIDI 1', 'Launch Control XL'], open: 'nanoKONTROL2 MIDI 1' });
+  s = reducer(s, { type: 'midi-mappings', mappings: [{ param: 'amount', source: 'CC 1 ch 1', min: -0.3, max: 1.3, mode: 'absolute' }], learning: null });
+  const draw = (st: AppState) => {
+    const term = new Terminal(80, 24);
+    const inst = inkRender(React.createElement(Screen, { state: st, waves: {} }), { stdout: term as unknown as NodeJS.WriteStream, debug: true, patchConsole: false });
+    const f = term.lastFrame();
+    inst.unmount();
+    return f;
+  };
+  let f = draw(s);
+  const lines = f.split('\n');
+  assert.equal(lines.length, 23);
+  for (const l of lines) assert.ok([...l].length <= 80, `line wider than 80: '${l}'`);
+  assert.match(lines[0], /LIVE · MIDI nanoKONTROL2 MID/);
+  assert.match(lines[21], /^ ● LIVE a 0\.90 \(MIDI CC 1 ch 1\) frame 121\/689 ▕.{8}▏ loop · xruns 2/);
+  s = reducer(s, { type: 'overlay', overlay: { kind: 'midi', index: 2 } });
+  f = draw(s);
+  for (const l of f.split('\n')) assert.ok([...l].length <= 80, `line wider than 80: '${l}'`);
+  assert.match(f, /● 0: nanoKONTROL2 MIDI 1/);
+  assert.match(f, /amount a \(absolute\) +CC 1 ch 1 +-0\.3\.\.1\.3/);
+  assert.match(f, /start of B +—/);
+  assert.match(f, /Generate & Play +—/);
 });

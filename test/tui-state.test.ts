@@ -344,3 +344,37 @@ test('keys that arrive together are handled one by one', () => {
   assert.equal(h.overlay, null);
   assert.equal(h.slots.A?.path, FILES[0].path);
 });
+
+test('live control: keys step and clamp per mode, a mode change resets it, MIDI status moves it; MIDI start positions stay in the file', () => {
+  let s = loaded();
+  assert.equal(s.live.knob, 0.5);
+  s = press(s, ']').effect === 'knob' ? reducer(s, { type: 'live-knob-nudge', delta: 0.05 }) : s;
+  assert.equal(s.live.knob, 0.55);
+  for (let i = 0; i < 40; i++) s = reducer(s, { type: 'live-knob-nudge', delta: 0.05 });
+  assert.equal(s.live.knob, 1.3, 'absolute a stops at 1.3');
+  s = reducer(s, { type: 'live-knob', value: -5, source: 'midi' });
+  assert.deepEqual([s.live.knob, s.live.source], [-0.3, 'midi']);
+  s = reducer(s, { type: 'live-mode', mode: 'offset' });
+  assert.deepEqual([s.live.knob, s.live.source], [0, 'keys'], 'offset mode starts at no offset');
+  s = reducer(s, { type: 'live-knob-nudge', delta: -2 });
+  assert.equal(s.live.knob, -1, 'the offset stops at -1');
+  s = reducer(s, { type: 'live-started', frames: 100, latencyMs: 20 });
+  s = reducer(s, { type: 'live-status', position: 40, frames: 100, amount: 0.2, control: 0.35, source: 'midi', underruns: 1 });
+  assert.deepEqual([s.live.on, s.live.position, s.live.knob, s.live.amount, s.live.underruns], [true, 40, 0.35, 0.2, 1]);
+  s = reducer(s, { type: 'live-stopped' });
+  assert.equal(s.live.on, false);
+  // startA as a fraction of the file: cello is 6 s long, the excerpt 2 s.
+  s = reducer(s, { type: 'assign', slot: 'A', entry: FILES[0] });
+  s = reducer(s, { type: 'selection-set', slot: 'A', fraction: 0.5 });
+  assert.equal(s.slots.A?.start, 3);
+  s = reducer(s, { type: 'selection-set', slot: 'A', fraction: 1 });
+  assert.equal(s.slots.A?.start, 4, 'clamped so the excerpt stays in the file');
+  assert.equal(reducer(s, { type: 'selection-set', slot: 'B', fraction: 0.5 }), s, 'an empty slot ignores it');
+  // The MIDI panel: ports first, then the parameters.
+  s = reducer(s, { type: 'midi-status', available: true, reason: null, ports: ['p0', 'p1'], open: 'p0' });
+  s = press(s, 'k', { ctrl: true }).effect === 'midi-panel' ? reducer(s, { type: 'overlay', overlay: { kind: 'midi', index: 0 } }) : s;
+  for (let i = 0; i < 20; i++) s = press(s, '', { downArrow: true }).state;
+  assert.deepEqual(s.overlay, { kind: 'midi', index: 6 }, '2 ports + 5 parameters');
+  assert.equal(press(s, '', { delete: true }).effect, 'midi-clear');
+  assert.equal(press(s, '', { escape: true }).effect, 'midi-panel', 'Esc closes the panel and cancels a learn');
+});
