@@ -52,7 +52,7 @@
  * section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
-import { createRng } from './rng.ts';
+import { createRng, type Rng } from './rng.ts';
 import { UserError } from '../io/errors.ts';
 
 /** λ/N² of the Gaussian that best approximates a Hann window of length N (Průša et al. 2017). */
@@ -73,7 +73,7 @@ export interface PghiOptions {
    * median and 0.6 dB worse on one speech file.
    */
   tolerance?: number;
-  /** Seed of the random phases given to coefficients below the tolerance. Default 0. */
+  /** Seed of the random phases given to coefficients below the tolerance (`createRng(seed)` seeds an inline xorshift32). Default 0. */
   seed?: number;
   /**
    * λ/N² of the Gaussian window approximation. Default {@link HANN_LAMBDA}
@@ -127,29 +127,19 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   const out: Coefficients = { frames: T, bins: M, re, im };
   if (K === 0) return out;
 
-  let maxMag = 0;
-  for (let i = 0; i < K; i++) {
-    const v = data[i];
-    if (!(v >= 0) || v === Infinity) {
-      throw new UserError(`pghi: magnitude at frame ${Math.floor(i / M)}, bin ${i % M} is ${v}; magnitudes must be finite and >= 0`);
-    }
-    if (v > maxMag) maxMag = v;
-  }
+  const ws = workspace(T, M);
+  const argMax = logMagnitudes(data, T, M, ws.st); // validates too
+  const maxMag = data[argMax];
   if (maxMag === 0) return out; // silence: every phase is equally right, the output is zero
 
   const lambda = lambdaFactor * N * N;
   const threshold = tolerance * maxMag;
-  const logThr = Math.log(threshold);
-  const qScale = (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
-  const ws = workspace(T, M);
-  // Frame-major padded layout: a bin step is one slot, a frame step M + 2 slots.
-  const sT = M + 2;
-  const sM = 1;
-  const remaining = logMagnitudes(data, T, M, sT, sM, threshold, qScale, ws.st, ws.link);
-  phaseDerivatives(ws, T, M, sT, sM, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a);
-  initialPhases(ws, T, M, sT, sM, createRng(opts.seed ?? 0));
-  integrate(ws, T, M, sT, sM, remaining);
-  polarToCartesian(data, ws.st, T, M, sT, sM, re, im);
+  const remaining = derivativesAndStart(
+    ws, data, T, M, maxMag, threshold, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a, createRng(opts.seed ?? 0),
+  );
+  const W = M + 2;
+  integrate(ws, T, M, remaining, (Math.floor(argMax / M) + 1) * W + (argMax % M) + 1);
+  polarToCartesian(data, ws.st, T, M, re, im);
   return out;
 }
 
@@ -203,118 +193,144 @@ function workspace(T: number, M: number): Workspace {
 }
 
 /**
- * Compute `s = ln|c|` (a fast logarithm from the float32 exponent and an
- * atanh series of the mantissa, absolute error < 3e-6) into `st[4p+2]` and
- * the priority bucket `⌊(s − ln threshold)·qScale⌋` into `link[4p+3]`, or −1
- * for a coefficient under `threshold`. Values under the
- * threshold are floored at `ln(threshold) − ln(1000)` (30 dB under it): they
- * only enter differences next to the threshold, where the estimate is poor
- * anyway. The padding bins below DC and above Nyquist mirror bins 1 and
- * M − 2 (|c| of a real signal is even about DC and about Nyquist), so the
- * centred difference in frequency, ∂s/∂ω, is 0 there. Padding frames get
- * bucket −1 (their log-magnitude is never read).
+ * Check every magnitude (finite, ≥ 0; else a UserError naming the frame and
+ * bin), find the largest, and write `s = ln|c|` into `st[4p+2]` (a fast
+ * logarithm from the float32 exponent and an atanh series of the mantissa,
+ * absolute error < 3e-6; −Infinity for 0). The padding bins below DC and
+ * above Nyquist mirror bins 1 and M − 2 (|c| of a real signal is even about
+ * DC and about Nyquist), so the centred difference in frequency, ∂s/∂ω, is 0
+ * there.
  *
- * @returns The number of coefficients at or above the threshold.
+ * @returns The index in `data` of the (first) largest magnitude.
  */
-function logMagnitudes(
-  data: Float32Array, T: number, M: number, sT: number, sM: number,
-  threshold: number, qScale: number, st: Float32Array, link: Int32Array,
-): number {
+function logMagnitudes(data: Float32Array, T: number, M: number, st: Float32Array): number {
   const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
-  const logThr = Math.log(threshold);
-  const logFloor = logThr - Math.log(1e3);
-  const top = QUEUE_BUCKETS - 1;
-  const dm = 4 * sM;
-  let remaining = 0;
-  for (let m = 0; m < M + 2; m++) {
-    link[4 * (m * sM) + 3] = -1;
-    link[4 * ((T + 1) * sT + m * sM) + 3] = -1;
-  }
+  const W = M + 2;
+  let maxMag = 0;
+  let argMax = 0;
   for (let t = 0; t < T; t++) {
     const src = t * M;
-    const row = 4 * ((t + 1) * sT + sM);
-    for (let m = 0, o = row; m < M; m++, o += dm) {
+    const row = 4 * ((t + 1) * W + 1);
+    for (let m = 0, o = row; m < M; m++, o += 4) {
       const v = data[src + m];
+      if (!(v >= 0) || v === Infinity) {
+        throw new UserError(`pghi: magnitude at frame ${t}, bin ${m} is ${v}; magnitudes must be finite and >= 0`);
+      }
+      if (v > maxMag) {
+        maxMag = v;
+        argMax = src + m;
+      }
       const b = bits[src + m];
       const e = (b >>> 23) & 0xff;
-      let l: number;
       if (e === 0) {
-        l = v > 0 ? Math.log(v) : -Infinity; // subnormal or zero
+        st[o + 2] = v > 0 ? Math.log(v) : -Infinity; // subnormal or zero
       } else {
         const mant = 1 + (b & 0x7fffff) * 1.1920928955078125e-7; // in [1, 2)
         const z = (mant - 1) / (mant + 1); // |z| <= 1/3
         const z2 = z * z;
-        l = (e - 127) * Math.LN2 + 2 * z * (1 + z2 * (1 / 3 + z2 * (1 / 5 + z2 * (1 / 7 + z2 * (1 / 9 + z2 / 11)))));
-      }
-      if (v >= threshold) {
-        st[o + 2] = l;
-        const q = (l - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
-        link[o + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
-        remaining++;
-      } else {
-        st[o + 2] = l > logFloor ? l : logFloor;
-        link[o + 3] = -1;
+        st[o + 2] = (e - 127) * Math.LN2 + 2 * z * (1 + z2 * (1 / 3 + z2 * (1 / 5 + z2 * (1 / 7 + z2 * (1 / 9 + z2 / 11)))));
       }
     }
-    const below = row - dm; // padding below DC
-    const above = row + M * dm; // padding above Nyquist
-    link[below + 3] = -1;
-    link[above + 3] = -1;
-    st[below + 2] = M > 1 ? st[row + dm + 2] : st[row + 2];
-    st[above + 2] = M > 1 ? st[above - 2 * dm + 2] : st[row + 2];
+    st[row - 2] = st[row + 6]; // below DC: bin 1 (M >= 2)
+    st[row + 4 * M + 2] = st[row + 4 * (M - 2) + 2]; // above Nyquist: bin M - 2
+  }
+  return argMax;
+}
+
+/**
+ * One pass over the frames that turns the log-magnitudes into the state the
+ * integration needs:
+ *
+ * - the phase derivatives of the window-centred STFT phase (Průša et al.
+ *   2017, Gaussian window, centred differences; one-sided at the first and
+ *   last frame, none for a single frame): `st[4p] = 2π·(a·m mod N)/N +
+ *   (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per frame step) and `st[4p+1] =
+ *   −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step), the frame advance
+ *   reduced modulo 2π (which keeps the integrated phase small). Log-magnitudes
+ *   are floored at `ln(threshold) − ln(1000)` (30 dB under the tolerance)
+ *   where they are read: smaller ones only enter differences next to the
+ *   threshold, where the estimate is poor anyway;
+ * - the priority bucket `⌊(s − ln threshold)·qScale⌋` in `link[4p+3]`, −1 for
+ *   a coefficient under `threshold` and in the padding;
+ * - the starting phase in `st[4p+2]` (once the frame's log-magnitudes are no
+ *   longer needed, i.e. one frame behind): NaN (not reached yet) for the
+ *   coefficients to integrate, a uniform random phase in [−π, π) for those
+ *   under the threshold from an inline xorshift32 generator (G. Marsaglia,
+ *   "Xorshift RNGs", J. Stat. Softw. 8(14), 2003) whose state is the first
+ *   draw of `rng` (drawn in frame-major order, so the result depends only on
+ *   the seed), 0 in the padding (counts as reached).
+ *
+ * @returns The number of coefficients at or above the threshold.
+ */
+function derivativesAndStart(
+  ws: Workspace, data: Float32Array, T: number, M: number, maxMag: number, threshold: number,
+  cT: number, cF: number, twoPiOverN: number, N: number, a: number, rng: Rng,
+): number {
+  const { st, link, advance } = ws;
+  for (let m = 0; m < M; m++) advance[m] = twoPiOverN * ((a * m) % N);
+  const W = M + 2;
+  const W4 = 4 * W;
+  const logThr = Math.log(threshold);
+  const F = logThr - Math.log(1e3);
+  const qScale = (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
+  const top = QUEUE_BUCKETS - 1;
+  const hT = cT / 2;
+  let r = rng.nextUint32() | 1; // xorshift32 state (Marsaglia 2003), never 0
+  let remaining = 0;
+  // padding frames: reached, never queued
+  for (let o = 0; o < W4; o += 4) {
+    st[o + 2] = 0;
+    link[o + 3] = -1;
+  }
+  for (let o = (T + 1) * W4, end = (T + 2) * W4; o < end; o += 4) {
+    st[o + 2] = 0;
+    link[o + 3] = -1;
+  }
+  for (let t = 0; t <= T; t++) {
+    if (t < T) {
+      const row = (t + 1) * W4 + 4;
+      const up = T === 1 || t === T - 1 ? 0 : W4;
+      const down = T === 1 || t === 0 ? 0 : W4;
+      const f = up !== 0 && down !== 0 ? cF / 2 : cF;
+      const src = t * M;
+      for (let m = 0, o = row; m < M; m++, o += 4) {
+        const l = st[o + 2];
+        const sl = l > F ? l : F;
+        let x = st[o - 2];
+        const s0 = x > F ? x : F;
+        x = st[o + 6];
+        const s1 = x > F ? x : F;
+        x = st[o + up + 2];
+        const su = x > F ? x : F;
+        x = st[o - down + 2];
+        const sd = x > F ? x : F;
+        st[o] = advance[m] + hT * (s1 - s0);
+        st[o + 1] = f * (su - sd);
+        if (data[src + m] >= threshold) {
+          const q = (sl - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
+          link[o + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
+          remaining++;
+        } else link[o + 3] = -1;
+      }
+    }
+    if (t > 0) {
+      // frame t - 1: its log-magnitudes are no longer needed
+      const row = t * W4;
+      st[row + 2] = 0;
+      link[row + 3] = -1;
+      st[row + 4 * (M + 1) + 2] = 0;
+      link[row + 4 * (M + 1) + 3] = -1;
+      for (let o = row + 4, end = row + 4 * (M + 1); o < end; o += 4) {
+        if (link[o + 3] < 0) {
+          r ^= r << 13;
+          r ^= r >>> 17;
+          r ^= r << 5;
+          st[o + 2] = (r >>> 0) * TWO_PI_OVER_2_32 - Math.PI;
+        } else st[o + 2] = NaN;
+      }
+    }
   }
   return remaining;
-}
-
-/**
- * Phase derivatives of the window-centred STFT phase from the log-magnitude
- * (Průša et al. 2017, Gaussian window, discretised with centred differences;
- * one-sided at the first and last frame, none for a single frame), into the
- * state slots: `st[4p] = 2π·(a·m mod N)/N + (aN/λ)·(s[t,m+1] − s[t,m−1])/2`
- * (per frame step), `st[4p+1] = −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin
- * step). The frame advance is reduced modulo 2π, which keeps the integrated
- * phase small.
- */
-function phaseDerivatives(
-  ws: Workspace, T: number, M: number, sT: number, sM: number,
-  cT: number, cF: number, twoPiOverN: number, N: number, a: number,
-): void {
-  const { st, advance } = ws;
-  for (let m = 0; m < M; m++) advance[m] = twoPiOverN * ((a * m) % N);
-  const hT = cT / 2;
-  const dm = 4 * sM;
-  for (let t = 0; t < T; t++) {
-    const row = 4 * ((t + 1) * sT + sM);
-    const up = T === 1 || t === T - 1 ? 0 : 4 * sT;
-    const down = T === 1 || t === 0 ? 0 : 4 * sT;
-    const f = up !== 0 && down !== 0 ? cF / 2 : cF;
-    for (let m = 0, o = row; m < M; m++, o += dm) {
-      st[o] = advance[m] + hT * (st[o + dm + 2] - st[o - dm + 2]);
-      st[o + 1] = f * (st[o + up + 2] - st[o - down + 2]);
-    }
-  }
-}
-
-/**
- * Starting phases in `st[4p+2]`: 0 in the padding (counts as reached), NaN
- * (not reached yet) for coefficients to integrate, and a uniform random phase
- * in [−π, π) from `rng` for those under the threshold (drawn in frame-major
- * order, so the result depends only on the seed).
- */
-function initialPhases(ws: Workspace, T: number, M: number, sT: number, sM: number, rng: () => number): void {
-  const { st, link } = ws;
-  const twoPi = 2 * Math.PI;
-  const dm = 4 * sM;
-  for (let m = 0; m < M + 2; m++) {
-    st[4 * (m * sM) + 2] = 0;
-    st[4 * ((T + 1) * sT + m * sM) + 2] = 0;
-  }
-  for (let t = 0; t < T; t++) {
-    const row = 4 * ((t + 1) * sT + sM);
-    st[row - dm + 2] = 0;
-    st[row + M * dm + 2] = 0;
-    for (let m = 0, o = row; m < M; m++, o += dm) st[o + 2] = link[o + 3] < 0 ? twoPi * rng() - Math.PI : NaN;
-  }
 }
 
 /**
@@ -332,12 +348,12 @@ function initialPhases(ws: Workspace, T: number, M: number, sT: number, sM: numb
  * default tolerance. Push and pop are O(1); the order differs from an exact
  * max-heap only among coefficients within one bucket width of each other.
  */
-function integrate(ws: Workspace, T: number, M: number, sT: number, sM: number, remaining: number): void {
+function integrate(ws: Workspace, T: number, M: number, remaining: number, firstSeed: number): void {
   const { st, link, head, bits } = ws;
   head.fill(-1);
   bits.fill(0);
-  const dt = 4 * sT;
-  const dm = 4 * sM;
+  const dt = 4 * (M + 2);
+  const dm = 4;
   const twoPi = 2 * Math.PI;
   let topWord = 0;
   let queued = 0;
@@ -345,11 +361,16 @@ function integrate(ws: Workspace, T: number, M: number, sT: number, sM: number, 
   let order: Int32Array | null = null;
   let orderPos = 0;
   while (remaining > 0) {
-    if (order === null) order = descendingOrder(ws, T, M);
-    while (st[4 * order[orderPos] + 2] === st[4 * order[orderPos] + 2]) orderPos++; // skip reached (non-NaN)
+    let seed = firstSeed;
+    if (seed < 0) {
+      if (order === null) order = descendingOrder(ws, T, M);
+      while (st[4 * order[orderPos] + 2] === st[4 * order[orderPos] + 2]) orderPos++; // skip reached (non-NaN)
+      seed = order[orderPos];
+    }
+    firstSeed = -1;
     {
       // a new island: its largest coefficient gets phase 0
-      const o = 4 * order[orderPos];
+      const o = 4 * seed;
       st[o + 2] = 0;
       const b = link[o + 3];
       link[o + 3] = -1;
@@ -429,30 +450,27 @@ function integrate(ws: Workspace, T: number, M: number, sT: number, sM: number, 
 }
 
 /**
- * Padded indices of the coefficients at or above the threshold, sorted by
- * descending priority bucket: a counting sort on the queue's buckets, so
- * linear time and exact up to one bucket width, which is all the choice of an
- * integration seed needs. Called once, before the first seed (so every
- * coefficient still has its bucket in `link[4p+3]`).
+ * Padded indices of the coefficients not yet reached (phase NaN; their
+ * `link[4p+3]` still holds the bucket), sorted by descending bucket: a
+ * counting sort on the queue's buckets, so linear time and exact up to one
+ * bucket width, which is all the choice of a new integration seed needs.
  */
 function descendingOrder(ws: Workspace, T: number, M: number): Int32Array {
-  const { link } = ws;
+  const { st, link } = ws;
   const NB = QUEUE_BUCKETS;
   const counts = new Int32Array(NB + 1);
-  const lo = 0;
-  const hi = (T + 2) * (M + 2);
+  const hi = (T + 1) * (M + 2);
   let n = 0;
-  for (let p = lo; p < hi; p++) {
-    const b = link[4 * p + 3];
-    if (b < 0) continue;
-    counts[NB - b]++;
+  for (let p = M + 2; p < hi; p++) {
+    if (st[4 * p + 2] === st[4 * p + 2]) continue;
+    counts[NB - link[4 * p + 3]]++;
     n++;
   }
   for (let b = 0; b < NB; b++) counts[b + 1] += counts[b];
   const order = new Int32Array(n);
-  for (let p = lo; p < hi; p++) {
-    const b = link[4 * p + 3];
-    if (b >= 0) order[counts[NB - 1 - b]++] = p;
+  for (let p = M + 2; p < hi; p++) {
+    if (st[4 * p + 2] === st[4 * p + 2]) continue;
+    order[counts[NB - 1 - link[4 * p + 3]]++] = p;
   }
   return order;
 }
@@ -464,25 +482,20 @@ function descendingOrder(ws: Workspace, T: number, M: number): Int32Array {
  * (error < 2e-9, far below float32 resolution), with the quadrant applied
  * through a table rather than branches (its index is random).
  */
-function polarToCartesian(
-  data: Float32Array, st: Float32Array, T: number, M: number, sT: number, sM: number, re: Float32Array, im: Float32Array,
-): void {
-  const dm = 4 * sM;
+function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: number, re: Float32Array, im: Float32Array): void {
   for (let t = 0; t < T; t++) {
-    let o = 4 * ((t + 1) * sT + sM) + 2;
-    let v = 0;
-    for (let i = t * M, end = i + M; i < end; i++, o += dm) {
-      v = (i - t * M) & 1 ? -data[i] : data[i];
-      let r = st[o] * INV_TWO_PI;
-      r = (r - Math.floor(r + 0.5)) * 4; // quarter turns in [−2, 2)
-      const qf = Math.floor(r + 0.5);
+    let o = 4 * ((t + 1) * (M + 2) + 1) + 2;
+    for (let i = t * M, m = 0; m < M; m++, i++, o += 4) {
+      const r = st[o] * TWO_OVER_PI; // quarter turns in [−2, 2]: phases are kept in [−π, π]
+      const qf = Math.round(r);
       const x = (r - qf) * HALF_PI;
       const x2 = x * x;
       const sn = x * (1 + x2 * (-1 / 6 + x2 * (1 / 120 + x2 * (-1 / 5040 + x2 * (1 / 362880)))));
       const cs = 1 + x2 * (-0.5 + x2 * (1 / 24 + x2 * (-1 / 720 + x2 * (1 / 40320 - x2 / 3628800))));
-      const k = qf & 3;
+      const k = (qf + ((m & 1) << 1)) & 3; // (−1)^m is half a turn
       const c = QUAD_COS[k];
       const s = QUAD_SIN[k];
+      const v = data[i];
       re[i] = v * (cs * c - sn * s);
       im[i] = v * (sn * c + cs * s);
     }
@@ -491,6 +504,8 @@ function polarToCartesian(
 
 const INV_TWO_PI = 1 / (2 * Math.PI);
 const HALF_PI = Math.PI / 2;
+const TWO_OVER_PI = 2 / Math.PI;
+const TWO_PI_OVER_2_32 = (2 * Math.PI) / 4294967296;
 /** cos and sin of k quarter turns, k = 0..3. */
 const QUAD_COS = new Float64Array([1, 0, -1, 0]);
 const QUAD_SIN = new Float64Array([0, 1, 0, -1]);
