@@ -39,12 +39,12 @@ function rebuildSc(x: Float32Array, c: ReturnType<typeof pghi>, config: StftConf
 const x = chirpToneNoise(1);
 const S = magnitudes(stft(x, cfg));
 
-test('PGHI on chirp + harmonic tone + noise reaches a spectral convergence below -22 dB', () => {
+test('PGHI on chirp + harmonic tone + noise reaches a spectral convergence below -25 dB', () => {
   // Průša et al. (2017) report PGHI alone at roughly -25 to -30 dB for a Hann
-  // window at redundancy 8 (nFft/hop = 2048/256); -22 dB leaves a margin for the
+  // window at redundancy 8 (nFft/hop = 2048/256); -25 dB leaves a margin for the
   // noise component, whose phase gradient is the least predictable.
   const sc = rebuildSc(x, pghi(S, cfg));
-  assert.ok(sc < -22, `SC ${sc.toFixed(2)} dB`);
+  assert.ok(sc < -25, `SC ${sc.toFixed(2)} dB`);
 });
 
 test('PGHI beats random phase (Griffin-Lim start, 0 iterations) by more than 15 dB', () => {
@@ -59,8 +59,8 @@ test('the Hann lambda 0.25645*nFft^2 is better than lambda 30% too small or too 
   const good = rebuildSc(x, pghi(S, cfg));
   const small = rebuildSc(x, pghi(S, cfg, { lambdaFactor: HANN_LAMBDA * 0.7 }));
   const large = rebuildSc(x, pghi(S, cfg, { lambdaFactor: HANN_LAMBDA * 1.3 }));
-  assert.ok(good < small - 1, `good ${good.toFixed(2)} small ${small.toFixed(2)}`);
-  assert.ok(good < large - 1, `good ${good.toFixed(2)} large ${large.toFixed(2)}`);
+  assert.ok(good < small - 2, `good ${good.toFixed(2)} small ${small.toFixed(2)}`);
+  assert.ok(good < large - 2, `good ${good.toFixed(2)} large ${large.toFixed(2)}`);
 });
 
 test('a stationary sinusoid: the phase advances by 2*pi*k*hop/nFft per frame at its bin and the rebuild is near exact', () => {
@@ -77,7 +77,7 @@ test('a stationary sinusoid: the phase advances by 2*pi*k*hop/nFft per frame at 
     const err = Math.abs(Math.atan2(Math.sin(adv - expected), Math.cos(adv - expected)));
     assert.ok(err < 1e-3, `frame ${t}: phase advance error ${err}`);
   }
-  assert.ok(rebuildSc(sine, c) < -30);
+  assert.ok(rebuildSc(sine, c) < -34);
 });
 
 test('isolated clicks (separate islands above the tolerance) are rebuilt from the frequency-direction gradient', () => {
@@ -85,7 +85,7 @@ test('isolated clicks (separate islands above the tolerance) are rebuilt from th
   const clicks = new Float32Array(L);
   for (let n = 5000; n < L; n += 11025) clicks[n] = 1;
   const sc = rebuildSc(clicks, pghi(magnitudes(stft(clicks, cfg)), cfg));
-  assert.ok(sc < -25, `SC ${sc.toFixed(2)} dB`);
+  assert.ok(sc < -27, `SC ${sc.toFixed(2)} dB`);
 });
 
 test('other STFT sizes work too (nFft 1024, hop 128 and nFft 512, hop 128)', () => {
@@ -121,6 +121,25 @@ test('deterministic for a seed; the seed only affects coefficients below the tol
   }
   assert.ok(below > 100, `only ${below} coefficients below the tolerance`);
   assert.ok(differing > below * 0.9, `${differing} of ${below} sub-tolerance phases differ between seeds`);
+});
+
+test('working memory reused between calls does not leak into results or outputs', () => {
+  // pghi keeps its state arrays between calls (grown for larger inputs): a call
+  // after a longer and a shorter input must give exactly the result of the first call,
+  // and every call must return arrays of its own.
+  const first = pghi(S, cfg, { seed: 3 });
+  const longer = magnitudes(stft(chirpToneNoise(2).subarray(0, 60000), cfg));
+  const long2 = new Float32Array(longer.data.length * 2);
+  long2.set(longer.data);
+  long2.set(longer.data, longer.data.length);
+  pghi({ frames: longer.frames * 2, bins: longer.bins, data: long2 }, cfg);
+  pghi(magnitudes(stft(chirpToneNoise(4).subarray(0, 5000), cfg)), cfg);
+  const again = pghi(S, cfg, { seed: 3 });
+  assert.deepEqual(again.re, first.re);
+  assert.deepEqual(again.im, first.im);
+  assert.notEqual(again.re.buffer, first.re.buffer);
+  again.re.fill(0);
+  assert.ok(first.re.some((v) => v !== 0));
 });
 
 test('magnitudes are preserved exactly (up to float32 rounding)', () => {
