@@ -216,10 +216,11 @@ test('after a stall and a catch-up burst the page counts the underrun and sheds 
   assert.ok(f.underruns >= 1, 'the stall emptied the buffer');
   assert.ok(f.dropped > 0, 'the burst beyond the prebuffer was skipped');
   assert.equal(f.played + f.dropped, f.received);
-  // Before the end, the buffer is back near the 250 ms prebuffer (not 250 ms + the burst).
+  // Before the end, the buffer is back near the 250 ms prebuffer, not 250 ms + the 3 s burst. The margin
+  // (well under the burst, well over the prebuffer) absorbs a page that drains late on a loaded machine.
   const late = reportsOf().filter((r) => !r.final && r.received >= written - 0.2 * rate);
   assert.ok(late.length > 0);
-  assert.ok(late[late.length - 1].bufferedMs < 250 + 150, `buffered ${late[late.length - 1].bufferedMs.toFixed(0)} ms at the end`);
+  assert.ok(late[late.length - 1].bufferedMs < 1000, `buffered ${late[late.length - 1].bufferedMs.toFixed(0)} ms at the end (without shedding: about 3000)`);
 });
 
 test('a page of another origin can neither fetch nor open the WebSocket, even with the token', async () => {
