@@ -38,7 +38,7 @@
  * queue on the magnitude), so that the integration runs along ridges where
  * the gradient estimate is reliable. Coefficients below
  * `tolerance · max|c|` are not integrated: they get a uniformly random phase
- * from a seeded generator. When the queue runs dry (the remaining
+ * (one of 1024) from a seeded generator. When the queue runs dry (the remaining
  * coefficients form separate islands above the tolerance), integration
  * restarts from the largest coefficient not yet reached, with phase 0.
  *
@@ -70,8 +70,8 @@
  *   same SC on every file.
  *
  * Cost: O(K) for K coefficients, in four linear passes (check + log;
- * derivatives + queue buckets + starting phases; integration; polar to
- * Cartesian). The priority queue is a bucket queue on the quantised
+ * derivatives + queue buckets + starting phases + output under the tolerance;
+ * integration; polar to Cartesian). The priority queue is a bucket queue on the quantised
  * log-magnitude in typed arrays, with no allocation per coefficient (see
  * `integrate`). The working state (16 bytes per coefficient, on a grid padded
  * by one frame and one bin on each side so that the integration needs no
@@ -169,7 +169,7 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   const lambda = lambdaFactor * N * N;
   const threshold = tolerance * maxMag;
   const remaining = derivativesAndStart(
-    ws, data, T, M, maxMag, threshold, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a, createRng(opts.seed ?? 0),
+    ws, data, T, M, maxMag, threshold, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a, createRng(opts.seed ?? 0), re, im,
   );
   const W = M + 2;
   integrate(ws, T, M, remaining, (Math.floor(argMax / M) + 1) * W + (argMax % M) + 1);
@@ -288,17 +288,22 @@ function logMagnitudes(data: Float32Array, T: number, M: number, st: Float32Arra
  *   a coefficient under `threshold` and in the padding;
  * - the starting phase in `st[4p+2]` (once the frame's log-magnitudes are no
  *   longer needed, i.e. one frame behind): NaN (not reached yet) for the
- *   coefficients to integrate, a uniform random phase in [−π, π) for those
- *   under the threshold from an inline xorshift32 generator (G. Marsaglia,
- *   "Xorshift RNGs", J. Stat. Softw. 8(14), 2003) whose state is the first
- *   draw of `rng` (drawn in frame-major order, so the result depends only on
- *   the seed), 0 in the padding (counts as reached).
+ *   coefficients to integrate, 0 in the padding (counts as reached), and for
+ *   those under the threshold a uniformly random phase among 1024 (2π/1024
+ *   apart) from an inline xorshift32 generator (G. Marsaglia, "Xorshift
+ *   RNGs", J. Stat. Softw. 8(14), 2003) whose state is the first draw of
+ *   `rng`, drawn in frame-major order so that the result depends only on the
+ *   seed. Their output coefficients are written here from a cos/sin table
+ *   (`re`, `im`, including the (−1)^m of the phase convention) and their phase
+ *   slot set to +Infinity (reached; skipped by {@link polarToCartesian}):
+ *   on the benchmark files 42 % to 80 % of the coefficients are under the
+ *   default tolerance, and this spares them the sine and cosine (7 % less time).
  *
  * @returns The number of coefficients at or above the threshold.
  */
 function derivativesAndStart(
   ws: Workspace, data: Float32Array, T: number, M: number, maxMag: number, threshold: number,
-  cT: number, cF: number, twoPiOverN: number, N: number, a: number, rng: Rng,
+  cT: number, cF: number, twoPiOverN: number, N: number, a: number, rng: Rng, re: Float32Array, im: Float32Array,
 ): number {
   const { st, link, advance } = ws;
   for (let m = 0; m < M; m++) advance[m] = twoPiOverN * ((a * m) % N);
@@ -354,12 +359,16 @@ function derivativesAndStart(
       link[row + 3] = -1;
       st[row + 4 * (M + 1) + 2] = 0;
       link[row + 4 * (M + 1) + 3] = -1;
-      for (let o = row + 4, end = row + 4 * (M + 1); o < end; o += 4) {
+      for (let m = 0, o = row + 4, i = (t - 1) * M; m < M; m++, o += 4, i++) {
         if (link[o + 3] < 0) {
+          // under the tolerance: a random phase from a table of 1024, written out now
           r ^= r << 13;
           r ^= r >>> 17;
           r ^= r << 5;
-          st[o + 2] = (r >>> 0) * TWO_PI_OVER_2_32 - Math.PI;
+          const k = ((r >>> 22) + ((m & 1) << 9)) & 1023; // (−1)^m is half a turn
+          re[i] = data[i] * RANDOM_COS[k];
+          im[i] = data[i] * RANDOM_SIN[k];
+          st[o + 2] = Infinity; // reached; skipped by polarToCartesian
         } else st[o + 2] = NaN;
       }
     }
@@ -510,17 +519,22 @@ function descendingOrder(ws: Workspace, T: number, M: number): Int32Array {
 }
 
 /**
- * `re + i·im = (−1)^m · data · e^{i·phase}`: the sign moves the phase origin
- * from the window centre to the frame start (the convention of stft.ts).
- * sin/cos after reduction to [−π/4, π/4] by Taylor polynomials to x^9 / x^10
- * (error < 2e-9, far below float32 resolution), with the quadrant applied
- * through a table rather than branches (its index is random).
+ * `re + i·im = (−1)^m · data · e^{i·phase}` for every coefficient whose
+ * phase is finite (those under the tolerance are already written): the sign
+ * moves the phase origin from the window centre to the frame start (the
+ * convention of stft.ts). sin/cos after reduction to [−π/4, π/4] (one
+ * rounding: integrated phases are kept in [−π, π]) by Taylor polynomials to
+ * x^9 / x^10 (error < 2e-9, far below float32 resolution), with the quadrant
+ * and the sign applied through a table rather than branches (the quadrant is
+ * random).
  */
 function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: number, re: Float32Array, im: Float32Array): void {
   for (let t = 0; t < T; t++) {
     let o = 4 * ((t + 1) * (M + 2) + 1) + 2;
     for (let i = t * M, m = 0; m < M; m++, i++, o += 4) {
-      const r = st[o] * TWO_OVER_PI; // quarter turns in [−2, 2]: phases are kept in [−π, π]
+      const ph = st[o];
+      if (ph === Infinity) continue; // under the tolerance: written by derivativesAndStart
+      const r = ph * TWO_OVER_PI; // quarter turns in [−2, 2]: phases are kept in [−π, π]
       const qf = Math.round(r);
       const x = (r - qf) * HALF_PI;
       const x2 = x * x;
@@ -539,9 +553,11 @@ function polarToCartesian(data: Float32Array, st: Float32Array, T: number, M: nu
 const INV_TWO_PI = 1 / (2 * Math.PI);
 const HALF_PI = Math.PI / 2;
 const TWO_OVER_PI = 2 / Math.PI;
-const TWO_PI_OVER_2_32 = (2 * Math.PI) / 4294967296;
 /** cos and sin of k quarter turns, k = 0..3. */
 const QUAD_COS = new Float64Array([1, 0, -1, 0]);
 const QUAD_SIN = new Float64Array([0, 1, 0, -1]);
+/** cos and sin of 2πk/1024, k = 0..1023: the random phases given to coefficients under the tolerance. */
+const RANDOM_COS = Float64Array.from({ length: 1024 }, (_, k) => Math.cos((2 * Math.PI * k) / 1024));
+const RANDOM_SIN = Float64Array.from({ length: 1024 }, (_, k) => Math.sin((2 * Math.PI * k) / 1024));
 /** Buckets of the priority queue of {@link pghi} (a multiple of 32). */
 const QUEUE_BUCKETS = 4096;
