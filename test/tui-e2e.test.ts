@@ -188,7 +188,9 @@ test('live mode with --osc and --listen: the live line runs, [ ] move the contro
   await keys('?');
   sc = await waitFor((x) => x.includes('Listening page') && x.includes('OSC server: UDP'), 'the URL and OSC in the help', 10000);
   assert.match(sc, /http:\/\/localhost:\d+\/\?token=[A-Za-z0-9_-]{16,}/, 'the page URL with its token');
-  await keys('Escape', 'C-l');
+  await keys('Escape');
+  await waitFor((x) => !x.includes('Listening page'), 'the help closed', 10000);
+  await keys('C-l');
   await waitFor((x) => !x.includes('● LIVE') && x.includes('live mode stopped'), 'live mode stopped', 15000);
   await keys('C-q');
   await waitFor((x) => x.includes('EXITED 0'), 'a clean exit', 15000);

@@ -310,8 +310,8 @@ test('--listen: the page gets the live stream (paced by the page without a local
     assert.equal(open?.sampleRate, SR);
     const pcm = live().map((f) => new Float32Array(new Uint8Array(f.subarray(16)).buffer));
     assert.ok(pcm.some((x) => x.some((v) => Math.abs(v) > 0.01)), 'the page receives sound');
-    const knobs = texts.filter((t) => t.type === 'state').map((t) => (t.state as { knob?: { value: number } | null }).knob?.value);
-    assert.ok(knobs.includes(0.55), `the page shows the live control (${knobs.join(', ')})`);
+    const knobs = () => texts.filter((t) => t.type === 'state').map((t) => (t.state as { knob?: { value: number } | null }).knob?.value);
+    await until(() => knobs().join(', '), (k) => k.split(', ').includes('0.55'), 'the page showing the live control');
     await press('?');
     const f = await until(frame, (s) => s.includes('Listening page'), 'the help');
     assert.ok(f.includes(server.url), 'the help shows the URL with the token');
@@ -328,7 +328,8 @@ test('--listen: the page gets the live stream (paced by the page without a local
 test('80x24: the live line and the MIDI panel fit', async () => {
   let s: AppState = initialState({ dataset: '/d', model: '/m', columns: 80, rows: 24 });
   s = reducer(s, { type: 'live-started', frames: 689, latencyMs: 23.2 });
-  s = reducer(s, { type: 'live-status', position: 120, frames: 689, amount: 0.9, control: 0.9, source: 'midi', underruns: 2 });
+  s = reducer(s, { type: 'live-knob', value: 0.9, source: 'midi' });
+  s = reducer(s, { type: 'live-status', position: 120, frames: 689, amount: 0.9, underruns: 2 });
   s = reducer(s, { type: 'midi-status', available: true, reason: null, ports: ['nanoKONTROL2 MIDI 1', 'Launch Control XL'], open: 'nanoKONTROL2 MIDI 1' });
   s = reducer(s, { type: 'midi-mappings', mappings: [{ param: 'amount', source: 'CC 1 ch 1', min: -0.3, max: 1.3, mode: 'absolute' }], learning: null });
   const draw = (st: AppState) => {

@@ -359,8 +359,8 @@ test('live control: keys step and clamp per mode, a mode change resets it, MIDI 
   s = reducer(s, { type: 'live-knob-nudge', delta: -2 });
   assert.equal(s.live.knob, -1, 'the offset stops at -1');
   s = reducer(s, { type: 'live-started', frames: 100, latencyMs: 20 });
-  s = reducer(s, { type: 'live-status', position: 40, frames: 100, amount: 0.2, control: 0.35, source: 'midi', underruns: 1 });
-  assert.deepEqual([s.live.on, s.live.position, s.live.knob, s.live.amount, s.live.underruns], [true, 40, 0.35, 0.2, 1]);
+  s = reducer(s, { type: 'live-status', position: 40, frames: 100, amount: 0.2, underruns: 1 });
+  assert.deepEqual([s.live.on, s.live.position, s.live.knob, s.live.amount, s.live.underruns], [true, 40, -1, 0.2, 1]);
   s = reducer(s, { type: 'live-stopped' });
   assert.equal(s.live.on, false);
   // startA as a fraction of the file: cello is 6 s long, the excerpt 2 s.

@@ -598,7 +598,7 @@ export function App(props: AppProps) {
       case 'status': {
         const s = e.status;
         if (!(store.current as AppState).live.on) return;
-        dispatch({ type: 'live-status', position: s.position, frames: s.frames, amount: s.amount, control: s.control, source: s.source, underruns: s.underruns });
+        dispatch({ type: 'live-status', position: s.position, frames: s.frames, amount: s.amount, underruns: s.underruns });
         return;
       }
       case 'ended': {
@@ -629,6 +629,8 @@ export function App(props: AppProps) {
   };
 
   const knob = (delta: number) => {
+    // A knob update still waiting for the screen is older than this key press.
+    midiUi.current.pending = midiUi.current.pending.filter((a) => a.type !== 'live-knob');
     dispatch({ type: 'live-knob-nudge', delta });
     const st = store.current as AppState;
     services.live?.setAmount(st.live.knob);

@@ -304,7 +304,7 @@ export type Action =
   | { type: 'live-starting' }
   | { type: 'live-started'; frames: number; latencyMs: number }
   | { type: 'live-stopped' }
-  | { type: 'live-status'; position: number; frames: number; amount: number; control: number; source: 'keys' | 'midi'; underruns: number }
+  | { type: 'live-status'; position: number; frames: number; amount: number; underruns: number }
   | { type: 'midi-status'; available: boolean; reason: string | null; ports: string[]; open: string | null }
   | { type: 'midi-mappings'; mappings: MidiMappingView[]; learning: { param: MidiParamName; mode: 'absolute' | 'offset' } | null }
   | { type: 'midi-last'; text: string }
@@ -666,14 +666,9 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, live: { ...state.live, on: true, starting: false, frames: action.frames, position: 0, underruns: 0, latencyMs: action.latencyMs } };
     case 'live-stopped':
       return { ...state, live: { ...state.live, on: false, starting: false, amount: null, latencyMs: null } };
-    case 'live-status': {
-      const [lo, hi] = KNOB_RANGE[state.live.mode];
-      const knob = action.source === 'midi' ? Math.round(Math.max(lo, Math.min(hi, action.control)) * 1e4) / 1e4 : state.live.knob;
-      return {
-        ...state,
-        live: { ...state.live, position: action.position, frames: action.frames, amount: action.amount, underruns: action.underruns, source: action.source, knob },
-      };
-    }
+    case 'live-status':
+      // The knob and who moved it are the UI's own (keys and the UI's MIDI mapper see every change first).
+      return { ...state, live: { ...state.live, position: action.position, frames: action.frames, amount: action.amount, underruns: action.underruns } };
     case 'midi-status':
       return { ...state, midi: { ...state.midi, available: action.available, reason: action.reason, ports: action.ports, open: action.open } };
     case 'midi-mappings':
