@@ -790,7 +790,8 @@ export function App(props: AppProps) {
       });
       osc.current = h;
       dispatch({ type: 'osc-status', running: true, starting: false, port: h.port, replyPort: h.replyPort, error: null });
-      say(`OSC server on UDP ${h.port} (replies to ${h.replyPort}): the original Max patch can drive lts`);
+      const page = services.listen ? ` · page: ${services.listen.url}` : ': the original Max patch can drive lts';
+      say(`OSC server on UDP ${h.port} (replies to ${h.replyPort})${page}`);
     } catch (e) {
       dispatch({ type: 'osc-status', running: false, starting: false, port: null, replyPort: null, error: errorText(e) });
       say(`OSC server: ${errorText(e)}`, 'error');
