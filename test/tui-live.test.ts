@@ -29,7 +29,7 @@ import React from 'react';
 import { render as inkRender } from 'ink';
 import { ListenServer } from '../src/io/listen-server.ts';
 import { listenAudioOutput, listenRenderer } from '../src/io/listen-bridge.ts';
-import { Screen } from '../src/tui/App.tsx';
+import { Screen, openFirstController } from '../src/tui/App.tsx';
 import { initialState, reducer, type AppState } from '../src/tui/state.ts';
 import { listenStateWithLive } from '../src/tui/run.tsx';
 import { Terminal } from './tui-terminal.ts';
@@ -220,6 +220,29 @@ test('live mode from the keys plays through PortAudio; MIDI learn binds a knob t
   } finally {
     unmount();
   }
+});
+
+test('the first controller port opens by itself; ALSA\'s "Midi Through" port is passed over', () => {
+  const ports = ['Midi Through Port-0', 'nanoKONTROL2 MIDI 1'];
+  let opened = -1;
+  const backend: MidiBackend = {
+    getPortCount: () => ports.length,
+    getPortName: (i) => ports[i],
+    openPort: (i) => {
+      opened = i;
+    },
+    closePort: () => {
+      opened = -1;
+    },
+    isPortOpen: () => opened >= 0,
+    ignoreTypes: () => undefined,
+    on: () => undefined,
+    destroy: () => undefined,
+  };
+  const input = createMidiInput({ backend });
+  assert.equal(openFirstController(input), 1);
+  assert.equal(input.openPortName, 'nanoKONTROL2 MIDI 1');
+  assert.equal(openFirstController(input), -1, 'an open port stays');
 });
 
 test('a constant-Q model: live mode explains that it needs an STFT model; without a sequencer the MIDI panel says no MIDI', async () => {

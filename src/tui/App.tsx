@@ -83,6 +83,19 @@ export function describeMidiEvent(ev: MidiEvent): string | null {
   }
 }
 
+/**
+ * Open the first input port that is a controller when none is open: ALSA's always-present
+ * "Midi Through" port is passed over (it only echoes what other programs send).
+ *
+ * @returns the opened port's index, or -1 when nothing was opened.
+ */
+export function openFirstController(input: MidiInput): number {
+  if (!input.available || input.openPortName) return -1;
+  const i = input.listPorts().findIndex((p) => !/midi through/i.test(p));
+  if (i >= 0) input.open(i);
+  return i;
+}
+
 /** The mapper's mappings as the MIDI panel lists them. */
 export function mappingViews(mapper: MidiMapper): MidiMappingView[] {
   return mapper.mappings().map((m) => ({ param: m.param, source: describeSource(m.source), min: m.min, max: m.max, ...(m.mode ? { mode: m.mode } : {}) }));
@@ -737,16 +750,16 @@ export function App(props: AppProps) {
     midiInput.current = input;
     if (!input.available) return midiStatus();
     connectMidi(input, { handleBytes: handleMidi }, () => epochMs() / 1000, (e) => say(`MIDI: ${errorText(e)}`, 'error'));
-    // The first port opens by itself (one controller is the common case); the panel picks another.
+    // A controller opens by itself (one is the common case); the panel picks another.
     try {
-      if (input.listPorts().length > 0 && !input.openPortName) input.open(0);
+      openFirstController(input);
     } catch (e) {
       say(`MIDI: ${errorText(e)}`, 'warn');
     }
     midiStatus();
     input.watch(() => {
       try {
-        if (!input.openPortName && input.listPorts().length > 0) input.open(0);
+        openFirstController(input);
       } catch {
         // The port vanished again between listing and opening; the next change retries.
       }
