@@ -275,9 +275,10 @@ function logMagnitudes(data: Float32Array, T: number, M: number, st: Float32Arra
  * One pass over the frames that turns the log-magnitudes into the state the
  * integration needs:
  *
- * - the phase derivatives of the window-centred STFT phase (Průša et al.
- *   2017, Gaussian window, centred differences; one-sided at the first and
- *   last frame, none for a single frame): `st[4p] = 2π·(a·m mod N)/N +
+ * - for the coefficients at or above the threshold (the only ones whose
+ *   steps the integration reads), the phase derivatives of the window-centred
+ *   STFT phase (Průša et al. 2017, Gaussian window, centred differences;
+ *   one-sided at the first and last frame, none for a single frame): `st[4p] = 2π·(a·m mod N)/N +
  *   (aN/λ)·(s[t,m+1] − s[t,m−1])/2` (per frame step) and `st[4p+1] =
  *   −(λ/(aN))·(s[t+1,m] − s[t−1,m])/2` (per bin step), the frame advance
  *   reduced modulo 2π (which keeps the integrated phase small). Log-magnitudes
@@ -333,20 +334,19 @@ function derivativesAndStart(
       const f = up !== 0 && down !== 0 ? cF / 2 : cF;
       const src = t * M;
       for (let m = 0, o = row; m < M; m++, o += 4) {
-        const l = st[o + 2];
-        const sl = l > F ? l : F;
-        let x = st[o - 2];
-        const s0 = x > F ? x : F;
-        x = st[o + 6];
-        const s1 = x > F ? x : F;
-        x = st[o + up + 2];
-        const su = x > F ? x : F;
-        x = st[o - down + 2];
-        const sd = x > F ? x : F;
-        st[o] = advance[m] + hT * (s1 - s0);
-        st[o + 1] = f * (su - sd);
+        // (the steps of coefficients under the threshold are never used)
         if (data[src + m] >= threshold) {
-          const q = (sl - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
+          let x = st[o - 2];
+          const s0 = x > F ? x : F;
+          x = st[o + 6];
+          const s1 = x > F ? x : F;
+          x = st[o + up + 2];
+          const su = x > F ? x : F;
+          x = st[o - down + 2];
+          const sd = x > F ? x : F;
+          st[o] = advance[m] + hT * (s1 - s0);
+          st[o + 1] = f * (su - sd);
+          const q = (st[o + 2] - logThr) * qScale; // >= 0 up to the rounding of the fast logarithm
           link[o + 3] = q < 1 ? 0 : q >= top ? top : q | 0;
           remaining++;
         } else link[o + 3] = -1;
