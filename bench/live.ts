@@ -29,8 +29,9 @@
  *    The stream runs with `niceness: --nice` (default −10, as the audio process; needs root or
  *    CAP_SYS_NICE, else the priority is unchanged: the table reports the nice value in effect).
  *    With `--with-tui` the real instrument (`bin/lts.js`) runs in a tmux window at the same
- *    time, with a key pressed every 100 ms, so the machine also redraws the TUI (the TUI does
- *    not expose live mode yet, so the stream itself runs in this process, not inside the TUI).
+ *    time, with a key pressed every 100 ms, so the machine also redraws the TUI; the stream
+ *    itself runs in this process. `npm run bench -- tui-live` measures live mode running
+ *    inside the instrument (its live worker) instead.
  *
  * The model: `--model DIR` (default models/default). If that folder does not exist, a model of
  * the default shape (STFT 2048/256 at 44.1 kHz, log magnitudes, hidden 1024, latent 32) is

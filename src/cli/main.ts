@@ -14,7 +14,10 @@ const HELP = `lts ${VERSION} — Latent Timbre Synthesis, the terminal instrumen
 
 usage:
   lts [--dataset DIR] [--model DIR] [--backend B] [--state-dir DIR]
-                                  open the instrument (TUI); defaults: data/demo, models/default
+      [--osc [PORT]] [--osc-reply-port PORT] [--listen [PORT]] [--listen-host ADDR]
+                                  open the instrument (TUI); defaults: data/demo, models/default;
+                                  --osc also serves the original Max patch (UDP 7020, replies 7021),
+                                  --listen serves a page for a laptop's browser (127.0.0.1:7070)
   lts render [options]            render an interpolation of two excerpts to WAV (see lts render --help)
   lts train DATASET --out DIR     train a timbre VAE on a folder of sounds (see lts train --help)
   lts midi list                   list MIDI input ports
