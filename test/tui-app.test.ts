@@ -9,7 +9,6 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import React from 'react';
 import { render as inkRender } from 'ink';
 import { render as testRender } from 'ink-testing-library';
 import { writeWav } from '../src/io/wav.ts';
+import { Terminal, Keyboard, until } from './tui-terminal.ts';
 import { App, type AppProps } from '../src/tui/App.tsx';
 import { lazyAudioOutput, lazyRenderWorker, loadWaveform, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
 import type { AppState } from '../src/tui/state.ts';
@@ -68,57 +68,6 @@ after(async () => {
   }
   rmSync(root, { recursive: true, force: true });
 });
-
-/** An in-memory terminal of a given size that Ink renders into. */
-class Terminal extends EventEmitter {
-  frames: string[] = [];
-  isTTY = true;
-  constructor(public columns: number, public rows: number) {
-    super();
-  }
-  write = (frame: string) => {
-    this.frames.push(frame);
-    return true;
-  };
-  resize(columns: number, rows: number) {
-    this.columns = columns;
-    this.rows = rows;
-    this.emit('resize');
-  }
-  lastFrame(): string {
-    return stripVTControlCharacters(this.frames[this.frames.length - 1] ?? '');
-  }
-}
-
-class Keyboard extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  write(s: string) {
-    this.data = s;
-    this.emit('readable');
-  }
-}
-
-async function until(frame: () => string, ok: (f: string) => boolean, what: string, ms = 20000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    const f = frame();
-    if (ok(f)) return f;
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}; screen:\n${f}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function mount(columns: number, rows: number, extra: Partial<AppProps> = {}) {
   const term = new Terminal(columns, rows);

@@ -20,6 +20,12 @@ export class Terminal extends EventEmitter {
     this.frames.push(frame);
     return true;
   };
+  /** Change the size, as a terminal window resize does. */
+  resize(columns: number, rows: number) {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
   /** The last full frame, without colours. */
   lastFrame(): string {
     return stripVTControlCharacters(this.frames[this.frames.length - 1] ?? '');

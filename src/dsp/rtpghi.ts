@@ -48,7 +48,7 @@
  * @module
  */
 import type { StftConfig } from './types.ts';
-import { validateStftConfig, hannWindow } from './stft.ts';
+import { validateStftConfig, hannWindow, pffftFrameScratch } from './stft.ts';
 import { pffft } from './fft.ts';
 import { createRng, type Rng } from './rng.ts';
 import { HANN_LAMBDA, DEFAULT_PGHI_TOLERANCE } from './pghi.ts';
@@ -74,16 +74,6 @@ export interface RtPghiOptions {
   lambdaFactor?: number;
 }
 
-/** Per-size PFFFT setup and scratch on PFFFT's heap, shared by all instances (calls are synchronous); never freed (small). */
-const scratchCache = new Map<number, { setup: number; buf: number; work: number }>();
-function scratch(n: number): { setup: number; buf: number; work: number } {
-  let s = scratchCache.get(n);
-  if (!s) {
-    s = { setup: pffft.setup(n, 'real'), buf: pffft.malloc(n * 4), work: pffft.malloc(n * 4) };
-    scratchCache.set(n, s);
-  }
-  return s;
-}
 
 /**
  * Streaming STFT phase reconstruction (RTPGHI, Průša & Søndergaard, DAFx 2016).
@@ -492,7 +482,7 @@ export class RtPghi {
     // Inverse FFT of (−1)^m · |c| · e^{iφ} and overlap-add.
     const N = this.N;
     const half = N >> 1;
-    const { setup, buf, work } = scratch(N);
+    const { setup, buf, work } = pffftFrameScratch(N);
     const h = pffft.heapF32();
     const b = buf >> 2;
     h[b] = magC[0] * Math.cos(phase[0]);

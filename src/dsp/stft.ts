@@ -59,9 +59,13 @@ export function validateStftConfig(cfg: StftConfig): void {
 
 const windowCache = new Map<number, Float32Array>();
 
-/** Per-size PFFFT setup and scratch (frame buffer + work area) on PFFFT's heap; never freed (small). */
+/**
+ * Per-size PFFFT real-transform setup and scratch (frame buffer + work area) on PFFFT's heap,
+ * shared by every synchronous user of an `n`-point frame (this module, the streaming PGHI);
+ * never freed (small).
+ */
 const scratchCache = new Map<number, { setup: number; buf: number; work: number }>();
-function scratch(n: number): { setup: number; buf: number; work: number } {
+export function pffftFrameScratch(n: number): { setup: number; buf: number; work: number } {
   let s = scratchCache.get(n);
   if (!s) {
     s = { setup: pffft.setup(n, 'real'), buf: pffft.malloc(n * 4), work: pffft.malloc(n * 4) };
@@ -154,7 +158,7 @@ export function stft(x: Float32Array, cfg: StftConfig = DEFAULT_STFT): Coefficie
   const frames = stftFrameCount(x.length, cfg);
   const len = x.length;
   const w = hannWindow(nFft);
-  const { setup, buf, work } = scratch(nFft);
+  const { setup, buf, work } = pffftFrameScratch(nFft);
   const b = buf >> 2;
   const h = pffft.heapF32();
   const re = new Float32Array(frames * bins);
@@ -209,7 +213,7 @@ export function istft(c: Coefficients, cfg: StftConfig = DEFAULT_STFT, length?: 
   // The inverse FFT is unscaled: fold its 1/nFft into the synthesis window.
   const ws = new Float32Array(nFft);
   for (let j = 0; j < nFft; j++) ws[j] = w[j] / nFft;
-  const { setup, buf, work } = scratch(nFft);
+  const { setup, buf, work } = pffftFrameScratch(nFft);
   const b = buf >> 2;
   const h = pffft.heapF32();
   const ola = new Float64Array((frames - 1) * hop + nFft);
