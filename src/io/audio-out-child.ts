@@ -27,6 +27,17 @@
  * - `{ type: 'stopAll' }` aborts every playback and stream; `{ type: 'exit' }` ends the process.
  * The child sends `{ type: 'ready', ok, reason? }` first (whether naudiodon loaded).
  *
+ * Scheduling: a live stream opened with `realtime` (the default) switches the threads that feed
+ * PortAudio (this process's main thread, which receives the blocks, and libuv's workers, where
+ * naudiodon's `write` waits for room) to SCHED_FIFO priority 5 before it is answered, and the
+ * threads PortAudio starts to priority 10 once it runs; the feeding threads return to normal
+ * scheduling when the last such stream closes. Both need CAP_SYS_NICE or an RLIMIT_RTPRIO and
+ * change nothing otherwise. Without it a loaded machine delays the event loop that refills
+ * naudiodon's queue longer than that queue lasts (5 x 128 frames = 14.5 ms). Measured with
+ * `npm run bench -- live --seconds 60 --configs 128x5:0` on two cores with three busy loops at
+ * nice -10 beside it: 25 underruns in 60 s for the precomputed-block floor and 15 for the live
+ * engine before, 2 and 2 after, at the same latency.
+ *
  * Blocks are pushed into naudiodon's bounded chunk queue (`maxQueue`); the
  * stream is started only once that queue is full (or the input ends), so the
  * first device callback never finds it empty. PortAudio reports an output
@@ -38,7 +49,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /** naudiodon's native stream object (`build/Release/naudiodon.node` `create()`). */
 interface NativeStream {
@@ -157,20 +168,48 @@ function threadIds(): Set<number> {
   }
 }
 
-/** True if thread `tid` already has a real-time policy (SCHED_FIFO 1 or SCHED_RR 2; field 41 of its stat). */
-function isRealtimeThread(tid: number): boolean {
+/** Scheduling of thread `tid`: whether its policy is real-time (SCHED_FIFO 1 or SCHED_RR 2; field 41 of its stat) and its real-time priority (field 40). */
+function threadSched(tid: number): { realtime: boolean; priority: number } {
   try {
     const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const policy = Number(fields[41 - 3]);
-    return policy === 1 || policy === 2;
+    return { realtime: policy === 1 || policy === 2, priority: Number(fields[40 - 3]) };
   } catch {
-    return false;
+    return { realtime: false, priority: 0 };
   }
+}
+
+/** True if thread `tid` already has a real-time policy. */
+function isRealtimeThread(tid: number): boolean {
+  return threadSched(tid).realtime;
 }
 
 /** SCHED_FIFO priority given to the threads PortAudio starts (JACK's default server priority is 10). */
 const RT_PRIORITY = 10;
+
+/**
+ * SCHED_FIFO priority of the threads that feed PortAudio while a real-time stream is open: this
+ * process's main thread (it receives the blocks from the parent and hands them to naudiodon) and
+ * libuv's worker threads (naudiodon's `write` waits for room in its queue on one of them). Below
+ * {@link RT_PRIORITY}, so the device callback always runs first.
+ */
+const FEED_RT_PRIORITY = 5;
+
+/** Run `chrt args` without blocking the event loop; resolves true when it succeeded. */
+function chrt(args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    let p: ReturnType<typeof spawn>;
+    try {
+      p = spawn('chrt', args, { stdio: 'ignore', timeout: 2000 });
+    } catch {
+      resolve(false);
+      return;
+    }
+    p.on('error', () => resolve(false));
+    p.on('exit', (code) => resolve(code === 0));
+  });
+}
 
 /**
  * Give the threads created since `before` (PortAudio's callback thread and the ALSA plugin's
@@ -178,16 +217,57 @@ const RT_PRIORITY = 10;
  * delay the callback past the device buffer (measured: 8 underruns per minute at load 10 on two
  * cores without, none with). Needs CAP_SYS_NICE or an RLIMIT_RTPRIO (e.g. the `audio` group's
  * limits); when refused nothing changes. Threads that are already real-time (a JACK client's
- * process thread) keep their priority. Returns how many threads were switched.
+ * process thread) keep their priority, except those that merely inherited the feeding threads'
+ * {@link FEED_RT_PRIORITY} from the thread that started them. The `chrt` processes run asynchronously: the stream has
+ * just started with only its queue ahead of the device, and the event loop must keep feeding it
+ * meanwhile. Resolves to how many threads were switched.
  */
-function makeRealtime(before: Set<number>): number {
-  let n = 0;
-  for (const tid of threadIds()) {
-    if (before.has(tid) || isRealtimeThread(tid)) continue;
-    const r = spawnSync('chrt', ['-f', '-p', String(RT_PRIORITY), String(tid)], { stdio: 'ignore', timeout: 2000 });
-    if (r.status === 0) n++;
-  }
-  return n;
+async function makeRealtime(before: Set<number>): Promise<number> {
+  const tids = [...threadIds()].filter((tid) => {
+    if (before.has(tid)) return false;
+    const t = threadSched(tid);
+    // A thread started by a feeding thread inherits its FIFO 5 (PortAudio's callback thread is
+    // started from the event loop): that one is raised too.
+    return !t.realtime || (feedThreads.size > 0 && t.priority === FEED_RT_PRIORITY && t.realtime);
+  });
+  const ok = await Promise.all(tids.map((tid) => chrt(['-f', '-p', String(RT_PRIORITY), String(tid)])));
+  return ok.filter(Boolean).length;
+}
+
+/** Threads switched to {@link FEED_RT_PRIORITY} (restored to normal scheduling when no real-time stream is left). */
+const feedThreads = new Set<number>();
+/** Open live streams that asked for real-time scheduling. */
+let feedUsers = 0;
+/** The switch (or the restore) in progress, so the two never interleave. */
+let feedChange: Promise<void> = Promise.resolve();
+
+/**
+ * A real-time stream opened: switch the threads that existed before it (the main thread, which
+ * receives the parent's blocks, and libuv's workers, where naudiodon's `write` waits) to SCHED_FIFO
+ * at {@link FEED_RT_PRIORITY}. Without this a busy machine delays the event loop that refills
+ * naudiodon's queue longer than the queue lasts (queue 5 x 128 frames = 14.5 ms). Refused
+ * without CAP_SYS_NICE / RLIMIT_RTPRIO: nothing changes then.
+ */
+function acquireFeedRealtime(before: Set<number>): void {
+  feedUsers++;
+  if (feedUsers > 1) return;
+  feedChange = feedChange.then(async () => {
+    const tids = [...before].filter((tid) => !isRealtimeThread(tid));
+    const ok = await Promise.all(tids.map((tid) => chrt(['-f', '-p', String(FEED_RT_PRIORITY), String(tid)])));
+    tids.forEach((tid, i) => { if (ok[i]) feedThreads.add(tid); });
+  });
+}
+
+/** A real-time stream closed: the last one restores normal scheduling of the feeding threads. */
+function releaseFeedRealtime(): void {
+  feedUsers = Math.max(0, feedUsers - 1);
+  if (feedUsers > 0) return;
+  feedChange = feedChange.then(async () => {
+    if (feedUsers > 0) return;
+    const tids = [...feedThreads];
+    feedThreads.clear();
+    await Promise.all(tids.map((tid) => chrt(['-o', '-p', '0', String(tid)])));
+  });
 }
 
 function openNative(b: NativeBinding, deviceId: number, sampleRate: number, channels: number,
@@ -225,6 +305,8 @@ class Feeder {
   realtimeThreads = 0;
   /** Threads that existed before the stream was opened (when real-time scheduling is wanted). */
   threadsBefore: Set<number> | null = null;
+  /** This stream holds the feeding threads' real-time scheduling (see {@link acquireFeedRealtime}). */
+  holdsFeedRealtime = false;
   private onIdle: (() => void) | null = null;
 
   constructor(readonly native: NativeStream, readonly blockSamples: number, readonly queueBlocks: number,
@@ -278,7 +360,7 @@ class Feeder {
     if (this.started || this.aborted) return;
     this.started = true;
     this.native.start();
-    if (this.threadsBefore) this.realtimeThreads = makeRealtime(this.threadsBefore);
+    if (this.threadsBefore) void makeRealtime(this.threadsBefore).then((n) => { this.realtimeThreads = n; });
   }
 
   /** Flush what is queued (last block padded), let PortAudio play it out, and close the stream. */
@@ -294,6 +376,7 @@ class Feeder {
   async quit(mode: 'WAIT' | 'ABORT'): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    if (this.holdsFeedRealtime) { this.holdsFeedRealtime = false; releaseFeedRealtime(); }
     if (!this.started && this.pushedBlocks > 0 && mode === 'WAIT') this.start();
     await this.native.quit(this.started ? mode : 'ABORT');
   }
@@ -363,7 +446,7 @@ async function handlePlay(b: NativeBinding, m: Msg): Promise<void> {
   }
 }
 
-function handleOpen(b: NativeBinding, m: Msg): void {
+async function handleOpen(b: NativeBinding, m: Msg): Promise<void> {
   const id = m.id!;
   const sampleRate = num(m, 'sampleRate', 44100);
   const channels = num(m, 'channels', 1);
@@ -383,6 +466,13 @@ function handleOpen(b: NativeBinding, m: Msg): void {
     send({ type: 'stat', id, frames, underruns, realtimeThreads: feeder.realtimeThreads });
   });
   feeder.threadsBefore = before;
+  if (before) {
+    // Switch the feeding threads before the parent may write: the stream starts as soon as its
+    // queue is full, and must not be fed by a normal-priority event loop meanwhile.
+    feeder.holdsFeedRealtime = true;
+    acquireFeedRealtime(before);
+    await feedChange;
+  }
   feeders.set(id, feeder);
   streamIds.add(id);
   send({ type: 'reply', id, ok: true, deviceId: dev.id, latency: (blockFrames * queueBlocks) / sampleRate });
@@ -396,7 +486,9 @@ async function handleClose(m: Msg, abort: boolean): Promise<void> {
   try {
     if (abort) f.abort();
     await f.drainAndQuit();
-    send({ type: 'reply', id, ok: true, frames: f.framesPushed, underruns: f.underruns });
+    // The feeding threads are back to normal scheduling when the last real-time stream has closed.
+    await feedChange;
+    send({ type: 'reply', id, ok: true, frames: f.framesPushed, underruns: f.underruns, realtimeThreads: f.realtimeThreads });
   } catch (e) {
     send({ type: 'reply', id, ok: false, reason: `closing the audio stream failed: ${firstLine(e)}` });
   } finally {

@@ -103,7 +103,7 @@ export interface AudioStream {
   buffered(): number;
   /** Seconds of audio handed to PortAudio so far. */
   position(): number;
-  /** Whether PortAudio's threads got real-time scheduling (known once the stream has started; false before). */
+  /** Whether PortAudio's threads got real-time scheduling (known a few ms after the stream has started; false before). */
   realtime(): boolean;
   /** Play out everything written (the last partial block is padded with silence) and close. */
   close(): Promise<void>;
@@ -124,8 +124,11 @@ export interface StreamOptions {
   /** Blocks the caller may have in flight to the child before `write` waits, default 2. */
   highWaterBlocks?: number;
   /**
-   * Try real-time (SCHED_FIFO) scheduling for the threads PortAudio starts, default true.
-   * Granted with CAP_SYS_NICE or an RLIMIT_RTPRIO (e.g. the `audio` group); otherwise nothing changes.
+   * Try real-time (SCHED_FIFO) scheduling, default true: priority 10 for the threads PortAudio
+   * starts, and priority 5 while the stream is open for the audio process's threads that feed
+   * PortAudio (its event loop, which receives the blocks, and libuv's workers), so a loaded machine
+   * cannot starve naudiodon's queue. Granted with CAP_SYS_NICE or an RLIMIT_RTPRIO (e.g. the
+   * `audio` group); otherwise nothing changes.
    */
   realtime?: boolean;
 }
@@ -479,6 +482,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       if (dead) return;
       const r = await request({ type, stream: sid });
       if (r.ok && typeof r.underruns === 'number') underrunCount = r.underruns;
+      if (r.ok && typeof r.realtimeThreads === 'number') realtimeThreads = Math.max(realtimeThreads, r.realtimeThreads);
       listeners.delete(sid);
       deathHandlers.delete(onDeath);
       release();
