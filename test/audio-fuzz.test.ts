@@ -6,17 +6,8 @@ import path from 'node:path';
 import { encodeWav, parseWav, readWavHeader, bytesSource } from '../src/io/wav.ts';
 import { readAudio, probeAudio } from '../src/io/audio.ts';
 import { AudioFileError } from '../src/io/errors.ts';
+import { createRng as rng } from '../src/dsp/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 24-bit WAVE_FORMAT_EXTENSIBLE stereo file with a LIST chunk, built byte by byte. */
 function ext24(): Uint8Array {

@@ -4,6 +4,7 @@
  * capture against the played samples.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /** Linear chirp `amp * cos(2π (f0 t + (f1 - f0) t² / (2 T)))`, `seconds` long. Starts at `amp` (non-zero) so alignment is unambiguous. */
@@ -120,4 +121,42 @@ export function matchWithSilentGaps(captured: ArrayLike<number>, start: number, 
     p++;
   }
   return gaps;
+}
+
+/** Whether this process may give a thread SCHED_FIFO (probed on a short-lived `sleep`). */
+export function realtimeAllowed(): boolean {
+  const sleeper = spawn('sleep', ['5'], { stdio: 'ignore' });
+  try {
+    return spawnSync('chrt', ['-f', '-p', '10', String(sleeper.pid)], { stdio: 'ignore' }).status === 0;
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
+}
+
+/**
+ * Start a private `jackd -d dummy` server named `server` (a real-time clock without a sound card;
+ * Debian package jackd2) and wait until it is up. `stop()` ends it (SIGTERM, then SIGKILL after 3 s).
+ */
+export async function startJackDummy(server: string, rate: number): Promise<{ stop(): Promise<void> }> {
+  const jackd = spawn('jackd', ['--no-realtime', '-n', server, '-d', 'dummy', '-r', String(rate), '-p', '256'], {
+    stdio: 'ignore', env: { ...process.env, JACK_NO_AUDIO_RESERVATION: '1' },
+  });
+  jackd.on('error', () => undefined);
+  const stop = async () => {
+    if (jackd.exitCode !== null) return;
+    const exited = new Promise((r) => jackd.once('exit', r));
+    jackd.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (jackd.exitCode === null && jackd.signalCode === null) jackd.kill('SIGKILL');
+  };
+  // The server is up once its shared-memory segment exists.
+  const deadline = Date.now() + 8000;
+  while (!existsSync(`/dev/shm/jack_${server}_0_0`)) {
+    if (Date.now() > deadline || jackd.exitCode !== null) {
+      await stop();
+      throw new Error(`jackd ${server} did not start (is Debian package jackd2 installed?)`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { stop };
 }

@@ -8,24 +8,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
-import { chirp, writeAsoundConf } from './audio-out-helpers.ts';
+import { chirp, writeAsoundConf, realtimeAllowed, startJackDummy } from './audio-out-helpers.ts';
 
 const RATE = 44100;
 
-/** Whether this process may give a thread SCHED_FIFO (probed on a short-lived `sleep`). */
-function realtimeAllowed(): boolean {
-  const sleeper = spawn('sleep', ['5'], { stdio: 'ignore' });
-  try {
-    return spawnSync('chrt', ['-f', '-p', '10', String(sleeper.pid)], { stdio: 'ignore' }).status === 0;
-  } finally {
-    sleeper.kill('SIGKILL');
-  }
-}
 
 /** Pid of this process's audio output child (found by parent pid and command line). */
 function audioChildPid(): number {
@@ -52,30 +42,17 @@ function mainThreadSched(pid: number): { policy: number; rtPriority: number } {
 
 const dir = mkdtempSync(join(tmpdir(), 'lts-audio-sched-'));
 const server = `lts-test-sched-${process.pid}`;
-let jackd: ChildProcess | undefined;
+let jack: { stop(): Promise<void> } | undefined;
 let out: AudioOutput;
 
 before(async () => {
-  jackd = spawn('jackd', ['--no-realtime', '-n', server, '-d', 'dummy', '-r', String(RATE), '-p', '256'], {
-    stdio: 'ignore', env: { ...process.env, JACK_NO_AUDIO_RESERVATION: '1' },
-  });
-  jackd.on('error', () => undefined);
-  const deadline = Date.now() + 8000;
-  while (!existsSync(`/dev/shm/jack_${server}_0_0`)) {
-    if (Date.now() > deadline || jackd.exitCode !== null) throw new Error(`jackd ${server} did not start (is Debian package jackd2 installed?)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  jack = await startJackDummy(server, RATE);
   out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'paced'), JACK_DEFAULT_SERVER: server } });
 });
 
 after(async () => {
   out?.close();
-  if (jackd && jackd.exitCode === null) {
-    const exited = new Promise((r) => jackd!.once('exit', r));
-    jackd.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (jackd.exitCode === null && jackd.signalCode === null) jackd.kill('SIGKILL');
-  }
+  await jack?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

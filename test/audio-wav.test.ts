@@ -6,19 +6,10 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseWav, encodeWav, writeWav, readWavHeader, bytesSource } from '../src/io/wav.ts';
 import { readAudio, probeAudio } from '../src/io/audio.ts';
+import { createRng as rng } from '../src/dsp/rng.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-wav-'));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sox(...args: string[]): void {
   execFileSync('sox', args, { stdio: ['ignore', 'ignore', 'pipe'] });

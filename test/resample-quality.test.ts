@@ -1,18 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resample, RESAMPLE_DESIGNS } from '../src/dsp/resample.ts';
+import { createRng as rng } from '../src/dsp/rng.ts';
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sine(n: number, rate: number, freq: number, amp: number, phase = 0): Float32Array {
   const x = new Float32Array(n);
