@@ -14,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import React from 'react';
-import { render as inkRender } from 'ink';
 import { render as testRender } from 'ink-testing-library';
 import { writeWav } from '../src/io/wav.ts';
-import { Terminal, Keyboard, until } from './tui-terminal.ts';
+import { mountApp, until } from './tui-terminal.ts';
 import { App, type AppProps } from '../src/tui/App.tsx';
 import { lazyAudioOutput, lazyRenderWorker, loadWaveform, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
 import type { AppState } from '../src/tui/state.ts';
@@ -70,22 +69,8 @@ after(async () => {
 });
 
 function mount(columns: number, rows: number, extra: Partial<AppProps> = {}) {
-  const term = new Terminal(columns, rows);
-  const keys = new Keyboard();
   const props: AppProps = { services: makeServices(), dataset, model: join(root, 'no-such-model'), ...extra };
-  const inst = inkRender(React.createElement(App, props), {
-    stdout: term as unknown as NodeJS.WriteStream,
-    stdin: keys as unknown as NodeJS.ReadStream,
-    stderr: new Terminal(columns, rows) as unknown as NodeJS.WriteStream,
-    debug: true,
-    exitOnCtrlC: false,
-    patchConsole: false,
-  });
-  const press = async (s: string) => {
-    keys.write(s);
-    await new Promise((r) => setTimeout(r, 15));
-  };
-  return { term, press, inst, frame: () => term.lastFrame() };
+  return mountApp(props, columns, rows);
 }
 
 function assertFits(frame: string, columns: number, rows: number) {
@@ -103,7 +88,7 @@ const TAB = '\t';
 const ESC = '\x1b';
 
 test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curve, shows help, explains errors', async () => {
-  const { press, frame, inst, term } = mount(80, 24);
+  const { press, frame, unmount, term } = mount(80, 24);
   let f = await until(frame, (s) => s.includes('tone-220'), 'the dataset list');
   assertFits(f, 80, 24);
   assert.match(f, /Dataset 3/);
@@ -170,11 +155,11 @@ test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curv
   term.resize(80, 24);
   f = await until(frame, (s) => s.includes('A  noises/white-noise.wav'), 'the panels again');
   assertFits(f, 80, 24);
-  inst.unmount();
+  unmount();
 });
 
 test('no audio device: said once, auditioning explains itself; Ctrl-S without a render explains itself; presets save and load', async () => {
-  const { press, frame, inst } = mount(80, 24);
+  const { press, frame, unmount } = mount(80, 24);
   let f = await until(frame, (s) => s.includes('no audio device'), 'the no-device notice', 30000);
   assert.match(f, /out file only/);
   await press(DOWN);
@@ -202,7 +187,7 @@ test('no audio device: said once, auditioning explains itself; Ctrl-S without a 
   assertFits(f, 80, 24);
   await press('\r');
   await until(frame, (s) => s.includes('a 1.00') && s.includes('preset my-ramp loaded'), 'the loaded preset');
-  inst.unmount();
+  unmount();
 });
 
 test('the session restores files, selections and the curve (ink-testing-library, 100 columns)', async () => {
@@ -260,7 +245,7 @@ test('the session restores files, selections and the curve (ink-testing-library,
 test('with an output device: the picker lists it, choosing it shows in the transport, Enter plays the file through PortAudio', async () => {
   const svc: TuiServices = { ...makeServices(), audio: lazyAudioOutput({ ALSA_CONFIG_PATH: alsaFileConf }) };
   extraServices.push(svc);
-  const { press, frame, inst, term } = mount(80, 24, { services: svc });
+  const { press, frame, unmount, term } = mount(80, 24, { services: svc });
   await until(frame, (s) => s.includes('tone-220') && s.includes('out default'), 'the list and the audio status', 30000);
   await press('\x0f'); // Ctrl-O
   let f = await until(frame, (s) => s.includes('Audio output (Enter selects)'), 'the device picker');
@@ -281,5 +266,5 @@ test('with an output device: the picker lists it, choosing it shows in the trans
   await until(frame, (s) => !s.includes('♪ playing'), 'the end of playback', 20000);
   const bytes = existsSync(captured) ? readFileSync(captured).length : 0;
   assert.ok(bytes >= 2 * 22050 * 2, `the device received at least 2 s of 16-bit audio (${bytes} bytes)`);
-  inst.unmount();
+  unmount();
 });
