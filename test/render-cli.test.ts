@@ -42,6 +42,15 @@ test('renders with --json timings, and --from SIDECAR reproduces the render byte
   assert.deepEqual(readFileSync(again), readFileSync(out));
 });
 
+test('negative values after options are values, as in the README (--normalize -1, --curve -0.2)', () => {
+  const out = join(fx.dir, 'negative.wav');
+  const r = lts(...base(), '--a', fx.fileA, '--b', fx.fileB, '--duration', '0.5', '--normalize', '-3', '--curve', '-0.2', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const sidecar = JSON.parse(readFileSync(join(fx.dir, 'negative.json'), 'utf8'));
+  assert.equal(sidecar.params.normalizeDbfs, -3);
+  assert.equal(sidecar.params.curve, '-0.2');
+});
+
 test('numbered renders in --dir, never overwriting', () => {
   const dir = join(fx.dir, 'renders');
   for (let i = 0; i < 2; i++) {

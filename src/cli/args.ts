@@ -22,8 +22,27 @@ export function parseCommandArgs<O extends Options, P extends boolean = false>(
   allowPositionals?: P,
 ) {
   try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: (allowPositionals ?? false) as P, options });
+    return parseArgs({ args: joinNegativeValues(argv, options), strict: true, allowPositionals: (allowPositionals ?? false) as P, options });
   } catch (e) {
     throw new UserError(`${(e as Error).message.split('\n')[0]}; see lts${command ? ' ' + command : ''} --help`);
   }
+}
+
+/**
+ * `--normalize -1`: node's parseArgs reads a value that starts with `-` as an option and
+ * refuses it as ambiguous. For options that take a value, a following negative number
+ * (`-1`, `-0.3`, `-.5`, `-3e-2`) is joined as `--normalize=-1`.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    const next = argv[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
