@@ -2,7 +2,7 @@
  * Live-mode benchmark (issue 6, items 3-4).
  *
  * `npm run bench -- live [--model DIR] [--seconds 60] [--rtf-seconds 20] [--block 128] [--queue 5]
- *  [--lookahead 0] [--configs 128x5:0,256x2:0] [--no-floor] [--inject-every 0.5] [--nice -10] [--train-steps 300] [--with-tui] [--json FILE] [--md BENCHMARKS.md]`
+ *  [--lookahead 0] [--configs 128x5:0,256x2:0] [--no-floor] [--inject-every 0.5] [--nice -10] [--rt 4] [--train-steps 300] [--with-tui] [--json FILE] [--md BENCHMARKS.md]`
  *
  * Three measurements with the same model and excerpt pair (A = data/bench/bench-sax.wav from
  * 0.5 s, B = data/bench/bench-strings.wav from 0.5 s, 2 s, looping):
@@ -27,7 +27,9 @@
  *    on a private `jackd -d dummy` server (a real-time 44.1 kHz clock without a sound card;
  *    Debian packages jackd2, libasound2-plugins), counting the underruns PortAudio reports.
  *    The stream runs with `niceness: --nice` (default −10, as the audio process; needs root or
- *    CAP_SYS_NICE, else the priority is unchanged: the table reports the nice value in effect).
+ *    CAP_SYS_NICE, else the priority is unchanged: the table reports the nice value in effect),
+ *    and its synthesis thread at SCHED_FIFO priority `--rt` (default 4, as in the instrument;
+ *    0 = normal scheduling; `synthFifoPriority` reports what was in effect).
  *    With `--with-tui` the real instrument (`bin/lts.js`) runs in a tmux window at the same
  *    time, with a key pressed every 100 ms, so the machine also redraws the TUI; the stream
  *    itself runs in this process. `npm run bench -- tui-live` measures live mode running
@@ -50,12 +52,13 @@ import { initBackend } from '../src/engine/backend.ts';
 import { loadModelFolder, saveModelFolder } from '../src/engine/model-folder.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
 import { analyzeMagnitudes, fromFeatures, toFeatures } from '../src/engine/features.ts';
-import { LiveEngine, FrameDecoder, encodeExcerpt, type LiveModel, type LiveFrameInfo } from '../src/engine/live.ts';
+import { LiveEngine, LIVE_RT_PRIORITY, FrameDecoder, encodeExcerpt, type LiveModel, type LiveFrameInfo } from '../src/engine/live.ts';
 import { MidiMapper } from '../src/engine/midi-map.ts';
 import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.ts';
 import { createAudioOutput, type AudioOutput, type AudioStream, type StreamOptions, type AudioUnavailable } from '../src/io/audio-out.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { RtPghi } from '../src/dsp/rtpghi.ts';
+import { realtimeCurrentThread } from '../src/io/realtime.ts';
 import { pghi } from '../src/dsp/pghi.ts';
 import { istft } from '../src/dsp/stft.ts';
 import { createRng } from '../src/dsp/rng.ts';
@@ -261,7 +264,7 @@ function startTui(modelDir: string, socket: string): { stop(): void; note: strin
 
 /** (2)+(3) Stream for `seconds` through PortAudio to the jackd dummy device, injecting CC messages. */
 async function measureDevice(model: LiveModel, A: Awaited<ReturnType<typeof encodeExcerpt>>, B: Awaited<ReturnType<typeof encodeExcerpt>>, opts: {
-  seconds: number; block: number; queue: number; lookahead: 0 | 1; injectEvery: number; withTui: boolean; modelDir: string; niceness: number;
+  seconds: number; block: number; queue: number; lookahead: 0 | 1; injectEvery: number; withTui: boolean; modelDir: string; niceness: number; rt: number;
 }): Promise<Record<string, unknown>> {
   const cfg = model.config.features.transform as StftConfig;
   const sr = cfg.sampleRate;
@@ -291,14 +294,16 @@ async function measureDevice(model: LiveModel, A: Awaited<ReturnType<typeof enco
   let timer: NodeJS.Timeout | undefined;
   const cpu0 = cpuNow();
   let niceDuring = getPriority();
+  let rtDuring = 0;
   let result: Record<string, unknown>;
   try {
     // Let the TUI start before streaming (it loads a model too).
     if (opts.withTui) await new Promise((r) => setTimeout(r, 4000));
     const t0 = performance.now();
-    const started = await engine.start(out, { blockFrames: opts.block, queueBlocks: opts.queue, highWaterBlocks: 1, niceness: opts.niceness });
+    const started = await engine.start(out, { blockFrames: opts.block, queueBlocks: opts.queue, highWaterBlocks: 1, niceness: opts.niceness, ...(opts.rt > 0 ? { realtimePriority: opts.rt } : {}) });
     if (!started.available) throw new DeviceUnavailable(started.reason);
     niceDuring = getPriority();
+    rtDuring = engine.realtime ? opts.rt : 0;
     let value = 127;
     timer = setInterval(() => {
       injections.push(performance.now());
@@ -335,6 +340,7 @@ async function measureDevice(model: LiveModel, A: Awaited<ReturnType<typeof enco
       queue: opts.queue,
       lookahead: opts.lookahead,
       niceDuringStream: niceDuring,
+      synthFifoPriority: rtDuring,
       secondsStreamed: engine.samplesOut / sr,
       wallSeconds: elapsed,
       underruns: engine.underruns(),
@@ -369,7 +375,7 @@ async function measureDevice(model: LiveModel, A: Awaited<ReturnType<typeof enco
  * (no synthesis at all), for the same time. Underruns here come from the machine and the audio
  * path alone.
  */
-async function measureFloor(opts: { seconds: number; block: number; queue: number; niceness: number }): Promise<{ underruns: number; note: string }> {
+async function measureFloor(opts: { seconds: number; block: number; queue: number; niceness: number; rt: number }): Promise<{ underruns: number; note: string }> {
   const server = `lts-bench-floor-${process.pid}`;
   const jack = await startJackd(server, 256);
   if (!jack) return { underruns: NaN, note: 'jackd did not start' };
@@ -386,11 +392,17 @@ async function measureFloor(opts: { seconds: number; block: number; queue: numbe
     } catch {
       // not permitted: unchanged
     }
-    const block = new Float32Array(opts.block);
-    const n = Math.ceil((opts.seconds * 44100) / opts.block);
-    for (let k = 0; k < n; k++) {
-      for (let i = 0; i < block.length; i++) block[i] = 0.3 * Math.sin((2 * Math.PI * 220 * (k * opts.block + i)) / 44100);
-      await s.write(block.slice());
+    // The same real-time priority as the engine's synthesis thread gets.
+    const rt = opts.rt > 0 ? await realtimeCurrentThread(opts.rt) : null;
+    try {
+      const block = new Float32Array(opts.block);
+      const n = Math.ceil((opts.seconds * 44100) / opts.block);
+      for (let k = 0; k < n; k++) {
+        for (let i = 0; i < block.length; i++) block[i] = 0.3 * Math.sin((2 * Math.PI * 220 * (k * opts.block + i)) / 44100);
+        await s.write(block.slice());
+      }
+    } finally {
+      await rt?.release();
     }
     await s.abort();
     return { underruns: s.underruns(), note: 'precomputed blocks, no synthesis' };
@@ -464,6 +476,7 @@ export async function main(argv: string[]): Promise<void> {
   const injectEvery = num(flags, 'inject-every', 0.5, (x) => x >= 0.05 && x <= 10);
   const trainSteps = num(flags, 'train-steps', 300, (x) => Number.isInteger(x) && x >= 0);
   const niceness = num(flags, 'nice', -10, (x) => Number.isInteger(x) && x >= -20 && x <= 19);
+  const rt = num(flags, 'rt', LIVE_RT_PRIORITY, (x) => Number.isInteger(x) && x >= 0 && x <= 99);
   await initBackend('wasm');
   const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-live-model-'));
   try {
@@ -490,8 +503,8 @@ export async function main(argv: string[]): Promise<void> {
 
     const devs: Record<string, unknown>[] = [];
     for (const c of configs) {
-      const dev = await measureDevice(model, A, B, { seconds, block: c.block, queue: c.queue, lookahead: c.lookahead, injectEvery, withTui: flags['with-tui'] === true, modelDir, niceness });
-      const floor = flags['no-floor'] === true ? { underruns: NaN } : await measureFloor({ seconds, block: c.block, queue: c.queue, niceness });
+      const dev = await measureDevice(model, A, B, { seconds, block: c.block, queue: c.queue, lookahead: c.lookahead, injectEvery, withTui: flags['with-tui'] === true, modelDir, niceness, rt });
+      const floor = flags['no-floor'] === true ? { underruns: NaN } : await measureFloor({ seconds, block: c.block, queue: c.queue, niceness, rt });
       devs.push({ config: `${c.block}x${c.queue}:${c.lookahead}`, ...dev, floorUnderruns: floor.underruns });
       printTable([devs[devs.length - 1]], `${seconds} s through PortAudio, block ${c.block}, queue ${c.queue}, look-ahead ${c.lookahead}, CC every ${injectEvery} s`);
     }
@@ -518,7 +531,7 @@ export async function main(argv: string[]): Promise<void> {
         `|${DEV_COLS.map(() => '---').join('|')}|`,
         ...devs.map((d) => `| ${DEV_COLS.map((k) => (typeof d[k] === 'number' ? formatNumber(d[k] as number) : String(d[k] ?? ''))).join(' | ')} |`),
         '',
-        `Device: ${String(devs[0]?.device ?? devs[0]?.error ?? '')}; ${String(devs[0]?.tui ?? '')}; nice value while streaming ${String(devs[0]?.niceDuringStream ?? '')}.`,
+        `Device: ${String(devs[0]?.device ?? devs[0]?.error ?? '')}; ${String(devs[0]?.tui ?? '')}; nice value while streaming ${String(devs[0]?.niceDuringStream ?? '')}; synthesis thread SCHED_FIFO priority ${String(devs[0]?.synthFifoPriority ?? '')} (0 = normal scheduling).`,
         'Latency = from the CC bytes entering the MIDI device callback path to the first output sample of the first frame decoded',
         'after them, at the device: wall time until the stream write carrying that sample, plus the samples ahead of it not yet',
         'handed to PortAudio, plus the configured device buffer (naudiodon queue `queue x block` + PortAudio\'s double buffer, 2 blocks).',

@@ -20,7 +20,8 @@ import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.t
 import { stft } from '../src/dsp/stft.ts';
 import { UserError } from '../src/io/errors.ts';
 import { createAudioOutput } from '../src/io/audio-out.ts';
-import { writeAsoundConf, readFloatCapture, findStart, maxAbsDiff } from './audio-out-helpers.ts';
+import { writeAsoundConf, readFloatCapture, findStart, maxAbsDiff, realtimeAllowed } from './audio-out-helpers.ts';
+import { threadSched } from '../src/io/realtime.ts';
 import type { ModelConfig } from '../src/engine/types.ts';
 import type { StftConfig } from '../src/dsp/types.ts';
 
@@ -302,6 +303,34 @@ test('start(): streams through the real PortAudio path; the device receives exac
     await looping.dispose();
     const bad = new LiveEngine(model, A, B, { loop: false });
     await assert.rejects(bad.start(out, { niceness: 99 }), (x: unknown) => x instanceof UserError && /niceness must be an integer -20\.\.19/.test(x.message));
+    assert.equal(bad.playing, false);
+    await bad.dispose();
+  } finally {
+    out.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('start() with realtimePriority: the synthesising thread is SCHED_FIFO at that priority while streaming, normal after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-live-rt-'));
+  const out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'default') } });
+  const allowed = realtimeAllowed();
+  // The engine runs on this (the main) thread, whose thread id is the process id.
+  assert.equal(threadSched(process.pid).realtime, false, 'the test must start from normal scheduling');
+  try {
+    const e = new LiveEngine(model, A, B, { loop: true });
+    assert.equal((await e.start(out, { blockFrames: 256, queueBlocks: 2, realtimePriority: 3 })).available, true);
+    await new Promise((r) => setTimeout(r, 150));
+    const during = threadSched(process.pid);
+    assert.equal(e.realtime, allowed);
+    assert.deepEqual(during, allowed ? { realtime: true, priority: 3 } : { realtime: false, priority: 0 });
+    await e.stop();
+    assert.equal(e.realtime, false);
+    assert.deepEqual(threadSched(process.pid), { realtime: false, priority: 0 });
+    assert.equal(e.error, undefined);
+    await e.dispose();
+    const bad = new LiveEngine(model, A, B, { loop: false });
+    await assert.rejects(bad.start(out, { realtimePriority: 0 }), (x: unknown) => x instanceof UserError && /realtimePriority must be an integer 1\.\.99/.test(x.message));
     assert.equal(bad.playing, false);
     await bad.dispose();
   } finally {

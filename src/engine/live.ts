@@ -36,6 +36,7 @@
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { realtimeCurrentThread } from '../io/realtime.ts';
 import type { StftConfig } from '../dsp/types.ts';
 import { RtPghi } from '../dsp/rtpghi.ts';
 import { readAudio } from '../io/audio.ts';
@@ -114,7 +115,22 @@ export interface LiveStreamOptions {
    * Default: unchanged.
    */
   niceness?: number;
+  /**
+   * Run the synthesising thread (the one that calls `start`: a worker thread or the main thread)
+   * at SCHED_FIFO with this real-time priority (1..99) while streaming, restored on stop; e.g.
+   * {@link LIVE_RT_PRIORITY}. The producer must hand each block over within the device buffer
+   * (23 ms at the default settings); at a normal or even a lowered nice value a loaded machine
+   * can hold it back longer than that (BENCHMARKS.md, "Live mode": the remaining underruns came
+   * from the synthesis side after the audio process itself ran real-time). It stays below the
+   * audio process's feeding threads (5) and PortAudio's callback (10), so the device side always
+   * runs first. Needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO (see `src/io/realtime.ts`); without
+   * it nothing changes ({@link LiveEngine.realtime} tells). Default: unchanged.
+   */
+  realtimePriority?: number;
 }
+
+/** Real-time priority the instrument gives its live synthesis thread (below the audio process's 5 and 10). */
+export const LIVE_RT_PRIORITY = 4;
 
 /** One synthesised frame, reported to {@link LiveEngine.onFrame} listeners. */
 export interface LiveFrameInfo {
@@ -306,7 +322,8 @@ export class LiveEngine {
   private finished = false;
   private frameListeners = new Set<(f: LiveFrameInfo) => void>();
   private stream: AudioStream | null = null;
-  private streamOpts: Required<Omit<LiveStreamOptions, 'deviceId' | 'niceness'>> | null = null;
+  private realtimeThread = false;
+  private streamOpts: Required<Omit<LiveStreamOptions, 'deviceId' | 'niceness' | 'realtimePriority'>> | null = null;
   private loopDone: Promise<void> | null = null;
   private stopping = false;
   private underrunCount = 0;
@@ -461,6 +478,11 @@ export class LiveEngine {
     return this.finished && this.fifoLen === 0;
   }
 
+  /** True while the synthesis thread runs at real-time priority (see {@link LiveStreamOptions.realtimePriority}). */
+  get realtime(): boolean {
+    return this.realtimeThread;
+  }
+
   /** Underruns the device reported for the current (or last) stream. */
   underruns(): number {
     return this.stream ? this.stream.underruns() : this.underrunCount;
@@ -527,6 +549,17 @@ export class LiveEngine {
     this.stopping = false;
     this.streamError = undefined;
     let restorePriority: number | undefined;
+    let releaseRealtime: (() => Promise<void>) | null = null;
+    this.realtimeThread = false;
+    if (opts.realtimePriority !== undefined) {
+      if (!Number.isInteger(opts.realtimePriority) || opts.realtimePriority < 1 || opts.realtimePriority > 99) {
+        await s.abort();
+        throw new UserError(`live: realtimePriority must be an integer 1..99, got ${opts.realtimePriority}`);
+      }
+      const rt = await realtimeCurrentThread(opts.realtimePriority);
+      releaseRealtime = rt.release;
+      this.realtimeThread = rt.realtime;
+    }
     if (opts.niceness !== undefined) {
       if (!Number.isInteger(opts.niceness) || opts.niceness < -20 || opts.niceness > 19) {
         await s.abort();
@@ -563,6 +596,10 @@ export class LiveEngine {
       } finally {
         this.underrunCount = s.underruns();
         this.loopDone = null;
+        if (releaseRealtime) {
+          await releaseRealtime();
+          this.realtimeThread = false;
+        }
         if (restorePriority !== undefined) {
           try {
             setPriority(restorePriority);

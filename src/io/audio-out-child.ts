@@ -47,9 +47,9 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { spawn } from 'node:child_process';
+import { setThreadFifo, setThreadNormal, threadIds, threadSched } from './realtime.ts';
 
 /** naudiodon's native stream object (`build/Release/naudiodon.node` `create()`). */
 interface NativeStream {
@@ -159,27 +159,6 @@ function chooseDevice(b: NativeBinding, deviceId: number, channels: number): { i
   return { id: d.id };
 }
 
-/** Ids of this process's threads (Linux `/proc/self/task`; empty elsewhere). */
-function threadIds(): Set<number> {
-  try {
-    return new Set(readdirSync('/proc/self/task').map(Number));
-  } catch {
-    return new Set();
-  }
-}
-
-/** Scheduling of thread `tid`: whether its policy is real-time (SCHED_FIFO 1 or SCHED_RR 2; field 41 of its stat) and its real-time priority (field 40). */
-function threadSched(tid: number): { realtime: boolean; priority: number } {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const policy = Number(fields[41 - 3]);
-    return { realtime: policy === 1 || policy === 2, priority: Number(fields[40 - 3]) };
-  } catch {
-    return { realtime: false, priority: 0 };
-  }
-}
-
 /** True if thread `tid` already has a real-time policy. */
 function isRealtimeThread(tid: number): boolean {
   return threadSched(tid).realtime;
@@ -195,21 +174,6 @@ const RT_PRIORITY = 10;
  * {@link RT_PRIORITY}, so the device callback always runs first.
  */
 const FEED_RT_PRIORITY = 5;
-
-/** Run `chrt args` without blocking the event loop; resolves true when it succeeded. */
-function chrt(args: string[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    let p: ReturnType<typeof spawn>;
-    try {
-      p = spawn('chrt', args, { stdio: 'ignore', timeout: 2000 });
-    } catch {
-      resolve(false);
-      return;
-    }
-    p.on('error', () => resolve(false));
-    p.on('exit', (code) => resolve(code === 0));
-  });
-}
 
 /**
  * Give the threads created since `before` (PortAudio's callback thread and the ALSA plugin's
@@ -230,7 +194,7 @@ async function makeRealtime(before: Set<number>): Promise<number> {
     // started from the event loop): that one is raised too.
     return !t.realtime || (feedThreads.size > 0 && t.priority === FEED_RT_PRIORITY && t.realtime);
   });
-  const ok = await Promise.all(tids.map((tid) => chrt(['-f', '-p', String(RT_PRIORITY), String(tid)])));
+  const ok = await Promise.all(tids.map((tid) => setThreadFifo(tid, RT_PRIORITY)));
   return ok.filter(Boolean).length;
 }
 
@@ -253,7 +217,7 @@ function acquireFeedRealtime(before: Set<number>): void {
   if (feedUsers > 1) return;
   feedChange = feedChange.then(async () => {
     const tids = [...before].filter((tid) => !isRealtimeThread(tid));
-    const ok = await Promise.all(tids.map((tid) => chrt(['-f', '-p', String(FEED_RT_PRIORITY), String(tid)])));
+    const ok = await Promise.all(tids.map((tid) => setThreadFifo(tid, FEED_RT_PRIORITY)));
     tids.forEach((tid, i) => { if (ok[i]) feedThreads.add(tid); });
   });
 }
@@ -266,7 +230,7 @@ function releaseFeedRealtime(): void {
     if (feedUsers > 0) return;
     const tids = [...feedThreads];
     feedThreads.clear();
-    await Promise.all(tids.map((tid) => chrt(['-o', '-p', '0', String(tid)])));
+    await Promise.all(tids.map((tid) => setThreadNormal(tid)));
   });
 }
 

@@ -592,7 +592,7 @@ export function App(props: AppProps) {
     }
     dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs });
     if (!restart) {
-      const where = r.localDevice ? `${Math.round(r.latencyMs)} ms to the device` : 'no local device';
+      const where = r.localDevice ? `${Math.round(r.latencyMs)} ms to the device${r.realtime ? ', real-time priority' : ''}` : 'no local device';
       say(`live: ${r.frames} frames at ${r.sampleRate} Hz, ${where}; [ ] moves the control, Ctrl-L stops${services.listen ? ', also on the listening page' : ''}`);
     }
   };

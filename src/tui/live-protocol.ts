@@ -90,7 +90,7 @@ export interface LiveProbe {
 
 /** Worker → UI thread. */
 export type LiveReply =
-  | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean }
+  | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean }
   | { type: 'failed'; id: number; message: string }
   | { type: 'stopped'; id: number }
   | { type: 'status'; status: LiveStatusReport }

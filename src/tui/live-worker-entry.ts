@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
-import { LiveEngine, encodeExcerpt, type LiveModel } from '../engine/live.ts';
+import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel } from '../engine/live.ts';
 import { MidiMapper } from '../engine/midi-map.ts';
 import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
 import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
@@ -207,7 +207,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     return;
   }
   current = c;
-  const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS });
+  const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS, realtimePriority: LIVE_RT_PRIORITY });
   if (!r.available) {
     if (current === c) current = null;
     for (const u of c.unsub) u();
@@ -224,6 +224,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     hop: engine.hop,
     latencyMs: engine.latencyEstimate().total * 1000,
     localDevice: (await output.status()).available,
+    realtime: engine.realtime,
   });
   post({ type: 'status', status: status() });
   void engine.done().then(() => {
