@@ -42,6 +42,27 @@ test('renders with --json timings, and --from SIDECAR reproduces the render byte
   assert.deepEqual(readFileSync(again), readFileSync(out));
 });
 
+test('the sidecar records the PGHI tolerance; a sidecar without one (lts 0.1.0) re-renders with the 1e-5 it was made with', () => {
+  const out = join(fx.dir, 'tol.wav');
+  const r = lts(...base(), '--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--phase', 'pghi+fgla', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const sidecar = JSON.parse(readFileSync(join(fx.dir, 'tol.json'), 'utf8'));
+  assert.equal(sidecar.params.phase.tolerance, 1e-4);
+  const variant = (name: string, tolerance: number | undefined) => {
+    const sc = structuredClone(sidecar);
+    if (tolerance === undefined) delete sc.params.phase.tolerance;
+    else sc.params.phase.tolerance = tolerance;
+    writeFileSync(join(fx.dir, `${name}.src.json`), JSON.stringify(sc));
+    const res = lts('render', '--from', join(fx.dir, `${name}.src.json`), '--out', join(fx.dir, `${name}.wav`));
+    assert.equal(res.code, 0, res.stderr);
+    return readFileSync(join(fx.dir, `${name}.wav`));
+  };
+  const legacy = variant('tol-legacy', undefined);
+  assert.deepEqual(legacy, variant('tol-1e-5', 1e-5));
+  assert.notDeepEqual(legacy, readFileSync(out), 'the tolerance must make a difference on this render');
+  assert.equal(JSON.parse(readFileSync(join(fx.dir, 'tol-legacy.json'), 'utf8')).params.phase.tolerance, 1e-5);
+});
+
 test('negative values after options are values, as in the README (--normalize -1, --curve -0.2)', () => {
   const out = join(fx.dir, 'negative.wav');
   const r = lts(...base(), '--a', fx.fileA, '--b', fx.fileB, '--duration', '0.5', '--normalize', '-3', '--curve', '-0.2', '--out', out);

@@ -8,7 +8,7 @@ import { UserError } from '../io/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../paths.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
-import type { Excerpt, RenderParams, RenderSidecar } from '../engine/render-types.ts';
+import { LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
 import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
 import { serveRender } from '../io/listen-bridge.ts';
@@ -80,6 +80,10 @@ export function readSidecar(path: string): RenderSidecar {
     throw new UserError(`--from ${path}: not an lts render sidecar (the .json beside a render)`);
   }
   if (json.version !== 1) throw new UserError(`--from ${path}: sidecar version ${String(json.version)} is newer than this lts; upgrade lts`);
+  // Sidecars from before the PGHI tolerance was recorded were rendered with 1e-5.
+  if (json.params.phase && typeof json.params.phase === 'object' && json.params.phase.tolerance === undefined) {
+    json.params.phase = { ...json.params.phase, tolerance: LEGACY_PGHI_TOLERANCE };
+  }
   return json;
 }
 
@@ -137,6 +141,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
         method: v.phase ? parsePhaseMethod(v.phase) : RENDER_DEFAULTS.method,
         iterations: numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations),
         momentum: numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum),
+        tolerance: RENDER_DEFAULTS.tolerance,
       },
       normalizeDbfs: v.normalize === undefined ? null : numberFlag(v.normalize, '--normalize', 0),
       sample: v.sample ?? false,

@@ -52,7 +52,7 @@ export interface ReconstructPhaseOptions {
   init?: 'random' | 'zero';
   /** Seed of the random start (`'fgla'`) or of the random phase PGHI gives sub-tolerance coefficients. Default 0. */
   seed?: number;
-  /** Relative tolerance of PGHI (default 1e-5, i.e. −100 dB; see `pghi.ts`). */
+  /** Relative tolerance of PGHI (default 1e-4, i.e. −80 dB; see `pghi.ts`). */
   tolerance?: number;
   /** Called with (done, total) FGLA iterations as they complete (and (1, 1) after PGHI alone). */
   onProgress?: (done: number, total: number) => void;

@@ -65,7 +65,7 @@ export interface RtPghiOptions {
   /**
    * Relative magnitude threshold in (0, 1): coefficients below `tolerance` times
    * the largest magnitude of the frames in view get random phase. Default
-   * {@link DEFAULT_PGHI_TOLERANCE} (1e-5, −100 dB), as the offline {@link pghi}.
+   * {@link DEFAULT_PGHI_TOLERANCE} (1e-4, −80 dB), as the offline {@link pghi}.
    */
   tolerance?: number;
   /** Seed of the random phases of coefficients below the tolerance. Default 0. */
@@ -156,7 +156,7 @@ export class RtPghi {
 
   /**
    * @param cfg STFT configuration of the magnitudes (`nFft`, `hop`; periodic Hann, centred frames as `stft.ts`).
-   * @param opts See {@link RtPghiOptions}: `lookahead` (default 1), `tolerance` (default 1e-5), `seed` (default 0).
+   * @param opts See {@link RtPghiOptions}: `lookahead` (default 1), `tolerance` (default 1e-4), `seed` (default 0).
    * @throws UserError for an invalid configuration or option.
    */
   constructor(cfg: StftConfig, opts: RtPghiOptions = {}) {
@@ -168,7 +168,7 @@ export class RtPghi {
     const lookahead = opts.lookahead ?? 1;
     if (lookahead !== 0 && lookahead !== 1) throw new UserError(`RtPghi: lookahead must be 0 or 1, got ${String(lookahead)}`);
     const tolerance = opts.tolerance ?? DEFAULT_PGHI_TOLERANCE;
-    if (!(tolerance > 0 && tolerance < 1)) throw new UserError(`RtPghi: tolerance must be in (0, 1), got ${tolerance}; e.g. 1e-5 (-100 dB)`);
+    if (!(tolerance > 0 && tolerance < 1)) throw new UserError(`RtPghi: tolerance must be in (0, 1), got ${tolerance}; e.g. 1e-4 (-80 dB)`);
     const lambdaFactor = opts.lambdaFactor ?? HANN_LAMBDA;
     if (!(lambdaFactor > 0 && Number.isFinite(lambdaFactor))) {
       throw new UserError(`RtPghi: lambdaFactor must be a positive number, got ${lambdaFactor}; leave it unset for Hann`);

@@ -77,7 +77,7 @@ export interface LiveOptions {
    * phase better (about 1 to 4 dB lower spectral convergence on real sounds) for one hop more latency.
    */
   lookahead?: 0 | 1;
-  /** RTPGHI relative tolerance (default 1e-5). */
+  /** RTPGHI relative tolerance (default 1e-4, `DEFAULT_PGHI_TOLERANCE`). */
   tolerance?: number;
   /** Seed of RTPGHI's random phases for quiet coefficients (default 0). */
   seed?: number;

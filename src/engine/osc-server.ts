@@ -539,6 +539,7 @@ export class OscServer {
         method: this.model.info.transform === 'cqt' ? 'fgla' : 'pghi+fgla',
         iterations: this.iterations,
         momentum: RENDER_DEFAULTS.momentum,
+        tolerance: RENDER_DEFAULTS.tolerance,
       },
       normalizeDbfs: this.normalize ? OSC_NORMALIZE_DBFS : null,
       sample: false,

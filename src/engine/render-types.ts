@@ -19,7 +19,16 @@ export interface PhaseSettings {
   iterations: number;
   /** FGLA momentum (Perraudin et al. 2013), default 0.99. */
   momentum: number;
+  /**
+   * PGHI relative tolerance (see `pghi.ts`): `DEFAULT_PGHI_TOLERANCE` (1e-4) for new renders.
+   * Sidecars written before it was recorded used 1e-5; `lts render --from` fills that in
+   * ({@link LEGACY_PGHI_TOLERANCE}) so that they still reproduce byte for byte.
+   */
+  tolerance: number;
 }
+
+/** The PGHI tolerance of renders whose sidecar does not record one (lts 0.1.0 used 1e-5). */
+export const LEGACY_PGHI_TOLERANCE = 1e-5;
 
 /** Everything that determines a render; stored verbatim in the JSON sidecar. */
 export interface RenderParams {
