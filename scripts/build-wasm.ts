@@ -5,7 +5,9 @@
  *   node --import tsx scripts/build-wasm.ts --check   # exit 1 if a committed .wasm differs from a fresh build
  *
  * Kernels: src/dsp/wasm/stft-kernels.as.ts -> src/dsp/wasm/stft-kernels.wasm
- * (fused Fast Griffin-Lim pass on PFFFT's memory; see src/dsp/fgla.ts).
+ * (fused Fast Griffin-Lim pass on PFFFT's memory; see src/dsp/fgla.ts), and
+ * src/engine/wasm/adam.as.ts -> src/engine/wasm/adam.wasm (fused Adam update on
+ * the memory of TensorFlow.js's wasm backend; see src/engine/adam-kernel.ts).
  * The build is deterministic (same compiler version -> same bytes), so the
  * committed binary can be checked against a fresh build.
  */
@@ -23,9 +25,12 @@ export interface WasmTarget {
 }
 
 /** Every WebAssembly module this project builds. */
-export const TARGETS: WasmTarget[] = [{ source: 'src/dsp/wasm/stft-kernels.as.ts', output: 'src/dsp/wasm/stft-kernels.wasm' }];
+export const TARGETS: WasmTarget[] = [
+  { source: 'src/dsp/wasm/stft-kernels.as.ts', output: 'src/dsp/wasm/stft-kernels.wasm' },
+  { source: 'src/engine/wasm/adam.as.ts', output: 'src/engine/wasm/adam.wasm' },
+];
 
-/** Compiler flags: SIMD, PFFFT's memory imported, no runtime, no data segments. */
+/** Compiler flags: SIMD, the host's memory imported (PFFFT's, tfjs's), no runtime, no data segments. */
 const FLAGS = ['--enable', 'simd', '--runtime', 'stub', '--importMemory', '--noExportMemory', '-O3', '--noAssert', '--use', 'abort='];
 
 /**

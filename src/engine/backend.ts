@@ -32,6 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../io/errors.ts';
+import { isWasmMemory, type WasmMemory } from '../dsp/wasm/webassembly.ts';
 
 export { tf };
 
@@ -62,6 +63,37 @@ export interface BackendInfo {
 let current: BackendInfo | null = null;
 let wasmLoaded = false;
 let wasmPatched = false;
+/** The linear memory of the wasm backend's module, once captured (see {@link wasmBackendMemory}). */
+let wasmMemory: WasmMemory | null = null;
+
+/**
+ * The `WebAssembly.Memory` in which @tensorflow/tfjs-backend-wasm keeps every tensor, or null
+ * before the wasm backend has been initialised (or if it could not be captured). The backend
+ * exposes only typed-array views of it, so {@link initBackend} captures the memory object while
+ * the backend instantiates its module; the project's own kernels (`adam-kernel.ts`) import it
+ * and work on tensors in place, by their `memoryOffset`.
+ */
+export function wasmBackendMemory(): WasmMemory | null {
+  return wasmMemory;
+}
+
+/**
+ * Wrap `WebAssembly.instantiate` so that the memories exported by modules instantiated until
+ * the returned function is called are collected in `into`; calling it restores the original.
+ */
+function collectInstantiatedMemories(into: WasmMemory[]): () => void {
+  const api = (globalThis as unknown as { WebAssembly: { instantiate: (...a: unknown[]) => Promise<unknown> } }).WebAssembly;
+  const original = api.instantiate;
+  api.instantiate = async function (this: unknown, ...args: unknown[]) {
+    const r = (await original.apply(this, args)) as { instance?: { exports: Record<string, unknown> }; exports?: Record<string, unknown> };
+    const exports = r.instance?.exports ?? r.exports ?? {};
+    for (const v of Object.values(exports)) if (isWasmMemory(v)) into.push(v);
+    return r;
+  };
+  return () => {
+    api.instantiate = original;
+  };
+}
 
 /** Silence tfjs's JavaScript logging (production mode) and libtensorflow's native logging. */
 function quietTfjs(): void {
@@ -167,8 +199,17 @@ async function tryWasm(fallbacks: string[]): Promise<BackendInfo | null> {
       wasmLoaded = true;
     }
     patchWasmTransposedMatMul();
-    if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
-    await tf.ready();
+    const memories: WasmMemory[] = [];
+    const restore = collectInstantiatedMemories(memories);
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
+      await tf.ready();
+    } finally {
+      restore();
+    }
+    // The backend's heap views share their buffer with the memory its module exported.
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+    wasmMemory = memories.find((m) => m.buffer === heap?.buffer) ?? wasmMemory;
   } catch (e) {
     fallbacks.push(describeImportError('@tensorflow/tfjs-backend-wasm', e));
     return null;
