@@ -13,7 +13,7 @@
  *   beat many from a random start.
  */
 import type { Magnitudes, StftConfig, Transform } from './types.ts';
-import { pghi } from './pghi.ts';
+import { pghi, pghiSignal } from './pghi.ts';
 import { fgla } from './fgla.ts';
 import { UserError } from '../io/errors.ts';
 
@@ -114,12 +114,12 @@ export function reconstructPhase(
     throw new UserError(`PGHI needs an STFT model (this one uses the ${transform.config.kind} transform); use --phase fgla`);
   }
   const cfg: StftConfig = transform.config;
-  const start = pghi(mag, cfg, { tolerance: opts.tolerance, seed: opts.seed });
   if (method === 'pghi') {
-    const out = transform.synthesize(start, length);
+    const out = pghiSignal(mag, cfg, length, { tolerance: opts.tolerance, seed: opts.seed });
     opts.onProgress?.(1, 1);
     return out;
   }
+  const start = pghi(mag, cfg, { tolerance: opts.tolerance, seed: opts.seed });
   return fgla(mag, transform, length, {
     iterations,
     momentum: opts.momentum,

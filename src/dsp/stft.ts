@@ -202,13 +202,44 @@ export function stft(x: Float32Array, cfg: StftConfig = DEFAULT_STFT): Coefficie
  */
 export function istft(c: Coefficients, cfg: StftConfig = DEFAULT_STFT, length?: number): Float32Array {
   validateStftConfig(cfg);
+  const half = cfg.nFft >> 1;
+  checkCoefficients(c, half + 1);
+  const bins = half + 1;
+  const { re, im } = c;
+  return istftWith(c.frames, cfg, length ?? (c.frames - 1) * cfg.hop, (t, h, b) => {
+    const o = t * bins;
+    h[b] = re[o];
+    h[b + 1] = re[o + half];
+    for (let k = 1; k < half; k++) {
+      h[b + 2 * k] = re[o + k];
+      h[b + 2 * k + 1] = im[o + k];
+    }
+  });
+}
+
+/**
+ * Writes the spectrum of frame `t` for {@link istftWith}, in PFFFT's ordered real layout at float offset `b`
+ * of the heap view `h`: `h[b] = Re X[0]`, `h[b + 1] = Re X[nFft/2]`, and `h[b + 2k]`, `h[b + 2k + 1]` =
+ * `Re X[k]`, `Im X[k]` for `0 < k < nFft/2` (phase referenced to the first sample of the frame, as {@link stft}).
+ */
+export type FrameSpectrumWriter = (t: number, h: Float32Array, b: number) => void;
+
+/**
+ * The inverse STFT of {@link istft} with the spectra supplied frame by frame by `fill`, so that a
+ * producer (e.g. PGHI's polar-to-Cartesian step) can write each frame straight into the FFT
+ * buffer instead of materialising all coefficients first.
+ *
+ * @param frames Number of frames (>= 1).
+ * @param cfg STFT configuration (validated by the caller).
+ * @param length Output length in samples.
+ * @param fill Writes frame `t`'s spectrum (see {@link FrameSpectrumWriter}).
+ * @returns The least-squares signal estimate, `length` samples.
+ */
+export function istftWith(frames: number, cfg: StftConfig, length: number, fill: FrameSpectrumWriter): Float32Array {
   const { nFft, hop } = cfg;
   const half = nFft >> 1;
-  const bins = half + 1;
-  checkCoefficients(c, bins);
-  const frames = c.frames;
-  const outLen = length ?? (frames - 1) * hop;
-  if (!Number.isInteger(outLen) || outLen < 0) throw new Error(`istft: length ${length} must be a non-negative integer`);
+  if (!Number.isInteger(frames) || frames < 1) throw new Error(`istft: coefficients need at least one frame, got ${frames}`);
+  if (!Number.isInteger(length) || length < 0) throw new Error(`istft: length ${length} must be a non-negative integer`);
   const w = hannWindow(nFft);
   // The inverse FFT is unscaled: fold its 1/nFft into the synthesis window.
   const ws = new Float32Array(nFft);
@@ -217,22 +248,15 @@ export function istft(c: Coefficients, cfg: StftConfig = DEFAULT_STFT, length?: 
   const b = buf >> 2;
   const h = pffft.heapF32();
   const ola = new Float64Array((frames - 1) * hop + nFft);
-  const { re, im } = c;
   for (let t = 0; t < frames; t++) {
-    const o = t * bins;
-    h[b] = re[o];
-    h[b + 1] = re[o + half];
-    for (let k = 1; k < half; k++) {
-      h[b + 2 * k] = re[o + k];
-      h[b + 2 * k + 1] = im[o + k];
-    }
+    fill(t, h, b);
     pffft.transformOrdered(setup, buf, buf, work, 1);
     const s = t * hop;
     for (let j = 0; j < nFft; j++) ola[s + j] += h[b + j] * ws[j];
   }
   const wss = windowSumSquare(frames, cfg);
-  const out = new Float32Array(outLen);
-  const n = Math.min(outLen, ola.length - half);
+  const out = new Float32Array(length);
+  const n = Math.min(length, ola.length - half);
   for (let i = 0; i < n; i++) {
     const d = wss[i + half];
     out[i] = d > 1e-8 ? ola[i + half] / d : 0;
