@@ -50,11 +50,15 @@ test('the sidecar records the PGHI tolerance; a sidecar without one (lts 0.1.0) 
   assert.equal(sidecar.params.phase.tolerance, 1e-4);
   const variant = (name: string, tolerance: number | undefined) => {
     const sc = structuredClone(sidecar);
-    if (tolerance === undefined) delete sc.params.phase.tolerance;
-    else sc.params.phase.tolerance = tolerance;
+    if (tolerance === undefined) {
+      delete sc.params.phase.tolerance;
+      sc.lts = '0.1.0';
+    } else sc.params.phase.tolerance = tolerance;
     writeFileSync(join(fx.dir, `${name}.src.json`), JSON.stringify(sc));
     const res = lts('render', '--from', join(fx.dir, `${name}.src.json`), '--out', join(fx.dir, `${name}.wav`));
     assert.equal(res.code, 0, res.stderr);
+    // A sidecar from another version says so (one line), and still renders.
+    assert.equal(/made by lts 0\.1\.0; this is lts /.test(res.stderr), tolerance === undefined, res.stderr);
     return readFileSync(join(fx.dir, `${name}.wav`));
   };
   const legacy = variant('tol-legacy', undefined);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, dirname, isAbsolute, basename } from 'node:path';
 import { UserError } from '../io/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../paths.ts';
+import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
 import { LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
@@ -126,6 +127,9 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
     const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
     params = { ...sc.params, model: rel(sc.params.model), a: { ...sc.params.a, path: rel(sc.params.a.path) }, b: { ...sc.params.b, path: rel(sc.params.b.path) } };
     expectedSha = sc.modelWeightsSha256;
+    if (typeof sc.lts === 'string' && sc.lts !== VERSION) {
+      process.stderr.write(`note: ${v.from} was made by lts ${sc.lts}; this is lts ${VERSION}, whose phase reconstruction may differ in the last bits\n`);
+    }
   } else {
     if (!v.a || !v.b) throw new UserError('two excerpts are needed: --a FILE[@START] and --b FILE[@START]; see lts render --help');
     if (v.duration === undefined) throw new UserError('--duration S is needed (seconds, shared by both excerpts)');
