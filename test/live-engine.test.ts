@@ -145,6 +145,60 @@ test('blocks of any size join without steps: identical to one long pull, and no 
   assert.ok(atJoins <= inside, `largest step at block joins ${atJoins} exceeds the largest inside blocks ${inside}`);
 });
 
+test('swap(): new excerpts while playing, no gap and no step at the change, the sound follows the new pair', () => {
+  // a = 1 plays A (low) before the swap; after swapping A and B it plays the bright one.
+  const e = new LiveEngine(model, A, B, { amount: 1, loop: true });
+  const frames: LiveFrameInfo[] = [];
+  e.onFrame((f) => frames.push(f));
+  const seg = Math.round(0.4 * SR);
+  const before = e.pull(seg);
+  const posBefore = e.position;
+  e.swap(B, A);
+  assert.equal(e.position, posBefore, 'the playhead keeps its frame');
+  assert.equal(e.controlValue(), 1, 'the control is kept');
+  const after = e.pull(seg);
+  const y = new Float32Array(2 * seg);
+  y.set(before);
+  y.set(after, seg);
+  const cBefore = centroid(before.subarray(2000));
+  const cAfter = centroid(after.subarray(4000));
+  assert.ok(cAfter > 2 * cBefore, `centroid before ${cBefore.toFixed(0)} Hz, after ${cAfter.toFixed(0)} Hz`);
+  // No gap and nothing but the change of latents: at a = 1, swapping A and B gives z = B from the next
+  // frame on, exactly what a control jump to a = 0 gives on the unswapped pair.
+  const ref = new LiveEngine(model, A, B, { amount: 1, loop: true });
+  const r0 = ref.pull(seg);
+  ref.setAmount(0);
+  const r1 = ref.pull(seg);
+  assert.deepEqual(before, r0);
+  assert.deepEqual(after, r1);
+  let rms = 0;
+  for (let i = seg - 400; i < seg + 400; i++) rms += y[i] * y[i];
+  assert.ok(Math.sqrt(rms / 800) > 1e-3, 'silence around the change');
+  assert.ok(frames.length > 0 && frames[frames.length - 1].amount === 1);
+});
+
+test('swap(): mode, loop and curve change with it; once mode past the new end ends; bad input changes nothing', () => {
+  const e = new LiveEngine(model, A, B, { amount: 0.5, loop: true });
+  e.pull(Math.round(0.3 * SR));
+  const curve = new Float32Array(A.frames).fill(0.2);
+  e.swap(A, B, { mode: 'offset', curve });
+  assert.equal(e.mode, 'offset');
+  assert.equal(e.controlValue(), 0, 'switching to offset mode starts the offset at 0');
+  e.pull(2048);
+  assert.ok(Math.abs(e.amount() - 0.2) < 1e-6, `amount ${e.amount()} should be the curve's 0.2`);
+  assert.throws(() => e.swap(A, B, { mode: 'offset', curve: new Float32Array(3) }), (x: unknown) => x instanceof UserError && /finite values/.test(x.message));
+  assert.throws(() => e.swap(A, { ...B, frames: B.frames - 1, mu: B.mu.subarray(0, (B.frames - 1) * B.latent) }), UserError);
+  assert.equal(e.mode, 'offset', 'a refused swap leaves the engine as it was');
+  // Once mode, playhead past the shorter pair's end: it finishes (flushes) and ends.
+  const short = (s: LatentSequence, n: number): LatentSequence => ({ frames: n, latent: s.latent, mu: s.mu.slice(0, n * s.latent), samples: (n - 1) * CFG().hop });
+  const o = new LiveEngine(model, A, B, { amount: 0.5, loop: false });
+  o.pull(Math.round(0.6 * SR));
+  o.swap(short(A, 10), short(B, 10));
+  assert.equal(o.frames, 10);
+  o.pull(4096);
+  assert.equal(o.ended, true);
+});
+
 test('looping: positions wrap, every pass sounds alike, and the seam has no click', () => {
   const e = new LiveEngine(model, A, B, { amount: 0.5, loop: true });
   const pos: number[] = [];

@@ -283,25 +283,57 @@ function stftConfigOf(model: LiveModel): StftConfig {
  * engine.nudge(+0.05);                       // a key press
  * await engine.stop();
  */
+/** Both excerpts encoded by a model with `latent` dimensions, with the same frame count; else a one-line UserError. */
+function checkExcerptPair(A: LatentSequence, B: LatentSequence, latent: number): void {
+  for (const [name, s] of [['A', A], ['B', B]] as const) {
+    if (!s || s.latent !== latent || !(s.mu instanceof Float32Array) || s.mu.length !== s.frames * latent || !(s.frames >= 1)) {
+      throw new UserError(`live: excerpt ${name} must be encoded by this model ([frames, ${latent}] means); encode it with encodeExcerpt`);
+    }
+  }
+  if (A.frames !== B.frames) throw new UserError(`live: excerpts A and B have ${A.frames} and ${B.frames} frames; encode both with the same duration`);
+}
+
+/** Check the mode and the curve (one finite value per frame; required in offset mode); returns the curve or null. */
+function checkCurveAndMode(mode: AmountMode, curve: Float32Array | undefined, frames: number): Float32Array | null {
+  if (mode !== 'absolute' && mode !== 'offset') throw new UserError(`live: mode must be absolute or offset, got ${String(mode)}`);
+  if (curve !== undefined && (!(curve instanceof Float32Array) || curve.length !== frames || !curve.every(Number.isFinite))) {
+    throw new UserError(`live: the curve must be ${frames} finite values (one per frame); resample the drawn curve to the excerpt frames`);
+  }
+  if (mode === 'offset' && !curve) throw new UserError('live: offset mode adds the control to the drawn curve; pass the curve (one value per frame)');
+  return curve ?? null;
+}
+
 export class LiveEngine {
   /** Sample rate of the output (the model's). */
   readonly sampleRate: number;
-  /** Frames per excerpt. */
-  readonly frames: number;
   /** Samples per frame step (the STFT hop). */
   readonly hop: number;
+  /** Frames per excerpt (changes with {@link swap}). */
+  get frames(): number {
+    return this.nFrames;
+  }
   /** Output length in once mode: the excerpt length in samples (`round(duration·sr)` from {@link encodeExcerpt}). */
-  readonly lengthSamples: number;
+  get lengthSamples(): number {
+    return this.length;
+  }
   /** True: the excerpt pair loops; false: it plays once. */
-  readonly loop: boolean;
+  get loop(): boolean {
+    return this.looping;
+  }
   /** How the control enters the amount (see {@link LiveOptions.mode}). */
-  readonly mode: AmountMode;
+  get mode(): AmountMode {
+    return this.amountMode;
+  }
 
   private readonly cfg: StftConfig;
   private readonly model: LiveModel;
-  private readonly A: LatentSequence;
-  private readonly B: LatentSequence;
-  private readonly curve: Float32Array | null;
+  private nFrames: number;
+  private length: number;
+  private looping: boolean;
+  private amountMode: AmountMode;
+  private A: LatentSequence;
+  private B: LatentSequence;
+  private curve: Float32Array | null;
   private readonly rt: RtPghi;
   private readonly decoder: FrameDecoder;
   private readonly z: Float32Array;
@@ -339,26 +371,16 @@ export class LiveEngine {
     this.cfg = stftConfigOf(model);
     this.model = model;
     const latent = model.config.network.latent;
-    for (const [name, s] of [['A', A], ['B', B]] as const) {
-      if (!s || s.latent !== latent || !(s.mu instanceof Float32Array) || s.mu.length !== s.frames * latent || !(s.frames >= 1)) {
-        throw new UserError(`live: excerpt ${name} must be encoded by this model ([frames, ${latent}] means); encode it with encodeExcerpt`);
-      }
-    }
-    if (A.frames !== B.frames) throw new UserError(`live: excerpts A and B have ${A.frames} and ${B.frames} frames; encode both with the same duration`);
+    checkExcerptPair(A, B, latent);
     this.A = A;
     this.B = B;
-    this.frames = A.frames;
+    this.nFrames = A.frames;
     this.hop = this.cfg.hop;
     this.sampleRate = this.cfg.sampleRate;
-    this.lengthSamples = Math.min(A.samples ?? (this.frames - 1) * this.hop, B.samples ?? (this.frames - 1) * this.hop);
-    this.loop = opts.loop ?? true;
-    this.mode = opts.mode ?? 'absolute';
-    if (this.mode !== 'absolute' && this.mode !== 'offset') throw new UserError(`live: mode must be absolute or offset, got ${String(this.mode)}`);
-    if (opts.curve !== undefined && (!(opts.curve instanceof Float32Array) || opts.curve.length !== this.frames || !opts.curve.every(Number.isFinite))) {
-      throw new UserError(`live: the curve must be ${this.frames} finite values (one per frame); resample the drawn curve to the excerpt frames`);
-    }
-    if (this.mode === 'offset' && !opts.curve) throw new UserError('live: offset mode adds the control to the drawn curve; pass the curve (one value per frame)');
-    this.curve = opts.curve ?? null;
+    this.length = Math.min(A.samples ?? (this.frames - 1) * this.hop, B.samples ?? (this.frames - 1) * this.hop);
+    this.looping = opts.loop ?? true;
+    this.amountMode = opts.mode ?? 'absolute';
+    this.curve = checkCurveAndMode(this.amountMode, opts.curve, this.frames);
     const initial = opts.amount ?? (this.mode === 'offset' ? 0 : 0.5);
     checkAmount(initial, 'initial amount');
     this.control = initial;
@@ -385,6 +407,43 @@ export class LiveEngine {
     const A = await encodeExcerpt(model, a.path, a.start, duration, 'excerpt A');
     const B = await encodeExcerpt(model, b.path, b.start, duration, 'excerpt B');
     return new LiveEngine(model, A, B, opts);
+  }
+
+  /**
+   * Replace the excerpt pair (and the loop, mode and curve settings) while playing, without
+   * stopping the stream: the next frame is decoded from the new latents at the same frame index
+   * (the playhead keeps its time; past the new end it wraps in loop mode and ends in once mode).
+   * The real-time PGHI state carries on, so the phase stays continuous across the change and the
+   * output has no gap; what changes is only what the new excerpts sound like. In offset mode, or
+   * when switching to it, pass the curve for the new frame count.
+   *
+   * @param A Encoded excerpt A (same model), B likewise, with the same frame count as each other.
+   * @param opts `loop`, `mode`, `curve` (one value per new frame), `amount`: the control value to
+   *   set (default: keep the current control, unless the mode changes, then its default).
+   * @throws UserError for mismatched excerpts or a bad curve (nothing changes then).
+   */
+  swap(A: LatentSequence, B: LatentSequence, opts: { loop?: boolean; mode?: AmountMode; curve?: Float32Array; amount?: number } = {}): void {
+    const latent = this.model.config.network.latent;
+    checkExcerptPair(A, B, latent);
+    const mode = opts.mode ?? this.amountMode;
+    const curve = checkCurveAndMode(mode, opts.curve ?? (A.frames === this.nFrames && mode === this.amountMode ? this.curve ?? undefined : undefined), A.frames);
+    if (opts.amount !== undefined) checkAmount(opts.amount, 'amount');
+    const modeChanged = mode !== this.amountMode;
+    this.A = A;
+    this.B = B;
+    this.nFrames = A.frames;
+    this.length = Math.min(A.samples ?? (A.frames - 1) * this.hop, B.samples ?? (B.frames - 1) * this.hop);
+    this.looping = opts.loop ?? this.looping;
+    this.amountMode = mode;
+    this.curve = curve;
+    if (opts.amount !== undefined) this.setAmount(this.clampControl(opts.amount));
+    else if (modeChanged) this.setAmount(mode === 'offset' ? 0 : 0.5);
+    if (this.pos >= this.nFrames && this.looping) this.pos = 0;
+    else if (!this.looping && !this.finished && (this.pos >= this.nFrames || this.produced >= this.length)) {
+      // Once mode, and the playhead is already past the new end.
+      this.append(this.rt.flush());
+      this.finished = true;
+    }
   }
 
   /** Set the control (keys, or a UI slider): `a` in absolute mode, the offset in offset mode. Clamped to −0.3..1.3 (offset: −1..1). Takes over from MIDI. */
