@@ -231,6 +231,7 @@ test('the session restores files, selections and the curve (ink-testing-library,
         curve: { values: [1, 0], range: [-1.3, 1.3] },
         settings: { normalize: false, method: 'fgla', iterations: 8, deviceId: null },
         lastRender: null,
+        live: null,
       },
     }),
   );

@@ -69,6 +69,28 @@ test('a corrupt or invalid session file is moved aside with a one-line notice', 
   }
 });
 
+test('live settings are saved and read back; a file without them (older) still loads; bad ones are named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-session-live-'));
+  try {
+    const store = new SessionStore(dir, { debounceMs: 10 });
+    store.update({ ...STATE, live: { loop: false, mode: 'offset', knob: -0.4 } });
+    store.flush();
+    assert.deepEqual(loadSession(dir).session?.live, { loop: false, mode: 'offset', knob: -0.4 });
+    store.update({ ...STATE });
+    store.flush();
+    const older = loadSession(dir);
+    assert.equal(older.notice, null);
+    assert.equal(older.session?.live, undefined);
+    const base = { kind: 'lts-session', version: 1, ...STATE, savedAt: '' };
+    assert.equal(validateSession({ ...base, live: { loop: 'yes', mode: 'absolute', knob: 0.5 } }), 'live settings are invalid');
+    assert.equal(validateSession({ ...base, live: { loop: true, mode: 'sideways', knob: 0.5 } }), 'live settings are invalid');
+    assert.equal(validateSession({ ...base, live: { loop: true, mode: 'absolute', knob: null } }), 'live settings are invalid');
+    assert.equal(validateSession({ ...base, live: { loop: true, mode: 'absolute', knob: 0.5 } }), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('validation names the broken part', () => {
   const ok = { kind: 'lts-session', version: 1, ...STATE, savedAt: '' };
   assert.equal(validateSession(ok), null);

@@ -10,6 +10,7 @@ import {
   initialState,
   reducer,
   filteredFiles,
+  restorable,
   MIN_DURATION,
   type Action,
   type AppState,
@@ -290,8 +291,11 @@ test('a saved session is restored onto the listed files', () => {
       curve: { values: [1, 0], range: [-0.3, 1.3] },
       settings: { normalize: false, method: 'fgla', iterations: 8, deviceId: 3 },
       lastRender: { path: '/r/render-0001.wav', seconds: 1.2, duration: 1.5, peakDbfs: -1 },
+      live: { loop: false, mode: 'offset', knob: 1.7 },
     },
   });
+  assert.deepEqual([s.live.loop, s.live.mode, s.live.knob], [false, 'offset', 1], 'live settings back, the control clamped to the offset range');
+  assert.equal(s.live.on, false, 'restoring never starts live mode');
   assert.equal(s.slots.A?.start, 1.25);
   assert.equal(s.slots.B, null, 'a file that no longer exists is not restored');
   assert.equal(s.duration, 1.5);
@@ -301,6 +305,22 @@ test('a saved session is restored onto the listed files', () => {
   assert.deepEqual(s.curve.range, [-0.3, 1.3]);
   assert.deepEqual(s.settings, { normalize: false, method: 'fgla', iterations: 8, deviceId: 3 });
   assert.equal(s.render.last?.path, '/r/render-0001.wav');
+});
+
+test('a session without live settings (older file) keeps the live defaults', () => {
+  const s0 = loaded();
+  const s = reducer(s0, {
+    type: 'restore',
+    session: {
+      slots: { A: null, B: null }, duration: 1.5, curve: { values: [0.5], range: [-0.3, 1.3] },
+      settings: { normalize: false, method: 'fgla', iterations: 8, deviceId: null }, lastRender: null, live: null,
+    },
+  });
+  assert.deepEqual([s.live.loop, s.live.mode, s.live.knob], [s0.live.loop, s0.live.mode, s0.live.knob]);
+  // What is saved follows the live settings as they change.
+  let t = reducer(s, { type: 'live-loop-toggle' });
+  t = reducer(t, { type: 'live-mode', mode: 'offset' });
+  assert.deepEqual(restorable(t).live, { loop: !s0.live.loop, mode: 'offset', knob: t.live.knob });
 });
 
 test('help entries and hint lines fit an 80-column terminal', () => {

@@ -32,6 +32,14 @@ export interface SessionSlot {
   start: number;
 }
 
+/** The live mode settings a session keeps. */
+export interface SessionLive {
+  loop: boolean;
+  mode: 'absolute' | 'offset';
+  /** The control value (absolute: −0.3..1.3; offset: −1..1). */
+  knob: number;
+}
+
 /** Everything a session file holds. */
 export interface SessionState {
   kind: 'lts-session';
@@ -55,6 +63,12 @@ export interface SessionState {
   };
   /** The last render, if any. */
   lastRender: { path: string; seconds: number; duration: number; peakDbfs: number } | null;
+  /**
+   * Live mode settings: loop or play once, what the control means (`absolute`: the amount a;
+   * `offset`: added to the drawn curve) and its last value. Absent in files written before they
+   * were saved (those start with the defaults: loop, absolute, 0.5).
+   */
+  live?: SessionLive;
   /** ISO time of the save. */
   savedAt: string;
 }
@@ -96,6 +110,10 @@ export function validateSession(x: unknown): string | null {
   if (!isNum(st.iterations) || st.iterations < 0 || !(st.deviceId === null || isNum(st.deviceId))) return 'settings are invalid';
   const lr = s.lastRender;
   if (lr !== null && (typeof lr !== 'object' || typeof lr.path !== 'string' || !isNum(lr.seconds))) return 'last render is invalid';
+  const lv = s.live;
+  if (lv !== undefined && (typeof lv !== 'object' || lv === null || typeof lv.loop !== 'boolean' || (lv.mode !== 'absolute' && lv.mode !== 'offset') || !isNum(lv.knob))) {
+    return 'live settings are invalid';
+  }
   return null;
 }
 

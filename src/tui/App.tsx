@@ -301,7 +301,7 @@ export function App(props: AppProps) {
   // Session saving: every change of what a session holds, once the saved session has been restored.
   useEffect(() => {
     if (ready.current) props.onChange?.(state);
-  }, [state.slots, state.duration, state.curve, state.settings, state.render.last, ready.current]);
+  }, [state.slots, state.duration, state.curve, state.settings, state.render.last, state.live.loop, state.live.mode, state.live.knob, ready.current]);
 
   // Decode the files of both slots for the waveform views.
   const wave = useCallback(

@@ -76,6 +76,7 @@ export function sessionToRestorable(s: SessionState): RestorableState {
       deviceId: s.settings.deviceId,
     },
     lastRender: s.lastRender,
+    live: s.live ?? null,
   };
 }
 
@@ -90,6 +91,7 @@ export function stateToSession(state: AppState): Omit<SessionState, 'savedAt' | 
     curve: { values: [...r.curve.values], range: [r.curve.range[0], r.curve.range[1]] },
     settings: { ...r.settings },
     lastRender: r.lastRender,
+    ...(r.live ? { live: { ...r.live } } : {}),
   };
 }
 

@@ -319,6 +319,8 @@ export interface RestorableState {
   curve: { values: number[]; range: [number, number] };
   settings: { normalize: boolean; method: PhaseMethod; iterations: number; deviceId: number | null };
   lastRender: LastRender | null;
+  /** Live mode's loop/once, control meaning and value; null keeps the defaults. */
+  live: { loop: boolean; mode: 'absolute' | 'offset'; knob: number } | null;
 }
 
 /** Phase methods a model's transform supports (PGHI needs an STFT model). */
@@ -629,6 +631,10 @@ export function reducer(state: AppState, action: Action): AppState {
         },
         render: { ...state.render, last: s.lastRender },
       };
+      if (s.live) {
+        const [lo, hi] = KNOB_RANGE[s.live.mode];
+        next = { ...next, live: { ...next.live, loop: s.live.loop, mode: s.live.mode, knob: Math.min(hi, Math.max(lo, s.live.knob)) } };
+      }
       for (const id of ['A', 'B'] as const) {
         const saved = s.slots[id];
         if (!saved) continue;
@@ -706,5 +712,6 @@ export function restorable(state: AppState): RestorableState {
     curve: { values: state.curve.values, range: state.curve.range },
     settings: state.settings,
     lastRender: state.render.last,
+    live: { loop: state.live.loop, mode: state.live.mode, knob: state.live.knob },
   };
 }
