@@ -348,6 +348,47 @@ test('--listen: the page gets the live stream (paced by the page without a local
   }
 });
 
+test('new excerpts while live are swapped into the running stream (no restart, no gap); another device restarts it', async () => {
+  const live = new LiveWorker();
+  const statuses: { synthesized: number; frames: number }[] = [];
+  const ends: unknown[] = [];
+  live.onEvent((e) => {
+    if (e.type === 'status') statuses.push(e.status);
+    if (e.type === 'ended') ends.push(e);
+  });
+  const base = {
+    model: tiny.modelDir, backend: 'cpu', a: { path: tiny.fileA, start: 0.2 }, b: { path: tiny.fileB, start: 0.2 }, duration: 0.5,
+    loop: true, mode: 'absolute' as const, curve: [0.5], amount: 1, deviceId: null, midi: { mappings: [], rampMs: 20 }, tee: false,
+    audioEnv: { ALSA_CONFIG_PATH: conf },
+  };
+  try {
+    const r1 = await live.start(base);
+    assert.ok(r1.ok, r1.ok ? '' : r1.message);
+    assert.equal(r1.updated, false);
+    await until(() => String(statuses.length), (n) => Number(n) > 3, 'status reports', 20000);
+    const before = statuses[statuses.length - 1].synthesized;
+    const r2 = await live.start({ ...base, a: { path: tiny.fileB, start: 0.3 }, b: { path: tiny.fileA, start: 0.3 }, duration: 0.75 });
+    assert.ok(r2.ok, r2.ok ? '' : r2.message);
+    assert.equal(r2.updated, true, 'the running stream took the new excerpts in place');
+    assert.ok(r2.frames > r1.frames, `frames ${r1.frames} -> ${r2.frames}`);
+    const n = statuses.length;
+    await until(() => String(statuses.length), (k) => Number(k) > n + 2, 'status reports after the swap', 20000);
+    const after = statuses[statuses.length - 1];
+    assert.equal(after.frames, r2.frames);
+    assert.ok(after.synthesized > before, `the engine kept counting (${before} -> ${after.synthesized}): it was not restarted`);
+    assert.deepEqual(ends, [], 'the stream never ended');
+    // An excerpt that cannot be encoded is not swapped in: the stream restarts and says why, in one line.
+    const bad = await live.start({ ...base, a: { path: join(root, 'missing.wav'), start: 0 } });
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.message, /missing\.wav: file not found/);
+    // A different output device needs a new stream: a restart, not an update.
+    const r3 = await live.start({ ...base, deviceId: 0 });
+    if (r3.ok) assert.equal(r3.updated, false);
+  } finally {
+    await live.close();
+  }
+});
+
 test('80x24: the live line and the MIDI panel fit', async () => {
   let s: AppState = initialState({ dataset: '/d', model: '/m', columns: 80, rows: 24 });
   s = reducer(s, { type: 'live-started', frames: 689, latencyMs: 23.2 });

@@ -90,7 +90,11 @@ export interface LiveProbe {
 
 /** Worker → UI thread. */
 export type LiveReply =
-  | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean }
+  /**
+   * The stream plays `id`'s parameters. `updated`: a running stream took them in place (new excerpts swapped in
+   * without stopping; see `LiveEngine.swap`) instead of being restarted.
+   */
+  | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated?: boolean }
   | { type: 'failed'; id: number; message: string }
   | { type: 'stopped'; id: number }
   | { type: 'status'; status: LiveStatusReport }

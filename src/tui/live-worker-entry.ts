@@ -12,10 +12,11 @@
  * documents. With `tee` every block also goes to the UI thread (for the
  * listening page).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, Worker } from 'node:worker_threads';
+import type { EncodeReply, EncodeRequest } from './live-encoder-entry.ts';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
-import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel } from '../engine/live.ts';
+import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel, type LatentSequence } from '../engine/live.ts';
 import { MidiMapper } from '../engine/midi-map.ts';
 import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
 import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
@@ -31,6 +32,8 @@ let mapper = new MidiMapper();
 let source: 'keys' | 'midi' = 'keys';
 interface Running {
   id: number;
+  /** What the stream was started (or last updated) with. */
+  params: LiveStartParams;
   engine: LiveEngine;
   unsub: (() => void)[];
   /** Disconnects the engine from the current mapper. */
@@ -149,8 +152,102 @@ async function stopCurrent(): Promise<void> {
   await c.engine.dispose();
 }
 
+/** Clamp a control value to its mode's range. */
+function clampAmount(p: LiveStartParams): number {
+  return Math.max(p.mode === 'offset' ? -1 : -0.3, Math.min(p.mode === 'offset' ? 1 : 1.3, p.amount));
+}
+
+/** The encoder thread (see `live-encoder-entry.ts`), started on the first in-place update. */
+let encoder: Worker | null = null;
+let encodeSeq = 0;
+const encodeWaiters = new Map<number, (r: EncodeReply) => void>();
+
+/** Encode an excerpt on the encoder thread, so this thread keeps feeding the device meanwhile. */
+function encodeElsewhere(p: LiveStartParams, ex: { path: string; start: number }, label: string): Promise<LatentSequence> {
+  if (!encoder) {
+    const w = new Worker(new URL('../engine/worker-boot.mjs', import.meta.url), {
+      workerData: { entry: new URL('./live-encoder-entry.ts', import.meta.url).href },
+      stdout: true,
+      stderr: true,
+    });
+    w.stdout.resume();
+    w.stderr.resume();
+    w.unref();
+    w.on('message', (r: EncodeReply) => {
+      const done = encodeWaiters.get(r.id);
+      encodeWaiters.delete(r.id);
+      done?.(r);
+    });
+    const fail = (why: string) => {
+      if (encoder === w) encoder = null;
+      for (const [id, done] of encodeWaiters) done({ id, ok: false, message: why });
+      encodeWaiters.clear();
+    };
+    w.on('error', (e) => fail(`the encoder thread failed: ${errorText(e)}`));
+    w.on('exit', () => fail('the encoder thread ended'));
+    encoder = w;
+  }
+  const id = ++encodeSeq;
+  const req: EncodeRequest = { id, model: p.model, backend: p.backend ?? 'auto', path: ex.path, start: ex.start, duration: p.duration, label };
+  return new Promise((resolve, reject) => {
+    encodeWaiters.set(id, (r) => (r.ok ? resolve({ frames: r.frames, latent: r.latent, mu: r.mu, samples: r.samples }) : reject(new Error(r.message))));
+    encoder!.postMessage(req);
+  });
+}
+
+/** Tell the UI thread that `engine` plays request `id` (`updated`: taken in place by a running stream). */
+async function postStarted(id: number, engine: LiveEngine, updated: boolean): Promise<void> {
+  post({
+    type: 'started',
+    id,
+    frames: engine.frames,
+    sampleRate: engine.sampleRate,
+    hop: engine.hop,
+    latencyMs: engine.latencyEstimate().total * 1000,
+    localDevice: output ? (await output.status()).available : false,
+    realtime: engine.realtime,
+    updated,
+  });
+}
+
+/** Whether a running stream can take `p` in place: same model, backend, device and outputs. */
+function sameStream(a: LiveStartParams, b: LiveStartParams): boolean {
+  return a.model === b.model && (a.backend ?? 'auto') === (b.backend ?? 'auto') && a.deviceId === b.deviceId && a.tee === b.tee &&
+    JSON.stringify(a.audioEnv ?? {}) === JSON.stringify(b.audioEnv ?? {});
+}
+
+/**
+ * New excerpts, loop, mode or curve for the running stream: encode them on the encoder thread
+ * and swap them into the engine at the next frame (`LiveEngine.swap`), so the sound goes on without
+ * a gap. Resolves true when done (or superseded by a newer request), false when the stream has to
+ * be restarted instead (it stopped meanwhile, or the encoding failed: the restart reports why).
+ */
+async function update(c: Running, id: number, p: LiveStartParams, mine: number): Promise<boolean> {
+  let A: LatentSequence;
+  let B: LatentSequence;
+  try {
+    [A, B] = await Promise.all([encodeElsewhere(p, p.a, 'excerpt A'), encodeElsewhere(p, p.b, 'excerpt B')]);
+  } catch {
+    return mine !== gen;
+  }
+  if (mine !== gen) return true;
+  if (current !== c || c.stopping || !c.engine.playing) return false;
+  const modeChanged = p.mode !== c.engine.mode;
+  c.engine.swap(A, B, { loop: p.loop, mode: p.mode, curve: resample(p.curve, A.frames), ...(modeChanged ? { amount: clampAmount(p) } : {}) });
+  if (modeChanged) source = 'keys';
+  c.params = p;
+  c.id = id;
+  await postStarted(id, c.engine, true);
+  return true;
+}
+
 async function start(id: number, p: LiveStartParams): Promise<void> {
   const mine = ++gen;
+  const running = current;
+  if (running && !running.stopping && running.engine.playing && output && sameStream(running.params, p)) {
+    if (await update(running, id, p, mine)) return;
+    if (mine !== gen) return;
+  }
   await stopCurrent();
   backend ??= initBackend(parseBackendPreference(p.backend ?? 'auto')).then((b) => b.name);
   await backend;
@@ -162,10 +259,10 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     loop: p.loop,
     mode: p.mode,
     curve: resample(p.curve, A.frames),
-    amount: Math.max(p.mode === 'offset' ? -1 : -0.3, Math.min(p.mode === 'offset' ? 1 : 1.3, p.amount)),
+    amount: clampAmount(p),
   });
   source = 'keys';
-  const c: Running = { id, engine, unsub: [], midi: () => undefined, stopping: false };
+  const c: Running = { id, params: p, engine, unsub: [], midi: () => undefined, stopping: false };
   attach(c, new MidiMapper({ rampMs: p.midi.rampMs, mappings: p.midi.mappings }));
   let lastStatus = 0;
   const status = () => ({
@@ -216,16 +313,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     post({ type: 'failed', id, message: r.reason });
     return;
   }
-  post({
-    type: 'started',
-    id,
-    frames: engine.frames,
-    sampleRate: engine.sampleRate,
-    hop: engine.hop,
-    latencyMs: engine.latencyEstimate().total * 1000,
-    localDevice: (await output.status()).available,
-    realtime: engine.realtime,
-  });
+  await postStarted(id, engine, false);
   post({ type: 'status', status: status() });
   void engine.done().then(() => {
     if (c.stopping) return;
@@ -257,6 +345,8 @@ port.on('message', (req: LiveRequest) => {
         .then(() => {
           output?.close();
           output = null;
+          void encoder?.terminate();
+          encoder = null;
           post({ type: 'stopped', id: req.id });
         });
       return;

@@ -17,7 +17,7 @@ import type { LiveProbe, LiveReply, LiveRequest, LiveStartParams, LiveStatusRepo
 
 /** What {@link LiveService.start} resolves with. */
 export type LiveStartResult =
-  | { ok: true; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean }
+  | { ok: true; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated: boolean }
   | { ok: false; message: string };
 
 /** Events of a live stream, in arrival order. */
@@ -100,7 +100,7 @@ export class LiveWorker implements LiveService {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.type === 'started') p.resolve({ ok: true, frames: m.frames, sampleRate: m.sampleRate, hop: m.hop, latencyMs: m.latencyMs, localDevice: m.localDevice, realtime: m.realtime });
+        if (m.type === 'started') p.resolve({ ok: true, frames: m.frames, sampleRate: m.sampleRate, hop: m.hop, latencyMs: m.latencyMs, localDevice: m.localDevice, realtime: m.realtime, updated: m.updated === true });
         else if (m.type === 'failed') p.resolve({ ok: false, message: m.message });
         else p.resolve(null);
         return;

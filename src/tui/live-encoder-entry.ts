@@ -1,0 +1,59 @@
+/**
+ * Encoder thread of live mode: encodes excerpts ({@link encodeExcerpt}) for the live worker
+ * (`live-worker-entry.ts`) while that worker keeps streaming. Encoding a 2 s excerpt takes tens of
+ * milliseconds (file, analysis, VAE encoder), longer than the ~23 ms of audio queued ahead of the
+ * device, so it must not run on the synthesis thread; with its own TensorFlow.js and model copy
+ * here it runs on the other core and the stream never waits.
+ *
+ * Protocol: `{ id, model, backend, path, start, duration, label }` in, `{ id, ok: true, frames,
+ * latent, mu, samples }` (mu transferred) or `{ id, ok: false, message }` out.
+ */
+import { parentPort } from 'node:worker_threads';
+import { initBackend, parseBackendPreference } from '../engine/backend.ts';
+import { loadModelFolder } from '../engine/model-folder.ts';
+import { encodeExcerpt, type LiveModel } from '../engine/live.ts';
+
+/** A request to the encoder thread. */
+export interface EncodeRequest {
+  id: number;
+  model: string;
+  backend: string;
+  path: string;
+  start: number;
+  duration: number;
+  label: string;
+}
+
+/** The encoder thread's answer. */
+export type EncodeReply =
+  | { id: number; ok: true; frames: number; latent: number; mu: Float32Array; samples: number }
+  | { id: number; ok: false; message: string };
+
+const port = parentPort!;
+let backend: Promise<unknown> | null = null;
+let loaded: { dir: string; model: Promise<LiveModel> } | null = null;
+
+function modelFor(dir: string): Promise<LiveModel> {
+  if (loaded?.dir !== dir) {
+    const previous = loaded?.model;
+    loaded = {
+      dir,
+      model: loadModelFolder(dir).then((m) => ({ config: m.config, vae: m.vae })),
+    };
+    void previous?.then((m) => m.vae.dispose(), () => undefined);
+  }
+  return loaded.model;
+}
+
+port.on('message', async (req: EncodeRequest) => {
+  try {
+    backend ??= initBackend(parseBackendPreference(req.backend));
+    await backend;
+    const seq = await encodeExcerpt(await modelFor(req.model), req.path, req.start, req.duration, req.label);
+    const reply: EncodeReply = { id: req.id, ok: true, frames: seq.frames, latent: seq.latent, mu: seq.mu, samples: seq.samples ?? 0 };
+    port.postMessage(reply, [seq.mu.buffer as ArrayBuffer]);
+  } catch (e) {
+    const reply: EncodeReply = { id: req.id, ok: false, message: String((e as Error)?.message ?? e).split('\n')[0] };
+    port.postMessage(reply);
+  }
+});
