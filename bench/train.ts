@@ -51,6 +51,8 @@ interface TfjsRow {
   backend: string;
   trainFramesPerS: number;
   inferFramesPerS: number;
+  /** wasm only: training with the op-by-op Adam update instead of the fused kernel, same run. */
+  trainOpsFramesPerS?: number;
   renderRtf: number;
   decodeRtf: number;
 }
@@ -64,13 +66,21 @@ async function measureTfjs(net: Net, backend: 'wasm' | 'cpu', steps: number, inf
     const batchAt = (i: number) => data.subarray((i % 8) * BATCH * net.bins, ((i % 8) + 1) * BATCH * net.bins);
     for (let i = 0; i < 2; i++) vae.trainStep(batchAt(i), BATCH, { beta: 5e-4, learningRate: 1e-4 });
     // Best of three equal segments (the least disturbed by other load on a shared machine), as the PyTorch peer.
+    // On wasm, segments with the op-by-op Adam update (the peer of the fused kernel) alternate with them.
     const seg = Math.max(1, Math.floor(steps / 3));
     let trainS = Infinity;
+    let trainOpsS = Infinity;
     for (let r = 0; r < 3; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < seg; i++) vae.trainStep(batchAt(r * seg + i), BATCH, { beta: 5e-4 });
-      trainS = Math.min(trainS, (performance.now() - t0) / 1000);
+      for (const fused of backend === 'wasm' ? [true, false] : [true]) {
+        vae.fusedAdam = fused;
+        const t0 = performance.now();
+        for (let i = 0; i < seg; i++) vae.trainStep(batchAt(r * seg + i), BATCH, { beta: 5e-4 });
+        const s = (performance.now() - t0) / 1000;
+        if (fused) trainS = Math.min(trainS, s);
+        else trainOpsS = Math.min(trainOpsS, s);
+      }
     }
+    vae.fusedAdam = true;
 
     const frames = randomFrames(inferFrames, net.bins, 3);
     vae.decode(vae.encode(frames.subarray(0, 256 * net.bins), 256).mu, 256);
@@ -95,6 +105,7 @@ async function measureTfjs(net: Net, backend: 'wasm' | 'cpu', steps: number, inf
     }, backend === 'cpu' ? 1 : 3);
     return {
       net: net.name, backend: info.description, trainFramesPerS: (seg * BATCH) / trainS, inferFramesPerS: inferFrames / inferS,
+      trainOpsFramesPerS: Number.isFinite(trainOpsS) ? (seg * BATCH) / trainOpsS : undefined,
       renderRtf: renderS / 4,
       decodeRtf: decodeS / 4,
     };
@@ -147,6 +158,7 @@ export async function main(argv: string[]): Promise<void> {
         backend: row.backend,
         'train frames/s': row.trainFramesPerS,
         'train vs torch': torchOk ? row.trainFramesPerS / torchOk.train_frames_per_s : undefined,
+        'train frames/s, op-by-op Adam': row.trainOpsFramesPerS,
         'enc+dec frames/s': row.inferFramesPerS,
         'enc+dec vs torch': torchOk ? row.inferFramesPerS / torchOk.infer_frames_per_s : undefined,
         'RTF 2 enc + 1 dec (4 s)': row.renderRtf,
