@@ -29,7 +29,10 @@
  *    The stream runs with `niceness: --nice` (default −10, as the audio process; needs root or
  *    CAP_SYS_NICE, else the priority is unchanged: the table reports the nice value in effect),
  *    and its synthesis thread at SCHED_FIFO priority `--rt` (default 4, as in the instrument;
- *    0 = normal scheduling; `synthFifoPriority` reports what was in effect).
+ *    0 = normal scheduling; `synthFifoPriority` reports what was in effect). Run it as the
+ *    instrument runs (`bin/lts.js`, `npm start`): `node --single-threaded-gc --import tsx bench/index.ts live …`
+ *    (V8's GC helper threads run at normal priority; the real-time synthesis thread would wait for them);
+ *    the output says which GC was in effect.
  *    With `--with-tui` the real instrument (`bin/lts.js`) runs in a tmux window at the same
  *    time, with a key pressed every 100 ms, so the machine also redraws the TUI; the stream
  *    itself runs in this process. `npm run bench -- tui-live` measures live mode running
@@ -245,12 +248,14 @@ function startTui(modelDir: string, socket: string): { stop(): void; note: strin
   const has = spawnSync('tmux', ['-V']);
   if (has.status !== 0) return { stop: () => undefined, note: 'tmux not installed: TUI not shown' };
   const state = mkdtempSync(join(tmpdir(), 'lts-bench-live-tui-'));
-  const cmd = `cd ${ROOT} && env -u CI LTS_STATE_DIR=${state} TERM=xterm-256color ${process.execPath} bin/lts.js --dataset ${join(ROOT, 'data', 'bench')} --model ${modelDir} --backend wasm; sleep 5`;
+  const cmd = `cd ${ROOT} && env -u CI LTS_STATE_DIR=${state} TERM=xterm-256color ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${join(ROOT, 'data', 'bench')} --model ${modelDir} --backend wasm; sleep 5`;
   execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'live', '-x', '120', '-y', '40', cmd]);
   const keys = ['Down', 'Down', 'Up', 'Up'];
   let i = 0;
+  // Asynchronous: this thread is the stream's synthesis thread (real-time priority); a synchronous
+  // spawn would block it until the tmux client has run, which a loaded machine delays by milliseconds.
   const timer = setInterval(() => {
-    spawnSync('tmux', ['-L', socket, 'send-keys', '-t', 'live', keys[i++ % keys.length]]);
+    spawn('tmux', ['-L', socket, 'send-keys', '-t', 'live', keys[i++ % keys.length]], { stdio: 'ignore' }).on('error', () => undefined);
   }, 100);
   return {
     stop: () => {
@@ -497,6 +502,8 @@ export async function main(argv: string[]): Promise<void> {
     const B = await encodeExcerpt(model, FILE_B, EXCERPT.startB, EXCERPT.duration, 'excerpt B');
     const machine = machineInfo();
     console.log(`model: ${modelNote}\nmachine: ${machine.cpu}, ${machine.cores} cores, load ${loadavg()[0].toFixed(1)}`);
+    const gc = process.execArgv.includes('--single-threaded-gc') ? 'single-threaded GC, as the instrument' : 'V8 default (parallel) GC; the instrument runs with --single-threaded-gc';
+    console.log(`GC: ${gc}`);
 
     const rtfRows = measureRtf(model, A, B, rtfSeconds, lookahead);
     printTable(rtfRows, `Streaming real-time factor, one thread (${rtfSeconds} s of audio, CPU time)`);
@@ -510,7 +517,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     loaded.vae.dispose();
 
-    if (typeof flags.json === 'string') writeJson(flags.json, { machine, model: modelNote, rtf: rtfRows, device: devs });
+    if (typeof flags.json === 'string') writeJson(flags.json, { machine, gc, model: modelNote, rtf: rtfRows, device: devs });
     if (typeof flags.md === 'string') {
       const live = rtfRows[0] as { rtf: number };
       const lines = [

@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     execFileSync('mkfifo', [fifo]);
     const trace = join(tmp, 'trace.txt');
     const vars = [`LTS_STATE_DIR=${state}`, `LTS_TUI_TRACE=${trace}`, `LTS_TUI_MIDI_FIFO=${fifo}`, `ALSA_CONFIG_PATH=${conf}`, `JACK_DEFAULT_SERVER=${server}`, 'TERM=xterm-256color'];
-    const cmd = `cd ${ROOT} && env ${vars.join(' ')} ${process.execPath} bin/lts.js --dataset ${data} --model ${model}; sleep 30`;
+    const cmd = `cd ${ROOT} && env ${vars.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model}; sleep 30`;
     tmux('new-session', '-d', '-s', 'b', '-x', '100', '-y', '30', cmd);
     const screen = () => {
       try {

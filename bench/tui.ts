@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
     for (let i = 0; i < 3; i++) {
       const s = `app${i}`;
       const state = join(tmp, `state${i}`);
-      const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION LTS_STATE_DIR=${state} ALSA_CONFIG_PATH=${join(tmp, 'none.conf')} ${i === 2 ? `LTS_TUI_TRACE=${trace}` : ''} ${process.execPath} bin/lts.js --dataset ${dataset} --model ${model}; sleep 30`;
+      const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION LTS_STATE_DIR=${state} ALSA_CONFIG_PATH=${join(tmp, 'none.conf')} ${i === 2 ? `LTS_TUI_TRACE=${trace}` : ''} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${dataset} --model ${model}; sleep 30`;
       const t0 = performance.now();
       tmux('new-session', '-d', '-s', s, '-x', String(cols), '-y', String(rows), cmd);
       firstScreen.push(await waitScreen(s, t0, (x) => x.includes(' LTS │'), 60000, 'the first screen'));

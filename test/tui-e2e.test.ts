@@ -91,7 +91,7 @@ test('pick two files, draw a curve, generate: the render is valid audio and the 
     `ALSA_CONFIG_PATH=${join(tmp, 'no-alsa.conf')}`,
     'TERM=xterm-256color',
   ];
-  const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} bin/lts.js --dataset ${data} --model ${model} --backend wasm; echo "EXITED $?"; sleep 30`;
+  const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model} --backend wasm; echo "EXITED $?"; sleep 30`;
   tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', cmd);
 
   let sc = await waitFor((x) => x.includes('Dataset 2') && x.includes('model · stft') && x.includes('wasm'), 'the dataset and the model', 60000);
@@ -168,7 +168,7 @@ test('live mode with --osc and --listen: the live line runs, [ ] move the contro
   const conf = writeAsoundConf(tmp, 'default');
   const captured = join(tmp, 'default.raw');
   const env = [`LTS_STATE_DIR=${state}`, `ALSA_CONFIG_PATH=${conf}`, 'TERM=xterm-256color'];
-  const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} bin/lts.js --dataset ${data} --model ${model} --backend wasm --osc 0 --listen 0; echo "EXITED $?"; sleep 30`;
+  const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model} --backend wasm --osc 0 --listen 0; echo "EXITED $?"; sleep 30`;
   tmux('kill-server');
   tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd);
   let sc = await waitFor((x) => x.includes('Dataset 2') && x.includes('model · stft') && /OSC \d+ · web \d+/.test(x), 'the dataset, the model, OSC and the page', 60000);
