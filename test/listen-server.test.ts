@@ -243,3 +243,17 @@ test('start-up errors are one-line UserErrors', async () => {
   }
   assert.throws(() => server.openLiveStream(10), (e: unknown) => isUserError(e));
 });
+
+test('closing the server releases live writes still waiting for the wall clock: no timer outlives them', async () => {
+  const s = await ListenServer.start({ port: 0, rendersDir: dir });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const live = s.openLiveStream(8000);
+  // Blocks handed over much faster than real time (as a producer ahead of the clock does), not awaited.
+  const writes = Array.from({ length: 40 }, () => live.write(new Float32Array(8000)));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(timers() > before, 'writes ahead of the clock wait on timers');
+  await s.close();
+  assert.equal(timers(), before, 'no pacing timer is left after close');
+  await Promise.all(writes); // and every write has returned
+});

@@ -312,6 +312,8 @@ export class ListenServer {
     playOnConnect: boolean;
   } | null = null;
   private live: { id: number; sampleRate: number; stream: ListenLiveStream } | null = null;
+  /** Release functions of the live streams' pending pacing waits (see `openLive`). */
+  private readonly closers = new Set<() => void>();
   private boundPort = 0;
   private closed = false;
 
@@ -493,6 +495,17 @@ export class ListenServer {
     let t0 = 0;
     let base = 0;
     const server = this;
+    // Writes waiting for the wall clock (pacing): released at once when the stream or the server closes,
+    // so that no timer outlives them (they would hold the process open after the app has quit).
+    const pacing = new Map<NodeJS.Timeout, () => void>();
+    const release = () => {
+      for (const [timer, done] of pacing) {
+        clearTimeout(timer);
+        done();
+      }
+      pacing.clear();
+    };
+    this.closers.add(release);
     const stream: ListenLiveStream = {
       id,
       sampleRate,
@@ -515,11 +528,21 @@ export class ListenServer {
         }
         written += samples.length;
         const ahead = written - (base + ((performance.now() - t0) / 1000) * sampleRate);
-        if (ahead > lead) await new Promise((r) => setTimeout(r, ((ahead - lead) / sampleRate) * 1000));
+        if (ahead > lead && !closed) {
+          await new Promise<void>((done) => {
+            const timer = setTimeout(() => {
+              pacing.delete(timer);
+              done();
+            }, ((ahead - lead) / sampleRate) * 1000);
+            pacing.set(timer, done);
+          });
+        }
       },
       close(): void {
         if (closed) return;
         closed = true;
+        release();
+        server.closers.delete(release);
         if (server.live?.id === id) server.live = null;
         server.broadcast({ type: 'live-close', id });
       },
@@ -581,6 +604,8 @@ export class ListenServer {
     if (this.closed) return;
     this.closed = true;
     this.live?.stream.close();
+    for (const f of this.closers) f();
+    this.closers.clear();
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
     this.wss.close();
