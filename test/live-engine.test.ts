@@ -145,6 +145,18 @@ test('blocks of any size join without steps: identical to one long pull, and no 
   assert.ok(atJoins <= inside, `largest step at block joins ${atJoins} exceeds the largest inside blocks ${inside}`);
 });
 
+/** Largest sample-to-sample step of `y` inside `[from, to)`, and outside it. */
+function stepsNear(y: Float32Array, from: number, to: number): [number, number] {
+  let near = 0;
+  let elsewhere = 0;
+  for (let i = 1; i < y.length; i++) {
+    const d = Math.abs(y[i] - y[i - 1]);
+    if (i >= from && i < to) near = Math.max(near, d);
+    else elsewhere = Math.max(elsewhere, d);
+  }
+  return [near, elsewhere];
+}
+
 test('swap(): new excerpts while playing, no gap and no step at the change, the sound follows the new pair', () => {
   // a = 1 plays A (low) before the swap; after swapping A and B it plays the bright one.
   const e = new LiveEngine(model, A, B, { amount: 1, loop: true });
@@ -175,6 +187,37 @@ test('swap(): new excerpts while playing, no gap and no step at the change, the 
   for (let i = seg - 400; i < seg + 400; i++) rms += y[i] * y[i];
   assert.ok(Math.sqrt(rms / 800) > 1e-3, 'silence around the change');
   assert.ok(frames.length > 0 && frames[frames.length - 1].amount === 1);
+  // No step at the change beyond the signal's own: around the swap (one hop before to one window after, where
+  // old and new frames overlap-add) no sample-to-sample step is larger than the largest one elsewhere.
+  const { hop, nFft } = CFG();
+  const [near, elsewhere] = stepsNear(y, seg - hop, seg + nFft);
+  assert.ok(elsewhere > 0.01, `signal too quiet to judge: ${elsewhere}`);
+  assert.ok(near <= elsewhere, `largest step at the swap ${near} exceeds the largest elsewhere ${elsewhere}`);
+});
+
+test('swap(): shorter excerpts (another frame count) in loop mode: the playhead wraps into them, no step at the change', async () => {
+  const e = new LiveEngine(model, A, B, { amount: 0.5, loop: true });
+  const seg = Math.round(0.8 * SR); // past the end of the shorter excerpts: the playhead wraps to their start
+  const before = e.pull(seg);
+  const A2 = await encodeExcerpt(model, tiny.fileA, 0.2, 0.5, 'excerpt A');
+  const B2 = await encodeExcerpt(model, tiny.fileB, 0.3, 0.5, 'excerpt B');
+  assert.ok(e.position >= A2.frames, `playhead ${e.position} is past the new end ${A2.frames}`);
+  e.swap(A2, B2);
+  assert.equal(e.frames, A2.frames);
+  assert.equal(e.position, 0, 'wrapped to the start of the new excerpts');
+  const after = e.pull(Math.round(1.2 * SR));
+  assert.ok(e.position < A2.frames);
+  const y = new Float32Array(before.length + after.length);
+  y.set(before);
+  y.set(after, before.length);
+  const [near, elsewhere] = stepsNear(y, seg - CFG().hop, seg + CFG().nFft);
+  assert.ok(near <= elsewhere, `largest step at the swap ${near} exceeds the largest elsewhere ${elsewhere}`);
+  // No gap: the output around the change is never silent for a hop.
+  for (let i = seg - 4 * CFG().hop; i < seg + 4 * CFG().hop; i += CFG().hop) {
+    let sum = 0;
+    for (let k = i; k < i + CFG().hop; k++) sum += y[k] * y[k];
+    assert.ok(Math.sqrt(sum / CFG().hop) > 1e-3, `silent hop at ${i}`);
+  }
 });
 
 test('swap(): mode, loop and curve change with it; once mode past the new end ends; bad input changes nothing', () => {
