@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { mountApp, until } from './tui-terminal.ts';
 import { lazyAudioOutput, lazyRenderWorker, loadWaveform, oscStarter, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
-import { LiveWorker } from '../src/tui/live-worker.ts';
-import { LIVE_NEEDS_STFT_TEXT } from '../src/tui/live-protocol.ts';
+import { LiveWorker, type LiveStartResult } from '../src/tui/live-worker.ts';
+import { LIVE_NEEDS_STFT_TEXT, type LiveStartParams } from '../src/tui/live-protocol.ts';
 import { LIVE_NEEDS_STFT } from '../src/engine/live.ts';
 import { createMidiInput, type MidiBackend } from '../src/io/midi.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
@@ -377,6 +377,10 @@ test('new excerpts while live are swapped into the running stream (no restart, n
     assert.equal(after.frames, r2.frames);
     assert.ok(after.synthesized > before, `the engine kept counting (${before} -> ${after.synthesized}): it was not restarted`);
     assert.deepEqual(ends, [], 'the stream never ended');
+    // Two requests at once: each is answered, the newer one plays (the older is overtaken, or took effect first).
+    const [o1, o2] = await Promise.all([live.start({ ...base, a: { path: tiny.fileA, start: 0.25 } }), live.start({ ...base, a: { path: tiny.fileA, start: 0.35 } })]);
+    assert.ok(o1.ok ? o1.updated : o1.superseded, `the first of two: ${JSON.stringify(o1)}`);
+    assert.ok(o2.ok && o2.updated, `the second of two: ${JSON.stringify(o2)}`);
     // An excerpt that cannot be encoded is not swapped in: the stream restarts and says why, in one line.
     const bad = await live.start({ ...base, a: { path: join(root, 'missing.wav'), start: 0 } });
     assert.equal(bad.ok, false);
@@ -386,6 +390,82 @@ test('new excerpts while live are swapped into the running stream (no restart, n
     if (r3.ok) assert.equal(r3.updated, false);
   } finally {
     await live.close();
+  }
+});
+
+/** A LiveWorker that records every start request and its answer. */
+class RecordingLive extends LiveWorker {
+  readonly calls: { params: LiveStartParams; result: LiveStartResult }[] = [];
+  override async start(params: LiveStartParams): Promise<LiveStartResult> {
+    const result = await super.start(params);
+    this.calls.push({ params, result });
+    return result;
+  }
+}
+
+test('the instrument: moving and shortening the excerpts while live updates the running stream (never restarted, the device never waits)', async () => {
+  const live = new RecordingLive();
+  const statuses: { synthesized: number; frames: number; underruns: number }[] = [];
+  const ends: unknown[] = [];
+  live.onEvent((e) => {
+    if (e.type === 'status') statuses.push(e.status);
+    if (e.type === 'ended') ends.push(e);
+  });
+  const svc = services({ live });
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 } });
+  const SHIFT_RIGHT = '\x1b[1;2C';
+  try {
+    await until(frame, (s) => s.includes('high') && s.includes('low'), 'the dataset');
+    await press(LEFT);
+    await press(DOWN);
+    await press(RIGHT);
+    await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+    await press('\x0c'); // Ctrl-L
+    await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line');
+    await until(() => String(statuses.length), (n) => Number(n) > 3, 'status reports', 20000);
+    const capFrom = readFloatCapture(captured).length;
+    assert.equal(live.calls.length, 1);
+    const first = live.calls[0].result;
+    assert.ok(first.ok && !first.updated, 'the first start opens the stream');
+    // Waveform A: shorter excerpts, then move A to the right, key after key (the keys repeat faster than an update).
+    await press('\t');
+    const keys = ['-', '-', '-', '-', '-', RIGHT, RIGHT, SHIFT_RIGHT, RIGHT];
+    for (const k of keys) await press(k);
+    const sel = (s: string) => /A  high\.wav +(\d\.\d\d) s–(\d\.\d\d) s/.exec(s);
+    // The stream ends up playing exactly what the screen shows: 1.5 s excerpts, A moved.
+    const inStream = () => {
+      const m = sel(frame());
+      const c = live.calls.at(-1);
+      return !!m && !!c && c.result.ok && Number(m[1]) > 0.1 && c.params.duration === 1.5 && c.params.a.start.toFixed(2) === m[1];
+    };
+    await until(() => `${sel(frame())?.[0]}; requests ${JSON.stringify(live.calls.map((c) => [c.params.a.start, c.params.duration]))}`, inStream, 'the stream to play the excerpts shown', 20000);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(inStream(), `after the keys were handled: ${sel(frame())?.[0]}, last request ${JSON.stringify(live.calls.at(-1)?.params.a)}`);
+    const updates = live.calls.slice(1);
+    assert.ok(updates.length >= 1, 'at least one update');
+    for (const u of updates) assert.ok(u.result.ok && u.result.updated, `every later request was taken in place: ${JSON.stringify(u.result)}`);
+    assert.ok(updates.length < keys.length, `${updates.length} requests for ${keys.length} key presses: the updates are batched`);
+    const last = live.calls.at(-1)!.result;
+    assert.ok(last.ok && last.frames < first.frames, `frames ${first.ok ? first.frames : 0} -> ${last.ok ? last.frames : 0} (1.5 s excerpts)`);
+    const n = statuses.length;
+    await until(() => String(statuses.length), (k) => Number(k) > n + 3, 'status reports after the updates', 20000);
+    // Never restarted: the engine's frame count only grew, the stream never ended, and the live line stayed up.
+    for (let i = 1; i < statuses.length; i++) assert.ok(statuses[i].synthesized >= statuses[i - 1].synthesized, `synthesized went back at report ${i}`);
+    assert.equal(statuses.at(-1)!.frames, last.ok ? last.frames : -1);
+    assert.deepEqual(ends, []);
+    assert.match(frame(), /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/);
+    // What the device played meanwhile has no hole (a restart leaves at least a device buffer of silence).
+    const cap = readFloatCapture(captured).subarray(capFrom);
+    let run = 0;
+    let longest = 0;
+    for (const v of cap) {
+      run = v === 0 ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    assert.ok(cap.length > SR / 2, `the device played ${cap.length} samples meanwhile`);
+    assert.ok(longest < SR / 200, `a run of ${longest} zero samples in what the device played`);
+  } finally {
+    unmount();
   }
 });
 

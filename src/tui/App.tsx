@@ -62,8 +62,14 @@ export const NORMALIZE_DBFS = -1;
 /** Suffix of MIDI mapping files in the presets folder. */
 export const MIDI_MAP_SUFFIX = '.midi.json';
 
-/** Quiet time after the last change of the excerpts (or the curve in offset mode) before live mode restarts with them, ms. */
-export const LIVE_RESTART_MS = 300;
+/**
+ * Live mode follows a change of the excerpts, the duration, loop/once, the control mode (or the curve in
+ * offset mode) this long after it, ms: the running stream takes the new settings in place, without a gap
+ * (the live worker encodes the new excerpts on another thread, then swaps them in at the next frame). While
+ * a key repeats or a MIDI knob mapped to a start moves, one update is sent per interval plus the encoding
+ * time (50 to 130 ms for 2 s excerpts on the default model), so the sound follows the move as it goes.
+ */
+export const LIVE_UPDATE_MS = 50;
 
 /** Smallest interval between two screen updates caused by a MIDI control, ms (the sound follows every message). */
 export const MIDI_UI_INTERVAL_MS = 30;
@@ -154,7 +160,8 @@ export function App(props: AppProps) {
   const midiInput = useRef<MidiInput | null>(null);
   const osc = useRef<OscHandle | null>(null);
   const teeStream = useRef<ListenLiveStream | null>(null);
-  const liveRestart = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** Live updates: the timer of the next one, one request in flight at a time (`busy`), a change seen meanwhile (`dirty`). */
+  const liveUpdate = useRef<{ timer: ReturnType<typeof setTimeout> | null; busy: boolean; dirty: boolean }>({ timer: null, busy: false, dirty: false });
   const midiUi = useRef<{ timer: ReturnType<typeof setTimeout> | null; pending: Action[] }>({ timer: null, pending: [] });
 
   const dispatch = useCallback((a: Action) => {
@@ -270,22 +277,16 @@ export function App(props: AppProps) {
       clearTimeout(t);
       for (const off of offs) off();
       mapperOff.current?.();
-      if (liveRestart.current) clearTimeout(liveRestart.current);
+      if (liveUpdate.current.timer) clearTimeout(liveUpdate.current.timer);
       if (midiUi.current.timer) clearTimeout(midiUi.current.timer);
     };
   }, []);
 
-  // Live mode follows the excerpts, the loop and mode settings, the output device (and the curve in offset mode): restarted once they rest.
+  // Live mode follows the excerpts, the loop and mode settings, the output device (and the curve in offset mode):
+  // updated in place (the device: restarted) LIVE_UPDATE_MS after a change.
   const st0 = state;
   useEffect(() => {
-    const l = (store.current as AppState).live;
-    if (!l.on || l.starting) return;
-    if (liveRestart.current) clearTimeout(liveRestart.current);
-    liveRestart.current = setTimeout(() => {
-      liveRestart.current = null;
-      const now = (store.current as AppState).live;
-      if (now.on && !now.starting) void startLive(true);
-    }, LIVE_RESTART_MS);
+    scheduleLiveUpdate();
   }, [
     st0.slots.A?.path,
     st0.slots.A?.start,
@@ -572,35 +573,73 @@ export function App(props: AppProps) {
     };
   };
 
-  /** Start live mode, or restart it with the current excerpts and settings. */
-  const startLive = async (restart = false) => {
+  /**
+   * After a change live mode follows: send the current settings to the running stream LIVE_UPDATE_MS later.
+   * One request is in flight at a time; changes meanwhile are sent when it is answered. While changes keep
+   * coming the timer is not pushed back, so a held key or a moving knob updates the sound as it goes.
+   */
+  const scheduleLiveUpdate = () => {
+    const l = (store.current as AppState).live;
+    const u = liveUpdate.current;
+    if (!l.on && !l.starting) return;
+    if (u.busy) {
+      u.dirty = true;
+      return;
+    }
+    if (u.timer) return;
+    u.timer = setTimeout(() => {
+      u.timer = null;
+      const now = (store.current as AppState).live;
+      if (now.on || now.starting) void startLive(true);
+    }, LIVE_UPDATE_MS);
+  };
+
+  /** Start live mode, or (`update`) give the running stream the current excerpts and settings. */
+  const startLive = async (update = false) => {
     const st = store.current as AppState;
     if (!services.live) return say('live mode is not available in this build', 'warn');
     const params = liveParams(st);
     if (typeof params === 'string') {
-      if (restart) {
+      if (update) {
         await stopLive();
         return say(`live mode stopped: ${params}`, 'warn');
       }
       return say(params, params === LIVE_NEEDS_STFT_TEXT || params === st.model.error ? 'error' : 'warn');
     }
-    if (!restart) stopPlayback();
+    if (!update) stopPlayback();
+    const u = liveUpdate.current;
+    u.busy = true;
+    u.dirty = false;
     dispatch({ type: 'live-starting' });
-    const r = await services.live.start(params);
+    let r: Awaited<ReturnType<typeof services.live.start>>;
+    try {
+      r = await services.live.start(params);
+    } finally {
+      u.busy = false;
+    }
     if (!r.ok) {
+      // Overtaken by a stop or a newer start: that one's outcome is what plays.
+      if (r.superseded) return;
+      u.dirty = false;
       dispatch({ type: 'live-stopped' });
       return say(`live mode: ${r.message}`, 'error');
     }
-    dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs });
-    if (!restart) {
+    dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs, updated: r.updated });
+    if (u.dirty) {
+      u.dirty = false;
+      scheduleLiveUpdate();
+    }
+    if (!update) {
       const where = r.localDevice ? `${Math.round(r.latencyMs)} ms to the device${r.realtime ? ', real-time priority' : ''}` : 'no local device';
       say(`live: ${r.frames} frames at ${r.sampleRate} Hz, ${where}; [ ] moves the control, Ctrl-L stops${services.listen ? ', also on the listening page' : ''}`);
     }
   };
 
   const stopLive = async () => {
-    if (liveRestart.current) clearTimeout(liveRestart.current);
-    liveRestart.current = null;
+    const u = liveUpdate.current;
+    if (u.timer) clearTimeout(u.timer);
+    u.timer = null;
+    u.dirty = false;
     const was = (store.current as AppState).live;
     if (!was.on && !was.starting) return;
     dispatch({ type: 'live-stopped' });

@@ -6,23 +6,20 @@
  * here it runs on the other core and the stream never waits.
  *
  * Protocol: `{ id, model, backend, path, start, duration, label }` in, `{ id, ok: true, frames,
- * latent, mu, samples }` (mu transferred) or `{ id, ok: false, message }` out.
+ * latent, mu, samples }` (mu transferred) or `{ id, ok: false, message }` out. `{ id, model,
+ * backend, warm: true }` only loads the backend and the model (the live worker sends it when a
+ * stream starts, so that the first change of excerpts does not wait about 2 s for them) and
+ * answers `{ id, ok: true, frames: 0, … }`.
  */
 import { parentPort } from 'node:worker_threads';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
 import { encodeExcerpt, type LiveModel } from '../engine/live.ts';
 
-/** A request to the encoder thread. */
-export interface EncodeRequest {
-  id: number;
-  model: string;
-  backend: string;
-  path: string;
-  start: number;
-  duration: number;
-  label: string;
-}
+/** A request to the encoder thread: encode an excerpt, or (`warm`) only load the backend and the model. */
+export type EncodeRequest =
+  | { id: number; model: string; backend: string; path: string; start: number; duration: number; label: string; warm?: false }
+  | { id: number; model: string; backend: string; warm: true };
 
 /** The encoder thread's answer. */
 export type EncodeReply =
@@ -49,7 +46,12 @@ port.on('message', async (req: EncodeRequest) => {
   try {
     backend ??= initBackend(parseBackendPreference(req.backend));
     await backend;
-    const seq = await encodeExcerpt(await modelFor(req.model), req.path, req.start, req.duration, req.label);
+    const model = await modelFor(req.model);
+    if (req.warm) {
+      port.postMessage({ id: req.id, ok: true, frames: 0, latent: 0, mu: new Float32Array(0), samples: 0 } satisfies EncodeReply);
+      return;
+    }
+    const seq = await encodeExcerpt(model, req.path, req.start, req.duration, req.label);
     const reply: EncodeReply = { id: req.id, ok: true, frames: seq.frames, latent: seq.latent, mu: seq.mu, samples: seq.samples ?? 0 };
     port.postMessage(reply, [seq.mu.buffer as ArrayBuffer]);
   } catch (e) {

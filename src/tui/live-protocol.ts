@@ -96,6 +96,8 @@ export type LiveReply =
    */
   | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated?: boolean }
   | { type: 'failed'; id: number; message: string }
+  /** Request `id` was dropped: a stop or a newer start came before it took effect. */
+  | { type: 'superseded'; id: number }
   | { type: 'stopped'; id: number }
   | { type: 'status'; status: LiveStatusReport }
   | { type: 'ended'; underruns: number; error?: string }

@@ -11,6 +11,15 @@
  * them into the engine's smoothed control exactly as `LiveEngine.connectMidi`
  * documents. With `tee` every block also goes to the UI thread (for the
  * listening page).
+ *
+ * A start request while a stream plays with the same model, backend, device
+ * and outputs does not restart it: the excerpts that changed are encoded on
+ * a second thread (`live-encoder-entry.ts`; encoding a 2 s excerpt takes
+ * 50 to 100 ms, several device buffers) while this thread keeps feeding the
+ * device, then swapped into the engine at its next frame (`LiveEngine.swap`):
+ * no gap, the phase carries on. Every start request is answered once:
+ * `started` (with `updated` for an in-place change), `failed`, or
+ * `superseded` when a stop or a newer start overtook it.
  */
 import { parentPort, workerData, Worker } from 'node:worker_threads';
 import type { EncodeReply, EncodeRequest } from './live-encoder-entry.ts';
@@ -30,10 +39,17 @@ let loaded: { dir: string; model: LiveModel } | null = null;
 let output: AudioOutput | null = null;
 let mapper = new MidiMapper();
 let source: 'keys' | 'midi' = 'keys';
+/** An encoded excerpt and what it was encoded from ({@link excerptKey}). */
+interface Encoded {
+  key: string;
+  seq: LatentSequence;
+}
 interface Running {
   id: number;
   /** What the stream was started (or last updated) with. */
   params: LiveStartParams;
+  /** The excerpts the engine plays, so that an update re-encodes only the one that changed. */
+  encoded: { a: Encoded; b: Encoded };
   engine: LiveEngine;
   unsub: (() => void)[];
   /** Disconnects the engine from the current mapper. */
@@ -162,8 +178,16 @@ let encoder: Worker | null = null;
 let encodeSeq = 0;
 const encodeWaiters = new Map<number, (r: EncodeReply) => void>();
 
-/** Encode an excerpt on the encoder thread, so this thread keeps feeding the device meanwhile. */
-function encodeElsewhere(p: LiveStartParams, ex: { path: string; start: number }, label: string): Promise<LatentSequence> {
+/** What an excerpt's encoding depends on: model, file, start and duration. */
+function excerptKey(p: LiveStartParams, ex: { path: string; start: number }): string {
+  return JSON.stringify([p.model, ex.path, ex.start, p.duration]);
+}
+
+/** An encoder request before it gets its id. */
+type EncoderAsk = EncodeRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/** Send a request to the encoder thread (started on first use); resolves with its answer. */
+function askEncoder(req: EncoderAsk): Promise<EncodeReply> {
   if (!encoder) {
     const w = new Worker(new URL('../engine/worker-boot.mjs', import.meta.url), {
       workerData: { entry: new URL('./live-encoder-entry.ts', import.meta.url).href },
@@ -188,11 +212,27 @@ function encodeElsewhere(p: LiveStartParams, ex: { path: string; start: number }
     encoder = w;
   }
   const id = ++encodeSeq;
-  const req: EncodeRequest = { id, model: p.model, backend: p.backend ?? 'auto', path: ex.path, start: ex.start, duration: p.duration, label };
-  return new Promise((resolve, reject) => {
-    encodeWaiters.set(id, (r) => (r.ok ? resolve({ frames: r.frames, latent: r.latent, mu: r.mu, samples: r.samples }) : reject(new Error(r.message))));
-    encoder!.postMessage(req);
+  return new Promise((resolve) => {
+    encodeWaiters.set(id, resolve);
+    encoder!.postMessage({ ...req, id } as EncodeRequest);
   });
+}
+
+/**
+ * Encode an excerpt on the encoder thread, so this thread keeps feeding the device meanwhile;
+ * an excerpt the stream already plays (same key) is reused as it is.
+ */
+async function encodeElsewhere(p: LiveStartParams, ex: { path: string; start: number }, label: string, playing: Encoded): Promise<Encoded> {
+  const key = excerptKey(p, ex);
+  if (key === playing.key) return playing;
+  const r = await askEncoder({ model: p.model, backend: p.backend ?? 'auto', path: ex.path, start: ex.start, duration: p.duration, label });
+  if (!r.ok) throw new Error(r.message);
+  return { key, seq: { frames: r.frames, latent: r.latent, mu: r.mu, samples: r.samples } };
+}
+
+/** Load the backend and the model on the encoder thread now, so the first change of excerpts does not wait for them. */
+function warmEncoder(p: LiveStartParams): void {
+  void askEncoder({ model: p.model, backend: p.backend ?? 'auto', warm: true });
 }
 
 /** Tell the UI thread that `engine` plays request `id` (`updated`: taken in place by a running stream). */
@@ -217,36 +257,45 @@ function sameStream(a: LiveStartParams, b: LiveStartParams): boolean {
 }
 
 /**
- * New excerpts, loop, mode or curve for the running stream: encode them on the encoder thread
- * and swap them into the engine at the next frame (`LiveEngine.swap`), so the sound goes on without
- * a gap. Resolves true when done (or superseded by a newer request), false when the stream has to
- * be restarted instead (it stopped meanwhile, or the encoding failed: the restart reports why).
+ * New excerpts, loop, mode or curve for the running stream: encode the excerpts that changed on the
+ * encoder thread and swap them into the engine at the next frame (`LiveEngine.swap`), so the sound
+ * goes on without a gap. Resolves true when answered (updated, or superseded by a newer request),
+ * false when the stream has to be restarted instead (it stopped meanwhile, or the encoding failed:
+ * the restart reports why).
  */
 async function update(c: Running, id: number, p: LiveStartParams, mine: number): Promise<boolean> {
-  let A: LatentSequence;
-  let B: LatentSequence;
+  let a: Encoded;
+  let b: Encoded;
   try {
-    [A, B] = await Promise.all([encodeElsewhere(p, p.a, 'excerpt A'), encodeElsewhere(p, p.b, 'excerpt B')]);
+    [a, b] = await Promise.all([encodeElsewhere(p, p.a, 'excerpt A', c.encoded.a), encodeElsewhere(p, p.b, 'excerpt B', c.encoded.b)]);
   } catch {
-    return mine !== gen;
+    if (mine === gen) return false;
+    post({ type: 'superseded', id });
+    return true;
   }
-  if (mine !== gen) return true;
+  if (mine !== gen) {
+    post({ type: 'superseded', id });
+    return true;
+  }
   if (current !== c || c.stopping || !c.engine.playing) return false;
   const modeChanged = p.mode !== c.engine.mode;
-  c.engine.swap(A, B, { loop: p.loop, mode: p.mode, curve: resample(p.curve, A.frames), ...(modeChanged ? { amount: clampAmount(p) } : {}) });
+  c.engine.swap(a.seq, b.seq, { loop: p.loop, mode: p.mode, curve: resample(p.curve, a.seq.frames), ...(modeChanged ? { amount: clampAmount(p) } : {}) });
   if (modeChanged) source = 'keys';
   c.params = p;
+  c.encoded = { a, b };
   c.id = id;
   await postStarted(id, c.engine, true);
   return true;
 }
 
+/** Start request `id`: update the running stream in place when it can, else (re)start it. Always answers `id` once. */
 async function start(id: number, p: LiveStartParams): Promise<void> {
   const mine = ++gen;
+  const superseded = () => post({ type: 'superseded', id });
   const running = current;
   if (running && !running.stopping && running.engine.playing && output && sameStream(running.params, p)) {
     if (await update(running, id, p, mine)) return;
-    if (mine !== gen) return;
+    if (mine !== gen) return superseded();
   }
   await stopCurrent();
   backend ??= initBackend(parseBackendPreference(p.backend ?? 'auto')).then((b) => b.name);
@@ -254,7 +303,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
   const m = await model(p.model);
   const A = await encodeExcerpt(m, p.a.path, p.a.start, p.duration, 'excerpt A');
   const B = await encodeExcerpt(m, p.b.path, p.b.start, p.duration, 'excerpt B');
-  if (mine !== gen) return;
+  if (mine !== gen) return superseded();
   const engine = new LiveEngine(m, A, B, {
     loop: p.loop,
     mode: p.mode,
@@ -262,7 +311,8 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     amount: clampAmount(p),
   });
   source = 'keys';
-  const c: Running = { id, params: p, engine, unsub: [], midi: () => undefined, stopping: false };
+  const encoded = { a: { key: excerptKey(p, p.a), seq: A }, b: { key: excerptKey(p, p.b), seq: B } };
+  const c: Running = { id, params: p, encoded, engine, unsub: [], midi: () => undefined, stopping: false };
   attach(c, new MidiMapper({ rampMs: p.midi.rampMs, mappings: p.midi.mappings }));
   let lastStatus = 0;
   const status = () => ({
@@ -301,7 +351,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
   if (mine !== gen) {
     c.midi();
     await engine.dispose();
-    return;
+    return superseded();
   }
   current = c;
   const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS, realtimePriority: LIVE_RT_PRIORITY });
@@ -315,6 +365,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
   }
   await postStarted(id, engine, false);
   post({ type: 'status', status: status() });
+  warmEncoder(p);
   void engine.done().then(() => {
     if (c.stopping) return;
     if (current === c) current = null;

@@ -18,7 +18,8 @@ import type { LiveProbe, LiveReply, LiveRequest, LiveStartParams, LiveStatusRepo
 /** What {@link LiveService.start} resolves with. */
 export type LiveStartResult =
   | { ok: true; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated: boolean }
-  | { ok: false; message: string };
+  /** `superseded`: a stop or a newer start came first; that one's outcome is what plays. */
+  | { ok: false; message: string; superseded?: boolean };
 
 /** Events of a live stream, in arrival order. */
 export type LiveEvent =
@@ -30,7 +31,12 @@ export type LiveEvent =
 
 /** Live mode as the UI drives it (implemented by {@link LiveWorker}). */
 export interface LiveService {
-  /** Start (or restart with new settings) the stream; resolves once it plays, or with the one-line reason it cannot. */
+  /**
+   * Start the stream, or give the running one new settings: new excerpts, duration, loop, mode or curve are
+   * swapped into a running stream without a break (`updated: true`); another model, backend or output device
+   * restarts it. Resolves once it plays, or with the one-line reason it cannot (`superseded` when a stop or a
+   * newer start came first).
+   */
   start(params: LiveStartParams): Promise<LiveStartResult>;
   /** Stop the stream (queued audio is dropped); resolves when it has stopped. */
   stop(): Promise<void>;
@@ -96,12 +102,14 @@ export class LiveWorker implements LiveService {
     switch (m.type) {
       case 'started':
       case 'failed':
+      case 'superseded':
       case 'stopped': {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         if (m.type === 'started') p.resolve({ ok: true, frames: m.frames, sampleRate: m.sampleRate, hop: m.hop, latencyMs: m.latencyMs, localDevice: m.localDevice, realtime: m.realtime, updated: m.updated === true });
         else if (m.type === 'failed') p.resolve({ ok: false, message: m.message });
+        else if (m.type === 'superseded') p.resolve({ ok: false, message: 'superseded by a newer request', superseded: true });
         else p.resolve(null);
         return;
       }

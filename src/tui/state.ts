@@ -184,7 +184,7 @@ export interface AppState {
   /** Live mode: the streaming engine playing the A/B pair while the control moves. */
   live: {
     on: boolean;
-    /** Excerpts being encoded and the stream opened. */
+    /** A start request in flight: excerpts being encoded and the stream opened, or (while `on`) new settings being swapped in. */
     starting: boolean;
     /** Loop the pair (true) or play it once. */
     loop: boolean;
@@ -302,7 +302,8 @@ export type Action =
   | { type: 'live-loop-toggle' }
   | { type: 'live-mode'; mode: 'absolute' | 'offset' }
   | { type: 'live-starting' }
-  | { type: 'live-started'; frames: number; latencyMs: number }
+  /** The stream plays; `updated`: the running stream took new settings in place (position and underruns go on). */
+  | { type: 'live-started'; frames: number; latencyMs: number; updated?: boolean }
   | { type: 'live-stopped' }
   | { type: 'live-status'; position: number; frames: number; amount: number; underruns: number }
   | { type: 'midi-status'; available: boolean; reason: string | null; ports: string[]; open: string | null }
@@ -669,6 +670,10 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'live-starting':
       return { ...state, live: { ...state.live, starting: true } };
     case 'live-started':
+      if (action.updated && state.live.on) {
+        const position = Math.min(state.live.position, Math.max(0, action.frames - 1));
+        return { ...state, live: { ...state.live, starting: false, frames: action.frames, position, latencyMs: action.latencyMs } };
+      }
       return { ...state, live: { ...state.live, on: true, starting: false, frames: action.frames, position: 0, underruns: 0, latencyMs: action.latencyMs } };
     case 'live-stopped':
       return { ...state, live: { ...state.live, on: false, starting: false, amount: null, latencyMs: null } };
