@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionStore, defaultStateDir, loadSession, validateSession, SESSION_FILE } from '../src/engine/session.ts';
+import { initialState, reducer, type AppState } from '../src/tui/state.ts';
+import { sessionToRestorable, stateToSession } from '../src/tui/run.tsx';
 
 const STATE = {
   dataset: '/data/demo',
@@ -134,6 +136,48 @@ test('the written file is readable JSON with the documented fields', () => {
     const json = JSON.parse(readFileSync(join(dir, SESSION_FILE), 'utf8'));
     assert.deepEqual(Object.keys(json).sort(), ['curve', 'dataset', 'duration', 'kind', 'lastRender', 'model', 'savedAt', 'settings', 'slots', 'version']);
     assert.ok(!Number.isNaN(Date.parse(json.savedAt)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the instrument\'s live settings survive a restart: state -> session.json -> state; an older v1 file gives the defaults; a bad value is set aside', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-session-live-rt-'));
+  try {
+    const fresh = (): AppState => initialState({ dataset: '/data/demo', model: '/models/default', columns: 100, rows: 30 });
+    // Play once, control as an offset on the curve, moved to -0.25 by the keys.
+    let s = fresh();
+    s = reducer(s, { type: 'live-loop-toggle' });
+    s = reducer(s, { type: 'live-mode', mode: 'offset' });
+    for (let i = 0; i < 5; i++) s = reducer(s, { type: 'live-knob-nudge', delta: -0.05 });
+    assert.deepEqual([s.live.loop, s.live.mode, s.live.knob.toFixed(2)], [false, 'offset', '-0.25']);
+    const store = new SessionStore(dir, { debounceMs: 10 });
+    store.update(stateToSession(s));
+    assert.equal(store.flush(), true);
+    const saved = JSON.parse(readFileSync(join(dir, SESSION_FILE), 'utf8'));
+    assert.equal(saved.version, 1, 'no version bump');
+    assert.deepEqual(saved.live, { loop: false, mode: 'offset', knob: s.live.knob });
+    const back = loadSession(dir);
+    assert.equal(back.notice, null);
+    const r = reducer(fresh(), { type: 'restore', session: sessionToRestorable(back.session!) });
+    assert.deepEqual([r.live.loop, r.live.mode, r.live.knob], [false, 'offset', s.live.knob]);
+    assert.equal(r.live.on, false, 'a restart restores the settings, it does not start live mode');
+
+    // A session file written before the live settings were kept: it loads, with the live defaults.
+    const { live: _dropped, ...older } = saved;
+    writeFileSync(join(dir, SESSION_FILE), JSON.stringify(older));
+    const old = loadSession(dir);
+    assert.equal(old.notice, null);
+    const d = reducer(fresh(), { type: 'restore', session: sessionToRestorable(old.session!) });
+    assert.deepEqual([d.live.loop, d.live.mode, d.live.knob], [fresh().live.loop, fresh().live.mode, fresh().live.knob]);
+    assert.deepEqual(d.curve.values, s.curve.values, 'the rest of the older file is restored');
+
+    // A bad live value is invalid session content: moved aside with a one-line notice, as for any other part.
+    writeFileSync(join(dir, SESSION_FILE), JSON.stringify({ ...saved, live: { loop: false, mode: 'offset', knob: 'loud' } }));
+    const bad = loadSession(dir, () => new Date('2026-01-02T03:04:05Z'));
+    assert.equal(bad.session, null);
+    assert.match(bad.notice ?? '', /^session file was unreadable \(live settings are invalid\).*moved aside/);
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('session.json.corrupt-')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
