@@ -381,10 +381,16 @@ test('new excerpts while live are swapped into the running stream (no restart, n
     const [o1, o2] = await Promise.all([live.start({ ...base, a: { path: tiny.fileA, start: 0.25 } }), live.start({ ...base, a: { path: tiny.fileA, start: 0.35 } })]);
     assert.ok(o1.ok ? o1.updated : o1.superseded, `the first of two: ${JSON.stringify(o1)}`);
     assert.ok(o2.ok && o2.updated, `the second of two: ${JSON.stringify(o2)}`);
-    // An excerpt that cannot be encoded is not swapped in: the stream restarts and says why, in one line.
+    // An excerpt that cannot be encoded is not swapped in: one line says why, and the stream goes on as it was.
     const bad = await live.start({ ...base, a: { path: join(root, 'missing.wav'), start: 0 } });
     assert.equal(bad.ok, false);
     assert.match(bad.ok ? '' : bad.message, /missing\.wav: file not found/);
+    assert.equal(!bad.ok && bad.playing, true, 'the stream plays on');
+    const k = statuses.length;
+    await until(() => String(statuses.length), (m) => Number(m) > k + 2, 'status reports after the refused update', 20000);
+    assert.ok(statuses.at(-1)!.synthesized > after.synthesized, 'still the same stream, still playing');
+    assert.equal(statuses.at(-1)!.frames, o2.ok ? o2.frames : -1, 'with the excerpts it had');
+    assert.deepEqual(ends, []);
     // A different output device needs a new stream: a restart, not an update.
     const r3 = await live.start({ ...base, deviceId: 0 });
     if (r3.ok) assert.equal(r3.updated, false);
@@ -474,6 +480,11 @@ test('80x24: the live line and the MIDI panel fit', async () => {
   s = reducer(s, { type: 'live-started', frames: 689, latencyMs: 23.2 });
   s = reducer(s, { type: 'live-knob', value: 0.9, source: 'midi' });
   s = reducer(s, { type: 'live-status', position: 120, frames: 689, amount: 0.9, underruns: 2 });
+  // An update in place (new excerpts swapped in) keeps the position and the underrun count; a refused one changes nothing.
+  const u = reducer(reducer(s, { type: 'live-starting' }), { type: 'live-started', frames: 400, latencyMs: 23.2, updated: true });
+  assert.deepEqual([u.live.on, u.live.starting, u.live.position, u.live.frames, u.live.underruns], [true, false, 120, 400, 2]);
+  const kept = reducer(reducer(s, { type: 'live-starting' }), { type: 'live-kept' });
+  assert.deepEqual(kept.live, s.live);
   s = reducer(s, { type: 'midi-status', available: true, reason: null, ports: ['nanoKONTROL2 MIDI 1', 'Launch Control XL'], open: 'nanoKONTROL2 MIDI 1' });
   s = reducer(s, { type: 'midi-mappings', mappings: [{ param: 'amount', source: 'CC 1 ch 1', min: -0.3, max: 1.3, mode: 'absolute' }], learning: null });
   const draw = (st: AppState) => {

@@ -617,18 +617,23 @@ export function App(props: AppProps) {
     } finally {
       u.busy = false;
     }
-    if (!r.ok) {
-      // Overtaken by a stop or a newer start: that one's outcome is what plays.
-      if (r.superseded) return;
+    if (!r.ok && r.superseded) return; // overtaken by a stop or a newer start: that one's outcome is what plays
+    if (!r.ok && !r.playing) {
       u.dirty = false;
       dispatch({ type: 'live-stopped' });
       return say(`live mode: ${r.message}`, 'error');
     }
-    dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs, updated: r.updated });
+    if (r.ok) dispatch({ type: 'live-started', frames: r.frames, latencyMs: r.latencyMs, updated: r.updated });
+    else {
+      dispatch({ type: 'live-kept' });
+      say(`live: ${r.message} (still playing the previous excerpts)`, 'warn');
+    }
+    // Changes made while this request was in flight.
     if (u.dirty) {
       u.dirty = false;
       scheduleLiveUpdate();
     }
+    if (!r.ok) return;
     if (!update) {
       const where = r.localDevice ? `${Math.round(r.latencyMs)} ms to the device${r.realtime ? ', real-time priority' : ''}` : 'no local device';
       say(`live: ${r.frames} frames at ${r.sampleRate} Hz, ${where}; [ ] moves the control, Ctrl-L stops${services.listen ? ', also on the listening page' : ''}`);

@@ -95,7 +95,8 @@ export type LiveReply =
    * without stopping; see `LiveEngine.swap`) instead of being restarted.
    */
   | { type: 'started'; id: number; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated?: boolean }
-  | { type: 'failed'; id: number; message: string }
+  /** Request `id` could not be played; `playing`: it was an update, and the stream goes on with what it played before. */
+  | { type: 'failed'; id: number; message: string; playing?: boolean }
   /** Request `id` was dropped: a stop or a newer start came before it took effect. */
   | { type: 'superseded'; id: number }
   | { type: 'stopped'; id: number }

@@ -259,18 +259,19 @@ function sameStream(a: LiveStartParams, b: LiveStartParams): boolean {
 /**
  * New excerpts, loop, mode or curve for the running stream: encode the excerpts that changed on the
  * encoder thread and swap them into the engine at the next frame (`LiveEngine.swap`), so the sound
- * goes on without a gap. Resolves true when answered (updated, or superseded by a newer request),
- * false when the stream has to be restarted instead (it stopped meanwhile, or the encoding failed:
- * the restart reports why).
+ * goes on without a gap. An excerpt that cannot be encoded (a missing file, a silent excerpt) is
+ * answered `failed` with `playing`: the stream goes on with the excerpts it had. Resolves true when
+ * answered, false when the stream has to be restarted instead (it stopped meanwhile).
  */
 async function update(c: Running, id: number, p: LiveStartParams, mine: number): Promise<boolean> {
   let a: Encoded;
   let b: Encoded;
   try {
     [a, b] = await Promise.all([encodeElsewhere(p, p.a, 'excerpt A', c.encoded.a), encodeElsewhere(p, p.b, 'excerpt B', c.encoded.b)]);
-  } catch {
-    if (mine === gen) return false;
-    post({ type: 'superseded', id });
+  } catch (e) {
+    if (mine !== gen) post({ type: 'superseded', id });
+    else if (current === c && !c.stopping && c.engine.playing) post({ type: 'failed', id, message: errorText(e), playing: true });
+    else return false;
     return true;
   }
   if (mine !== gen) {

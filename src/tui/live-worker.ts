@@ -18,8 +18,11 @@ import type { LiveProbe, LiveReply, LiveRequest, LiveStartParams, LiveStatusRepo
 /** What {@link LiveService.start} resolves with. */
 export type LiveStartResult =
   | { ok: true; frames: number; sampleRate: number; hop: number; latencyMs: number; localDevice: boolean; realtime: boolean; updated: boolean }
-  /** `superseded`: a stop or a newer start came first; that one's outcome is what plays. */
-  | { ok: false; message: string; superseded?: boolean };
+  /**
+   * `superseded`: a stop or a newer start came first; that one's outcome is what plays. `playing`: new
+   * settings for a running stream could not be used (say, an excerpt that cannot be encoded); it goes on as it was.
+   */
+  | { ok: false; message: string; superseded?: boolean; playing?: boolean };
 
 /** Events of a live stream, in arrival order. */
 export type LiveEvent =
@@ -108,7 +111,7 @@ export class LiveWorker implements LiveService {
         if (!p) return;
         this.pending.delete(m.id);
         if (m.type === 'started') p.resolve({ ok: true, frames: m.frames, sampleRate: m.sampleRate, hop: m.hop, latencyMs: m.latencyMs, localDevice: m.localDevice, realtime: m.realtime, updated: m.updated === true });
-        else if (m.type === 'failed') p.resolve({ ok: false, message: m.message });
+        else if (m.type === 'failed') p.resolve({ ok: false, message: m.message, ...(m.playing ? { playing: true } : {}) });
         else if (m.type === 'superseded') p.resolve({ ok: false, message: 'superseded by a newer request', superseded: true });
         else p.resolve(null);
         return;

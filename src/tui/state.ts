@@ -305,6 +305,8 @@ export type Action =
   /** The stream plays; `updated`: the running stream took new settings in place (position and underruns go on). */
   | { type: 'live-started'; frames: number; latencyMs: number; updated?: boolean }
   | { type: 'live-stopped' }
+  /** New settings for the running stream could not be used; it goes on as it was. */
+  | { type: 'live-kept' }
   | { type: 'live-status'; position: number; frames: number; amount: number; underruns: number }
   | { type: 'midi-status'; available: boolean; reason: string | null; ports: string[]; open: string | null }
   | { type: 'midi-mappings'; mappings: MidiMappingView[]; learning: { param: MidiParamName; mode: 'absolute' | 'offset' } | null }
@@ -675,6 +677,8 @@ export function reducer(state: AppState, action: Action): AppState {
         return { ...state, live: { ...state.live, starting: false, frames: action.frames, position, latencyMs: action.latencyMs } };
       }
       return { ...state, live: { ...state.live, on: true, starting: false, frames: action.frames, position: 0, underruns: 0, latencyMs: action.latencyMs } };
+    case 'live-kept':
+      return state.live.starting ? { ...state, live: { ...state.live, starting: false } } : state;
     case 'live-stopped':
       return { ...state, live: { ...state.live, on: false, starting: false, amount: null, latencyMs: null } };
     case 'live-status':
