@@ -27,6 +27,7 @@ export interface WasmTarget {
 /** Every WebAssembly module this project builds. */
 export const TARGETS: WasmTarget[] = [
   { source: 'src/dsp/wasm/stft-kernels.as.ts', output: 'src/dsp/wasm/stft-kernels.wasm' },
+  { source: 'src/dsp/wasm/pghi-kernels.as.ts', output: 'src/dsp/wasm/pghi-kernels.wasm' },
   { source: 'src/engine/wasm/adam.as.ts', output: 'src/engine/wasm/adam.wasm' },
 ];
 

@@ -89,8 +89,10 @@
  * reconstruction" section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
-import { createRng, type Rng } from './rng.ts';
-import { istftWith } from './stft.ts';
+import { createRng } from './rng.ts';
+import { hannWindow, istftWith, pffftFrameScratch } from './stft.ts';
+import { pffft } from './fft.ts';
+import { loadPghiKernels, type PghiKernels } from './wasm/pghi-kernels.ts';
 import { UserError } from '../io/errors.ts';
 
 /** λ/N² of the Gaussian that best approximates a Hann window of length N (Průša et al. 2017). */
@@ -131,6 +133,13 @@ export interface PghiOptions {
    * (Hann). Exposed for windows other than Hann; leave it for `stft.ts`.
    */
   lambdaFactor?: number;
+  /**
+   * Implementation: `'auto'` (default: WebAssembly, `pghi-kernels.as.ts`, in PFFFT's heap; the
+   * JavaScript one when that heap cannot hold the working state, about 26 bytes per coefficient:
+   * beyond roughly 7 minutes of audio at 2048/256), `'wasm'` (throws instead of falling back) or
+   * `'js'`. Both compute bit for bit the same output.
+   */
+  path?: 'auto' | 'wasm' | 'js';
 }
 
 /**
@@ -151,7 +160,24 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
   const M = mag.bins;
   const re = new Float32Array(T * M);
   const im = new Float32Array(T * M);
-  const ws = estimatePhases(mag, cfg, opts);
+  const p = checkInputs(mag, cfg, opts);
+  if (T * M === 0) return { frames: T, bins: M, re, im };
+  if (p.path !== 'js') {
+    const done = withHeap(T, M, CARTESIAN_CHUNK * M * 8, p.path, (h) => {
+      if (!estimateInHeap(mag, cfg, p, h)) return;
+      const k = kernels();
+      for (let t0 = 0; t0 < T; t0 += CARTESIAN_CHUNK) {
+        const n = Math.min(CARTESIAN_CHUNK, T - t0);
+        k.pghiCartesian(h.st, h.data, t0, n, M, k.phasors, h.tail, h.tail + 4 * n * M);
+        const f = pffft.heapF32();
+        const o = h.tail >> 2;
+        re.set(f.subarray(o, o + n * M), t0 * M);
+        im.set(f.subarray(o + n * M, o + 2 * n * M), t0 * M);
+      }
+    });
+    if (done) return { frames: T, bins: M, re, im };
+  }
+  const ws = estimatePhases(mag, cfg, p);
   if (ws) polarToCartesian(mag.data, ws.st, T, M, re, im);
   return { frames: T, bins: M, re, im };
 }
@@ -171,8 +197,33 @@ export function pghi(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions = {}): 
 export function pghiSignal(mag: Magnitudes, cfg: StftConfig, length: number, opts: PghiOptions = {}): Float32Array {
   const T = mag.frames;
   const M = mag.bins;
-  const ws = estimatePhases(mag, cfg, opts);
-  if (!ws) return new Float32Array(length);
+  const p = checkInputs(mag, cfg, opts);
+  if (!Number.isInteger(length) || length < 0) throw new Error(`istft: length ${length} must be a non-negative integer`);
+  const out = new Float32Array(length);
+  if (T * M === 0) return out;
+  if (p.path !== 'js') {
+    const N = cfg.nFft;
+    const a = cfg.hop;
+    const len = (T - 1) * a + N;
+    const done = withHeap(T, M, 8 * len + 8 * a + 8 * N, p.path, (h) => {
+      if (!estimateInHeap(mag, cfg, p, h)) return;
+      const k = kernels();
+      const { setup, buf, work } = pffftFrameScratch(N);
+      const win = h.tail + 8 * len + 8 * a;
+      const ws = win + 4 * N;
+      const f = pffft.heapF32();
+      const w = hannWindow(N);
+      f.set(w, win >> 2);
+      // the inverse FFT is unscaled: its 1/N goes into the synthesis window (as in stft.ts)
+      for (let j = 0, o = ws >> 2; j < N; j++) f[o + j] = w[j] / N;
+      k.pghiSynthesize(setup, N, a, T, M, h.st, h.data, k.phasors, ws, win, buf, work, h.tail + 8 * len, h.tail, length);
+      const count = Math.min(length, len - N / 2);
+      out.set(pffft.heapF32().subarray(h.tail >> 2, (h.tail >> 2) + count));
+    });
+    if (done) return out;
+  }
+  const ws = estimatePhases(mag, cfg, p);
+  if (!ws) return out;
   const { st } = ws;
   const data = mag.data;
   const last = M - 1;
@@ -190,11 +241,16 @@ export function pghiSignal(mag: Magnitudes, cfg: StftConfig, length: number, opt
   });
 }
 
-/**
- * Validate, then estimate every phase into the workspace (`st[4p+2]`, padded layout); null when
- * there is nothing to estimate (no coefficients, or all zero: any phase is right, the output is 0).
- */
-function estimatePhases(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions): Workspace | null {
+/** Checked options of {@link pghi}. */
+interface Checked {
+  tolerance: number;
+  lambdaFactor: number;
+  seed: number;
+  path: 'auto' | 'wasm' | 'js';
+}
+
+/** Validate the shape and the options (the values are checked by the logarithm pass). */
+function checkInputs(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions): Checked {
   const { frames: T, bins: M, data } = mag;
   const N = cfg.nFft;
   const a = cfg.hop;
@@ -220,20 +276,154 @@ function estimatePhases(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions): Wo
   if (!(lambdaFactor > 0 && Number.isFinite(lambdaFactor))) {
     throw new UserError(`pghi: lambdaFactor must be a positive number, got ${lambdaFactor}; leave it unset for Hann`);
   }
-  if (T * M === 0) return null;
+  const path = opts.path ?? 'auto';
+  if (path !== 'auto' && path !== 'wasm' && path !== 'js') throw new Error(`pghi: path must be 'auto', 'wasm' or 'js', got ${String(path)}`);
+  return { tolerance, lambdaFactor, seed: opts.seed ?? 0, path };
+}
+
+/** The constants both implementations derive from the largest magnitude (the same float64 values). */
+function integrationConstants(cfg: StftConfig, p: Checked, maxMag: number) {
+  const N = cfg.nFft;
+  const a = cfg.hop;
+  const lambda = p.lambdaFactor * N * N;
+  const threshold = p.tolerance * maxMag;
+  const logThr = Math.log(threshold);
+  return {
+    threshold,
+    logThr,
+    /** Log floor, 30 dB under the tolerance. */
+    floor: logThr - Math.log(1e3),
+    qScale: (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr),
+    cT: (a * N) / lambda,
+    cF: -lambda / (a * N),
+    twoPiOverN: (2 * Math.PI) / N,
+    /** xorshift32 state (Marsaglia 2003), never 0. */
+    r0: createRng(p.seed).nextUint32() | 1,
+  };
+}
+
+/**
+ * Validate the values, then estimate every phase into the workspace (`st[4p+2]`, padded layout);
+ * null when there is nothing to estimate (all zero: any phase is right, the output is 0).
+ */
+function estimatePhases(mag: Magnitudes, cfg: StftConfig, p: Checked): Workspace | null {
+  const { frames: T, bins: M, data } = mag;
   const ws = workspace(T, M);
   const argMax = logMagnitudes(data, T, M, ws.st); // validates too
   const maxMag = data[argMax];
   if (maxMag === 0) return null; // silence: every phase is equally right, the output is zero
-
-  const lambda = lambdaFactor * N * N;
-  const threshold = tolerance * maxMag;
-  const remaining = derivativesAndStart(
-    ws, data, T, M, maxMag, threshold, (a * N) / lambda, -lambda / (a * N), (2 * Math.PI) / N, N, a, createRng(opts.seed ?? 0),
-  );
+  const c = integrationConstants(cfg, p, maxMag);
+  const remaining = derivativesAndStart(ws, data, T, M, c.threshold, c.logThr, c.floor, c.qScale, c.cT, c.cF, c.twoPiOverN, cfg.nFft, cfg.hop, c.r0);
   const W = M + 2;
   integrate(ws, T, M, remaining, (Math.floor(argMax / M) + 1) * W + (argMax % M) + 1);
   return ws;
+}
+
+/** Byte pointers of the WebAssembly path's working memory inside PFFFT's heap (see {@link withHeap}). */
+interface HeapBlock {
+  /** (T + 2)(M + 2) 16-byte slots: the {@link Workspace} `st` layout. */
+  st: number;
+  /** T·M f32: a copy of the magnitudes. */
+  data: number;
+  /** T·M i32: the integration's later seeds. */
+  order: number;
+  /** M f64: per-bin frame advance. */
+  advance: number;
+  /** Queue scratch: heads (4096 i32), bitmap (128 i32), counts (4097 i32). */
+  head: number;
+  bits: number;
+  counts: number;
+  /** The caller's own bytes (16-byte aligned). */
+  tail: number;
+}
+
+let heapCached: { base: number; bytes: number } | null = null;
+
+/** Largest WebAssembly working block kept between calls, in bytes (about 22 s of audio at 2048/256). */
+const MAX_HEAP_CACHED = 96 << 20;
+
+/**
+ * Run `fn` on a working block in PFFFT's WebAssembly heap sized for a `T × M` spectrogram plus
+ * `tailBytes` of the caller's own. The block is kept between calls (up to {@link MAX_HEAP_CACHED},
+ * grown by half when too small), so a call allocates nothing there in the steady state.
+ *
+ * @returns false when the heap cannot hold the block (2 GiB at most, shared with PFFFT and FGLA:
+ *   beyond roughly 7 minutes of audio at 2048/256) and `path` is `'auto'`: the caller then takes
+ *   the JavaScript path. With `path` `'wasm'` that throws instead.
+ */
+function withHeap(T: number, M: number, tailBytes: number, path: 'auto' | 'wasm', fn: (h: HeapBlock) => void): boolean {
+  const up = (n: number) => Math.ceil(n / 16) * 16;
+  const K = T * M;
+  const sizes = [16 * (T + 2) * (M + 2), up(4 * K), up(4 * K), up(8 * M), 4 * QUEUE_BUCKETS, up(QUEUE_BUCKETS / 8), up(4 * (QUEUE_BUCKETS + 1)), up(tailBytes)];
+  const bytes = sizes.reduce((s, x) => s + x, 0);
+  let base: number;
+  let transient = false;
+  if (heapCached !== null && heapCached.bytes >= bytes) base = heapCached.base;
+  else {
+    const want = Math.max(bytes, heapCached === null ? 0 : Math.min(MAX_HEAP_CACHED, Math.ceil(heapCached.bytes * 1.5)));
+    if (heapCached !== null) pffft.free(heapCached.base);
+    heapCached = null;
+    base = pffft.tryMalloc(want);
+    if (base !== 0 && want <= MAX_HEAP_CACHED) heapCached = { base, bytes: want };
+    else {
+      if (base !== 0) pffft.free(base);
+      base = pffft.tryMalloc(bytes);
+      transient = true;
+    }
+    if (base === 0) {
+      if (path === 'wasm') throw new Error(`pghi: the WebAssembly heap cannot hold ${bytes} bytes for ${T} frames; use path 'auto'`);
+      return false;
+    }
+  }
+  try {
+    const at: number[] = [];
+    let o = base;
+    for (const s of sizes) {
+      at.push(o);
+      o += s;
+    }
+    fn({ st: at[0], data: at[1], order: at[2], advance: at[3], head: at[4], bits: at[5], counts: at[6], tail: at[7] });
+  } finally {
+    if (transient) pffft.free(base);
+  }
+  return true;
+}
+
+/**
+ * The WebAssembly counterpart of {@link estimatePhases} (`pghi-kernels.as.ts`, bit for bit the same
+ * phases): copy the magnitudes into the block, validate them and estimate every phase into `h.st`.
+ *
+ * @returns false for an all-zero spectrogram (the output is zero).
+ */
+function estimateInHeap(mag: Magnitudes, cfg: StftConfig, p: Checked, h: HeapBlock): boolean {
+  const { frames: T, bins: M, data } = mag;
+  const k = kernels();
+  pffft.heapF32().set(data, h.data >> 2);
+  const argMax = k.pghiLog(h.data, T, M, h.st, k.lnTable);
+  if (argMax < 0) {
+    const i = -argMax - 1;
+    throw new UserError(`pghi: magnitude at frame ${Math.floor(i / M)}, bin ${i % M} is ${data[i]}; magnitudes must be finite and >= 0`);
+  }
+  const maxMag = data[argMax];
+  if (maxMag === 0) return false;
+  const c = integrationConstants(cfg, p, maxMag);
+  const remaining = k.pghiPrepare(
+    h.st, h.data, T, M, h.advance, c.threshold, c.logThr, c.floor, c.qScale, c.cT, c.cF, c.twoPiOverN, cfg.nFft, cfg.hop, c.r0,
+  );
+  const W = M + 2;
+  k.pghiIntegrate(h.st, T, M, remaining, (Math.floor(argMax / M) + 1) * W + (argMax % M) + 1, h.head, h.bits, h.counts, h.order);
+  return true;
+}
+
+/** Frames per {@link pghi} call of the Cartesian kernel (its output passes through the heap block). */
+const CARTESIAN_CHUNK = 64;
+
+let loaded: PghiKernels | null = null;
+
+/** The WebAssembly kernels, loaded on first use (so that importing this module for its constants costs nothing). */
+function kernels(): PghiKernels {
+  if (loaded === null) loaded = loadPghiKernels(LN_MANTISSA, PHASORS);
+  return loaded;
 }
 
 /**
@@ -361,19 +551,16 @@ function logMagnitudes(data: Float32Array, T: number, M: number, st: Float32Arra
  * @returns The number of coefficients at or above the threshold.
  */
 function derivativesAndStart(
-  ws: Workspace, data: Float32Array, T: number, M: number, maxMag: number, threshold: number,
-  cT: number, cF: number, twoPiOverN: number, N: number, a: number, rng: Rng,
+  ws: Workspace, data: Float32Array, T: number, M: number, threshold: number, logThr: number, F: number, qScale: number,
+  cT: number, cF: number, twoPiOverN: number, N: number, a: number, r0: number,
 ): number {
   const { st, link, advance } = ws;
   for (let m = 0; m < M; m++) advance[m] = twoPiOverN * ((a * m) % N);
   const W = M + 2;
   const W4 = 4 * W;
-  const logThr = Math.log(threshold);
-  const F = logThr - Math.log(1e3);
-  const qScale = (QUEUE_BUCKETS - 1) / Math.max(1e-12, Math.log(maxMag) - logThr);
   const top = QUEUE_BUCKETS - 1;
   const hT = cT / 2;
-  let r = rng.nextUint32() | 1; // xorshift32 state (Marsaglia 2003), never 0
+  let r = r0;
   let remaining = 0;
   // padding frames: reached, never queued
   for (let o = 0; o < W4; o += 4) {
