@@ -399,7 +399,7 @@ function estimateInHeap(mag: Magnitudes, cfg: StftConfig, p: Checked, h: HeapBlo
   const { frames: T, bins: M, data } = mag;
   const k = kernels();
   pffft.heapF32().set(data, h.data >> 2);
-  const argMax = k.pghiLog(h.data, T, M, h.st, k.lnTable);
+  const argMax = k.pghiScan(h.data, T * M);
   if (argMax < 0) {
     const i = -argMax - 1;
     throw new UserError(`pghi: magnitude at frame ${Math.floor(i / M)}, bin ${i % M} is ${data[i]}; magnitudes must be finite and >= 0`);
@@ -408,7 +408,7 @@ function estimateInHeap(mag: Magnitudes, cfg: StftConfig, p: Checked, h: HeapBlo
   if (maxMag === 0) return false;
   const c = integrationConstants(cfg, p, maxMag);
   const remaining = k.pghiPrepare(
-    h.st, h.data, T, M, h.advance, c.threshold, c.logThr, c.floor, c.qScale, c.cT, c.cF, c.twoPiOverN, cfg.nFft, cfg.hop, c.r0,
+    h.st, h.data, k.lnTable, T, M, h.advance, c.threshold, c.logThr, c.floor, c.qScale, c.cT, c.cF, c.twoPiOverN, cfg.nFft, cfg.hop, c.r0,
   );
   const W = M + 2;
   k.pghiIntegrate(h.st, T, M, remaining, (Math.floor(argMax / M) + 1) * W + (argMax % M) + 1, h.head, h.bits, h.counts, h.order);

@@ -45,56 +45,97 @@ const INV_TWO_PI: f64 = 1 / (2 * Math.PI);
 const RANDOM_PHASE_STEP: f64 = (2 * Math.PI) / 1024;
 
 /**
- * Check every magnitude, find the largest and write ln|c| into the slots
- * (pghi.ts `logMagnitudes`): a logarithm from the float32 exponent and a
- * 4097-entry table of ln(1 + k/4096) with linear interpolation, JavaScript's Math.log for
- * subnormals, -Infinity for 0; the padding bins below DC and above Nyquist
- * mirror bins 1 and M - 2.
+ * Check every magnitude (finite, ≥ 0) and find the first largest one, with
+ * 128-bit SIMD (a running maximum and its index per lane; ties go to the
+ * lowest index, as the scalar loop of pghi.ts `logMagnitudes`).
  *
- * @param data    T * M f32: magnitudes, frame-major.
- * @param st      working state (see the header), (T + 2)(M + 2) slots.
- * @param lnTable 4097 f64: ln(1 + k/4096).
- * @returns The index in data of the (first) largest magnitude, or -(i + 1)
- *          for the first value i that is negative, NaN or infinite.
+ * @param data T·M f32: magnitudes, frame-major.
+ * @param n    T·M.
+ * @returns The index of the (first) largest magnitude (0 when all are 0), or
+ *          −(i + 1) for the first value i that is negative, NaN or infinite.
  */
-export function pghiLog(data: usize, T: i32, M: i32, st: usize, lnTable: usize): i32 {
-  const W = <usize>(M + 2);
+export function pghiScan(data: usize, n: i32): i32 {
+  const zero = f32x4.splat(0);
+  const inf = f32x4.splat(Infinity);
+  let vmax = zero;
+  let vidx = i32x4.splat(0);
+  let idx = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4);
+  let bad = i32x4.splat(0);
+  const n4 = n & ~3;
+  for (let i: i32 = 0; i < n4; i += 4) {
+    const v = v128.load(data + (<usize>i << 2));
+    bad = v128.or(bad, v128.not(v128.and(f32x4.ge(v, zero), f32x4.ne(v, inf))));
+    const gt = f32x4.gt(v, vmax);
+    vmax = v128.bitselect(v, vmax, gt);
+    vidx = v128.bitselect(idx, vidx, gt);
+    idx = i32x4.add(idx, four);
+  }
+  let firstBad: i32 = v128.any_true(bad) ? 0 : n4;
+  for (let i = firstBad; i < n; i++) {
+    const v = load<f32>(data + (<usize>i << 2));
+    if (!(v >= 0) || v == Infinity) return -(i + 1);
+  }
   let maxMag: f32 = 0;
   let argMax: i32 = 0;
-  for (let t: i32 = 0; t < T; t++) {
-    const src = data + ((<usize>t * <usize>M) << 2);
-    const row = st + ((<usize>(t + 1) * W + 1) << 4);
-    for (let m: i32 = 0; m < M; m++) {
-      const v = load<f32>(src + (<usize>m << 2));
-      if (!(v >= 0) || v == Infinity) return -(t * M + m + 1);
-      if (v > maxMag) {
-        maxMag = v;
-        argMax = t * M + m;
-      }
-      const b = reinterpret<u32>(v);
-      const e = (b >>> 23) & 0xff;
-      const o = row + (<usize>m << 4);
-      if (e == 0) {
-        store<f32>(o, v > 0 ? <f32>jsLog(<f64>v) : <f32>-Infinity, 8);
-      } else {
-        const k = <usize>((b >>> 11) & 0xfff);
-        const lo = load<f64>(lnTable + (k << 3));
-        const hi = load<f64>(lnTable + (k << 3), 8);
-        store<f32>(o, <f32>((<f64>(<i32>e - 127) * Math.LN2 + lo) + (hi - lo) * <f64>(b & 0x7ff) * (1.0 / 2048)), 8);
-      }
+  for (let l = 0; l < 4; l++) {
+    const v = f32x4.extract_lane(vmax, 0);
+    const k = i32x4.extract_lane(vidx, 0);
+    if (v > maxMag || (v == maxMag && v > 0 && k < argMax)) {
+      maxMag = v;
+      argMax = k;
     }
-    store<f32>(row - 16, load<f32>(row + 16, 8), 8); // below DC: bin 1
-    store<f32>(row + (<usize>M << 4), load<f32>(row + (<usize>(M - 2) << 4), 8), 8); // above Nyquist: bin M - 2
+    vmax = v128.shuffle<i32>(vmax, vmax, 1, 2, 3, 0);
+    vidx = v128.shuffle<i32>(vidx, vidx, 1, 2, 3, 0);
+  }
+  for (let i = n4; i < n; i++) {
+    const v = load<f32>(data + (<usize>i << 2));
+    if (v > maxMag) {
+      maxMag = v;
+      argMax = i;
+    }
   }
   return argMax;
 }
 
 /**
- * Phase steps, queue buckets and starting phases in one pass over the frames
- * (pghi.ts `derivativesAndStart`, whose documentation gives the formulas).
+ * ln|c| of frame t into its slots (pghi.ts `logMagnitudes`): a logarithm from
+ * the float32 exponent and a 4097-entry table of ln(1 + k/4096) with linear
+ * interpolation, JavaScript's Math.log for subnormals, −Infinity for 0; the
+ * padding bins below DC and above Nyquist mirror bins 1 and M − 2.
+ */
+// @ts-ignore: decorator
+@inline function logRow(data: usize, t: i32, M: i32, st: usize, lnTable: usize): void {
+  const src = data + ((<usize>t * <usize>M) << 2);
+  const row = st + ((<usize>(t + 1) * <usize>(M + 2) + 1) << 4);
+  for (let m: i32 = 0; m < M; m++) {
+    const v = load<f32>(src + (<usize>m << 2));
+    const b = reinterpret<u32>(v);
+    const e = (b >>> 23) & 0xff;
+    const o = row + (<usize>m << 4);
+    if (e == 0) {
+      store<f32>(o, v > 0 ? <f32>jsLog(<f64>v) : <f32>-Infinity, 8);
+    } else {
+      const k = <usize>((b >>> 11) & 0xfff);
+      const lo = load<f64>(lnTable + (k << 3));
+      const hi = load<f64>(lnTable + (k << 3), 8);
+      store<f32>(o, <f32>((<f64>(<i32>e - 127) * Math.LN2 + lo) + (hi - lo) * <f64>(b & 0x7ff) * (1.0 / 2048)), 8);
+    }
+  }
+  store<f32>(row - 16, load<f32>(row + 16, 8), 8); // below DC: bin 1
+  store<f32>(row + (<usize>M << 4), load<f32>(row + (<usize>(M - 2) << 4), 8), 8); // above Nyquist: bin M - 2
+}
+
+/**
+ * Log-magnitudes, phase steps, queue buckets and starting phases in one pass
+ * over the frames (pghi.ts `logMagnitudes` and `derivativesAndStart`, whose
+ * documentation gives the formulas): frame t + 1's logarithms are taken just
+ * before frame t's steps, which read them, and frame t − 1's slots get their
+ * starting phase just after, so only three frames of slots are live at a time.
  *
- * @param st        working state holding ln|c| (from {@link pghiLog}).
- * @param data      T * M f32: magnitudes.
+ * @param st        working state, (T + 2)(M + 2) slots (see the header).
+ * @param data      T * M f32: magnitudes, checked by {@link pghiScan}.
+ * @param lnTable   4097 f64: ln(1 + k/4096).
  * @param advance   M f64 scratch: per bin, the frame advance 2π·(a·m mod N)/N.
  * @param threshold tolerance · max|c|.
  * @param logThr    ln(threshold).
@@ -107,7 +148,7 @@ export function pghiLog(data: usize, T: i32, M: i32, st: usize, lnTable: usize):
  * @returns The number of coefficients at or above the threshold.
  */
 export function pghiPrepare(
-  st: usize, data: usize, T: i32, M: i32, advance: usize,
+  st: usize, data: usize, lnTable: usize, T: i32, M: i32, advance: usize,
   threshold: f64, logThr: f64, F: f64, qScale: f64, cT: f64, cF: f64, twoPiOverN: f64, N: i32, a: i32, r0: i32,
 ): i32 {
   for (let m: i32 = 0; m < M; m++) store<f64>(advance + (<usize>m << 3), twoPiOverN * <f64>((a * m) % N));
@@ -124,8 +165,10 @@ export function pghiPrepare(
     store<f32>(o, 0, 8);
     store<i32>(o, -1, 12);
   }
+  if (T > 0) logRow(data, 0, M, st, lnTable);
   for (let t: i32 = 0; t <= T; t++) {
     if (t < T) {
+      if (t + 1 < T) logRow(data, t + 1, M, st, lnTable);
       const row = st + <usize>(t + 1) * W16 + 16;
       const up: usize = T == 1 || t == T - 1 ? 0 : W16;
       const down: usize = T == 1 || t == 0 ? 0 : W16;
@@ -388,11 +431,20 @@ export function pghiSynthesize(
   const hi = (T - 1) * hop;
   for (let r: i32 = 0; r < hop; r++) store<f64>(period + (<usize>r << 3), wssAt(lo + r, N, hop, T, win));
   const count = min(length, len - half);
-  for (let i: i32 = 0; i < count; i++) {
-    const p = i + half;
-    const d = p >= lo && p <= hi ? load<f64>(period + (<usize>((p - lo) % hop) << 3)) : wssAt(p, N, hop, T, win);
-    store<f32>(ola + (<usize>i << 2), d > 1e-8 ? <f32>(load<f64>(ola + (<usize>p << 3)) / d) : 0);
+  let i: i32 = 0;
+  for (; i < count && i + half < lo; i++) normalise(ola, i, half, wssAt(i + half, N, hop, T, win));
+  let r = i < count ? (i + half - lo) % hop : 0;
+  for (; i < count && i + half <= hi; i++) {
+    normalise(ola, i, half, load<f64>(period + (<usize>r << 3)));
+    if (++r == hop) r = 0;
   }
+  for (; i < count; i++) normalise(ola, i, half, wssAt(i + half, N, hop, T, win));
+}
+
+/** Signal sample i = ola[i + half] / d (0 where d ≤ 1e-8), written as f32 over the start of `ola` (it trails the reads). */
+// @ts-ignore: decorator
+@inline function normalise(ola: usize, i: i32, half: i32, d: f64): void {
+  store<f32>(ola + (<usize>i << 2), d > 1e-8 ? <f32>(load<f64>(ola + (<usize>(i + half) << 3)) / d) : 0);
 }
 
 /** sum over the frames t (ascending) with 0 ≤ i − t·hop < N and 0 ≤ t < T of w²[i − t·hop], in float64. */

@@ -17,11 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { pffft } from '../fft.ts';
 import { WA } from './webassembly.ts';
 
-/** `pghiLog(data, T, M, st, lnTable)`: ln|c| into the state; returns argmax, or −(i + 1) for an invalid value i. */
-export type PghiLogFn = (data: number, T: number, M: number, st: number, lnTable: number) => number;
-/** `pghiPrepare(...)`: phase steps, buckets and starting phases; returns the number of coefficients to integrate. */
+/** `pghiScan(data, n)`: checks the magnitudes; returns the index of the largest, or −(i + 1) for an invalid value i. */
+export type PghiScanFn = (data: number, n: number) => number;
+/** `pghiPrepare(...)`: log-magnitudes, phase steps, buckets and starting phases; returns the number of coefficients to integrate. */
 export type PghiPrepareFn = (
-  st: number, data: number, T: number, M: number, advance: number,
+  st: number, data: number, lnTable: number, T: number, M: number, advance: number,
   threshold: number, logThr: number, F: number, qScale: number, cT: number, cF: number, twoPiOverN: number,
   N: number, a: number, r0: number,
 ) => number;
@@ -39,7 +39,7 @@ export type PghiSynthesizeFn = (
 
 /** The instantiated kernels (see `pghi-kernels.as.ts` for every argument) and their tables. */
 export interface PghiKernels {
-  pghiLog: PghiLogFn;
+  pghiScan: PghiScanFn;
   pghiPrepare: PghiPrepareFn;
   pghiIntegrate: PghiIntegrateFn;
   pghiCartesian: PghiCartesianFn;
@@ -71,7 +71,7 @@ export function loadPghiKernels(lnTable: Float64Array, phasors: Float32Array): P
     'pghi-kernels.as': { pffftTransformOrdered: pffft.transformOrdered, jsLog: Math.log },
   });
   const e = instance.exports;
-  const names = ['pghiLog', 'pghiPrepare', 'pghiIntegrate', 'pghiCartesian', 'pghiSynthesize'] as const;
+  const names = ['pghiScan', 'pghiPrepare', 'pghiIntegrate', 'pghiCartesian', 'pghiSynthesize'] as const;
   for (const n of names) {
     if (typeof e[n] !== 'function') throw new Error(`pghi-kernels: the .wasm lacks the ${n} export; run npm run build:wasm`);
   }
@@ -80,7 +80,7 @@ export function loadPghiKernels(lnTable: Float64Array, phasors: Float32Array): P
   const ph = pffft.malloc(phasors.byteLength);
   pffft.heapF32().set(phasors, ph >> 2);
   return {
-    pghiLog: e.pghiLog as PghiLogFn,
+    pghiScan: e.pghiScan as PghiScanFn,
     pghiPrepare: e.pghiPrepare as PghiPrepareFn,
     pghiIntegrate: e.pghiIntegrate as PghiIntegrateFn,
     pghiCartesian: e.pghiCartesian as PghiCartesianFn,
