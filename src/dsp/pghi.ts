@@ -69,23 +69,42 @@
  *   time (phase-vocoder style) instead of drawing them at random gave the
  *   same SC on every file.
  *
- * Cost: O(K) for K coefficients, in four linear passes (check + log, from a
- * table; derivatives + queue buckets + starting phases, random under the
- * tolerance; integration; polar to Cartesian, from a table of 65536 phasors,
- * which {@link pghiSignal} writes straight into the inverse FFT's frame buffer).
- * The priority queue is a bucket queue on the quantised
- * log-magnitude in typed arrays, with no allocation per coefficient (see
- * `integrate`). The working state (16 bytes per coefficient, on a grid padded
- * by one frame and one bin on each side so that the integration needs no
- * bounds checks) is kept between calls (up to 64 MiB, about 22 s of audio at
- * 2048/256) and only grown, so a call allocates little more than its output
- * (8 bytes per coefficient). The integration, about half of the time, is
- * bound by memory latency (the queue visits coefficients in magnitude order,
- * not in memory order): splitting the state into a phase/queue array and a
- * derivative array, or a bin-major layout, did not make it faster, nor did
- * making the derivative pass branch-free. Per 4 s file at 2048/256 (profile,
- * 2026-11-24): integration 15 ms, derivatives 10 ms, inverse STFT 7 ms,
- * polar to Cartesian 5 ms, logarithms 4 ms. Speed: see the "Phase
+ * Cost: O(K) for K coefficients, in linear passes (check + maximum;
+ * logarithms from a table, derivatives, queue buckets and starting phases,
+ * random under the tolerance; integration; polar to Cartesian from a table of
+ * 65536 phasors, which {@link pghiSignal} writes straight into the inverse
+ * FFT's frame buffer). The priority queue is a bucket queue on the quantised
+ * log-magnitude, with no allocation per coefficient (see `integrate`). The
+ * working state is 16 bytes per coefficient, on a grid padded by one frame and
+ * one bin on each side so that the integration needs no bounds checks.
+ *
+ * Speed: the passes run in WebAssembly (`wasm/pghi-kernels.as.ts`, loaded on
+ * first use) inside PFFFT's memory, so that the inverse STFT of
+ * {@link pghiSignal} calls PFFFT's inverse FFT on the phasors without a copy;
+ * the maximum and the check of the input use 128-bit SIMD, the logarithms of
+ * frame t + 1 are taken inside the derivative pass of frame t (one pass over
+ * the state), and the overlap-add is in float64 pairs. They compute the same
+ * float64 expressions in the same order as the JavaScript functions of this
+ * file, so both give the same bytes (`test/pghi-wasm.test.ts`, every file of
+ * `data/bench/`). The JavaScript path remains for when the WebAssembly heap (2
+ * GiB, shared with PFFFT and Fast Griffin-Lim) cannot hold the state, about 26
+ * bytes per coefficient (beyond roughly 7 minutes of audio at 2048/256), and
+ * as the reference (`path: 'js'`). The working memory of either path is kept
+ * between calls and only grown (up to 96 MiB in the WebAssembly heap, 64 MiB
+ * in JavaScript: about 22 s of audio at 2048/256), so a call allocates little
+ * more than its output. Measured 2026-11-24 with the process CPU time, best of
+ * 8, on the six 4 s files of `data/bench/` at 2048/256: {@link pghiSignal} at
+ * a real-time factor of 0.0049 against 0.0098 for the JavaScript path in the
+ * same run; per file, check + maximum 0.5 ms, logarithms + derivatives 5.5 ms,
+ * integration 3.3 to 11.7 ms, inverse STFT with the phasors 5 ms (of which
+ * about 2.4 ms are the phasors and 1.5 ms the FFTs). The integration is bound
+ * by the latency of its dependent loads and branches (41 to 49 ns per
+ * integrated coefficient at 4 s, still 24 to 36 ns for 0.25 s excerpts whose
+ * state fits in L2): a branch-free push was 1.8 times slower, one multi-way
+ * branch on the four neighbours' state no faster. (Earlier, in JavaScript:
+ * splitting the state into a phase/queue array and a derivative array, or a
+ * bin-major layout, did not make it faster, nor did making the derivative pass
+ * branch-free.) Figures of `npm run bench -- phase`: the "Phase
  * reconstruction" section of BENCHMARKS.md.
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
