@@ -5,7 +5,9 @@
  *   node --import tsx scripts/build-wasm.ts --check   # exit 1 if a committed .wasm differs from a fresh build
  *
  * Kernels: src/dsp/wasm/stft-kernels.as.ts -> src/dsp/wasm/stft-kernels.wasm
- * (fused Fast Griffin-Lim pass on PFFFT's memory; see src/dsp/fgla.ts), and
+ * (fused Fast Griffin-Lim pass on PFFFT's memory; see src/dsp/fgla.ts),
+ * src/dsp/wasm/pghi-kernels.as.ts -> src/dsp/wasm/pghi-kernels.wasm (Phase Gradient
+ * Heap Integration and its inverse STFT on PFFFT's memory; see src/dsp/pghi.ts), and
  * src/engine/wasm/adam.as.ts -> src/engine/wasm/adam.wasm (fused Adam update on
  * the memory of TensorFlow.js's wasm backend; see src/engine/adam-kernel.ts).
  * The build is deterministic (same compiler version -> same bytes), so the
