@@ -48,7 +48,7 @@ import { UserError } from '../io/errors.ts';
 import type { AudioOutput, AudioStream, AudioUnavailable } from '../io/audio-out.ts';
 import { analyzeMagnitudes, fromFeatures, transformFor } from './features.ts';
 import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
-import { AMOUNT_LIMITS, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
+import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
 import type { TimbreVae } from './vae.ts';
 import { tf } from './backend.ts';
 import type { ModelConfig } from './types.ts';
@@ -448,7 +448,7 @@ export class LiveEngine {
     this.looping = opts.loop ?? this.looping;
     this.amountMode = mode;
     this.curve = curve;
-    if (opts.amount !== undefined) this.setAmount(this.clampControl(opts.amount));
+    if (opts.amount !== undefined) this.setAmount(opts.amount);
     else if (modeChanged) this.setAmount(mode === 'offset' ? 0 : 0.5);
     if (this.pos >= this.nFrames && this.looping) this.pos = 0;
     else if (!this.looping && !this.finished && (this.pos >= this.nFrames || this.produced >= this.length)) {
@@ -703,8 +703,7 @@ export class LiveEngine {
   }
 
   private clampControl(v: number): number {
-    const [lo, hi] = this.mode === 'offset' ? [-1, 1] : AMOUNT_LIMITS;
-    return Math.min(hi, Math.max(lo, v));
+    return clampLiveControl(this.mode, v);
   }
 
   /** The amount for the frame at excerpt position `f`, read now. */

@@ -59,6 +59,18 @@ export interface MidiMapping {
 export const AMOUNT_LIMITS: readonly [number, number] = [-0.3, 1.3];
 
 /**
+ * Range of the live control in each mode: the amount `a` itself ({@link AMOUNT_LIMITS}), or an
+ * offset added to the drawn curve. Shared by the live engine and the instrument's knob.
+ */
+export const LIVE_CONTROL_RANGE: Readonly<Record<AmountMode, readonly [number, number]>> = { absolute: AMOUNT_LIMITS, offset: [-1, 1] };
+
+/** Clamp a live control value to its mode's range ({@link LIVE_CONTROL_RANGE}). */
+export function clampLiveControl(mode: AmountMode, v: number): number {
+  const [lo, hi] = LIVE_CONTROL_RANGE[mode];
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/**
  * Default [min, max] of a parameter: amount [-0.3, 1.3] (absolute) or [-0.5, 0.5] (offset),
  * startA/startB [0, 1], trigger [0, 1].
  */

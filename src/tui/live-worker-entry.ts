@@ -26,7 +26,7 @@ import type { EncodeReply, EncodeRequest } from './live-encoder-entry.ts';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
 import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel, type LatentSequence } from '../engine/live.ts';
-import { MidiMapper } from '../engine/midi-map.ts';
+import { MidiMapper, clampLiveControl } from '../engine/midi-map.ts';
 import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
 import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
 
@@ -168,11 +168,6 @@ async function stopCurrent(): Promise<void> {
   await c.engine.dispose();
 }
 
-/** Clamp a control value to its mode's range. */
-function clampAmount(p: LiveStartParams): number {
-  return Math.max(p.mode === 'offset' ? -1 : -0.3, Math.min(p.mode === 'offset' ? 1 : 1.3, p.amount));
-}
-
 /** The encoder thread (see `live-encoder-entry.ts`), started on the first in-place update. */
 let encoder: Worker | null = null;
 let encodeSeq = 0;
@@ -280,7 +275,7 @@ async function update(c: Running, id: number, p: LiveStartParams, mine: number):
   }
   if (current !== c || c.stopping || !c.engine.playing) return false;
   const modeChanged = p.mode !== c.engine.mode;
-  c.engine.swap(a.seq, b.seq, { loop: p.loop, mode: p.mode, curve: resample(p.curve, a.seq.frames), ...(modeChanged ? { amount: clampAmount(p) } : {}) });
+  c.engine.swap(a.seq, b.seq, { loop: p.loop, mode: p.mode, curve: resample(p.curve, a.seq.frames), ...(modeChanged ? { amount: p.amount } : {}) });
   if (modeChanged) source = 'keys';
   c.params = p;
   c.encoded = { a, b };
@@ -309,7 +304,7 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
     loop: p.loop,
     mode: p.mode,
     curve: resample(p.curve, A.frames),
-    amount: clampAmount(p),
+    amount: clampLiveControl(p.mode, p.amount),
   });
   source = 'keys';
   const encoded = { a: { key: excerptKey(p, p.a), seq: A }, b: { key: excerptKey(p, p.b), seq: B } };

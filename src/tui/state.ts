@@ -9,6 +9,7 @@
  * value per plot column over the excerpt (see `curve-view.ts`).
  */
 import type { PhaseMethod } from '../dsp/phase.ts';
+import { LIVE_CONTROL_RANGE } from '../engine/midi-map.ts';
 import { computeLayout, type Layout } from './layout.ts';
 import {
   CURVE_RANGES,
@@ -84,7 +85,7 @@ export interface MidiMappingView {
 }
 
 /** Range of the live control: the amount in absolute mode, the offset in offset mode. */
-export const KNOB_RANGE: Record<'absolute' | 'offset', [number, number]> = { absolute: [-0.3, 1.3], offset: [-1, 1] };
+export const KNOB_RANGE = LIVE_CONTROL_RANGE;
 /** Knob step of `[` / `]`. */
 export const KNOB_STEP = 0.05;
 /** Fine knob step of `{` / `}`. */
