@@ -110,7 +110,7 @@
  */
 import type { Coefficients, Magnitudes, StftConfig } from './types.ts';
 import { createRng } from './rng.ts';
-import { hannWindow, istftWith, pffftFrameScratch } from './stft.ts';
+import { hannWindow, istftWith, pffftFrameScratch, synthesisWindow } from './stft.ts';
 import { pffft } from './fft.ts';
 import { loadPghiKernels, type PghiKernels } from './wasm/pghi-kernels.ts';
 import { UserError } from '../io/errors.ts';
@@ -232,10 +232,8 @@ export function pghiSignal(mag: Magnitudes, cfg: StftConfig, length: number, opt
       const win = h.tail + 8 * len + 8 * a;
       const ws = win + 4 * N;
       const f = pffft.heapF32();
-      const w = hannWindow(N);
-      f.set(w, win >> 2);
-      // the inverse FFT is unscaled: its 1/N goes into the synthesis window (as in stft.ts)
-      for (let j = 0, o = ws >> 2; j < N; j++) f[o + j] = w[j] / N;
+      f.set(hannWindow(N), win >> 2);
+      f.set(synthesisWindow(N), ws >> 2);
       k.pghiSynthesize(setup, N, a, T, M, h.st, h.data, k.phasors, ws, win, buf, work, h.tail + 8 * len, h.tail, length);
       const count = Math.min(length, len - N / 2);
       out.set(pffft.heapF32().subarray(h.tail >> 2, (h.tail >> 2) + count));

@@ -48,7 +48,7 @@
  * @module
  */
 import type { StftConfig } from './types.ts';
-import { validateStftConfig, hannWindow, pffftFrameScratch } from './stft.ts';
+import { validateStftConfig, hannWindow, synthesisWindow, pffftFrameScratch } from './stft.ts';
 import { pffft } from './fft.ts';
 import { createRng, type Rng } from './rng.ts';
 import { HANN_LAMBDA, DEFAULT_PGHI_TOLERANCE } from './pghi.ts';
@@ -193,8 +193,7 @@ export class RtPghi {
     for (let m = 0; m < M; m++) this.advance[m] = (2 * Math.PI * ((a * m) % N)) / N;
     const w = hannWindow(N);
     this.window = w;
-    this.ws = new Float32Array(N);
-    for (let j = 0; j < N; j++) this.ws[j] = w[j] / N;
+    this.ws = synthesisWindow(N);
     this.invWssStart = new Float64Array(N);
     for (let p = 0; p < N; p++) {
       let s = 0;

@@ -91,6 +91,25 @@ export function hannWindow(n: number): Float32Array {
   return w;
 }
 
+const synthesisCache = new Map<number, Float32Array>();
+
+/**
+ * The Hann window divided by `n`: the inverse FFT is unscaled, so its 1/n is folded into the
+ * synthesis window of {@link istft} (and of the WebAssembly inverse STFT of PGHI). Cached; do not modify.
+ *
+ * @param n Window length.
+ */
+export function synthesisWindow(n: number): Float32Array {
+  let ws = synthesisCache.get(n);
+  if (!ws) {
+    const w = hannWindow(n);
+    ws = new Float32Array(n);
+    for (let j = 0; j < n; j++) ws[j] = w[j] / n;
+    synthesisCache.set(n, ws);
+  }
+  return ws;
+}
+
 /**
  * Number of centred frames for a signal: `1 + floor(length / hop)`.
  *
@@ -240,10 +259,7 @@ export function istftWith(frames: number, cfg: StftConfig, length: number, fill:
   const half = nFft >> 1;
   if (!Number.isInteger(frames) || frames < 1) throw new Error(`istft: coefficients need at least one frame, got ${frames}`);
   if (!Number.isInteger(length) || length < 0) throw new Error(`istft: length ${length} must be a non-negative integer`);
-  const w = hannWindow(nFft);
-  // The inverse FFT is unscaled: fold its 1/nFft into the synthesis window.
-  const ws = new Float32Array(nFft);
-  for (let j = 0; j < nFft; j++) ws[j] = w[j] / nFft;
+  const ws = synthesisWindow(nFft);
   const { setup, buf, work } = pffftFrameScratch(nFft);
   const b = buf >> 2;
   const h = pffft.heapF32();
