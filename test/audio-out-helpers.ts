@@ -3,9 +3,12 @@
  * what PortAudio plays into a file, test signals, and exact alignment of a
  * capture against the played samples.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { before, after } from 'node:test';
+import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
 
 /** Linear chirp `amp * cos(2π (f0 t + (f1 - f0) t² / (2 T)))`, `seconds` long. Starts at `amp` (non-zero) so alignment is unambiguous. */
 export function chirp(sampleRate: number, seconds: number, f0 = 100, f1 = 8000, amp = 0.6): Float32Array {
@@ -159,4 +162,36 @@ export async function startJackDummy(server: string, rate: number): Promise<{ st
     await new Promise((r) => setTimeout(r, 50));
   }
   return { stop };
+}
+
+/**
+ * For a test file: before its tests, a private `jackd -d dummy` server (a real-time clock, no sound card) and an
+ * audio output playing into it through ALSA's `jack` PCM with the `file` plugin in front (the capture is
+ * `<dir>/paced.raw`, see {@link writeAsoundConf}); after them, both stopped and the folder removed.
+ *
+ * @param name Distinguishes the temporary folder and the jackd server name.
+ * @param rate The server's sample rate.
+ * @returns The folder, and the output (available once the file's `before` hooks have run).
+ */
+export function pacedJackOutput(name: string, rate: number): { readonly dir: string; readonly out: AudioOutput } {
+  const dir = mkdtempSync(join(tmpdir(), `lts-${name}-`));
+  const server = `lts-test-${name}-${process.pid}`;
+  let jack: { stop(): Promise<void> } | undefined;
+  let out: AudioOutput | undefined;
+  before(async () => {
+    jack = await startJackDummy(server, rate);
+    out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'paced'), JACK_DEFAULT_SERVER: server } });
+  });
+  after(async () => {
+    out?.close();
+    await jack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    get out(): AudioOutput {
+      if (!out) throw new Error('pacedJackOutput: the output exists once the before hooks have run');
+      return out;
+    },
+  };
 }

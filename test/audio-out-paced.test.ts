@@ -5,35 +5,18 @@
  * the `null` device, the device consumes audio at 44.1 kHz, so pacing, stop and
  * underrun counting are observable. Debian packages: jackd2, libasound2-plugins.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
-import { chirp, writeAsoundConf, readFloatCapture, findStart, maxAbsDiff, matchWithSilentGaps, realtimeAllowed, startJackDummy } from './audio-out-helpers.ts';
+import { chirp, readFloatCapture, findStart, maxAbsDiff, matchWithSilentGaps, realtimeAllowed, pacedJackOutput } from './audio-out-helpers.ts';
 
 const RATE = 44100;
 
-const dir = mkdtempSync(join(tmpdir(), 'lts-audio-paced-'));
-const server = `lts-test-${process.pid}`;
-let jack: { stop(): Promise<void> } | undefined;
-let out: AudioOutput;
-
-before(async () => {
-  jack = await startJackDummy(server, RATE);
-  out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'paced'), JACK_DEFAULT_SERVER: server } });
-});
-
-after(async () => {
-  out?.close();
-  await jack?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = pacedJackOutput('audio-paced', RATE);
 
 test('live stream: a producer awaiting write() is paced by the device clock, plays contiguously, no underruns', async () => {
   // 1024-frame blocks, 4 queued (93 ms): the suite shares two cores with other test files.
-  const s = await out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4 });
+  const s = await fx.out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4 });
   assert.equal(s.available, true, s.available ? '' : s.reason);
   if (!s.available) return;
   const x = chirp(RATE, 1.5, 80, 6000, 0.5);
@@ -48,7 +31,7 @@ test('live stream: a producer awaiting write() is paced by the device clock, pla
   // 1.5 s of audio: writes can only run ahead of the device by the queue (a few blocks), and closing plays the rest out.
   assert.ok(writeTime > 1.2, `writes finished in ${writeTime.toFixed(2)} s: not paced by the device`);
   assert.ok(total >= 1.45 && total < 3.5, `1.5 s of audio took ${total.toFixed(2)} s`);
-  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const cap = readFloatCapture(join(fx.dir, 'paced.raw'));
   const k = findStart(cap, x);
   assert.ok(k >= 0, 'streamed audio not found in the capture');
   assert.equal(maxAbsDiff(cap, k, x), 0);
@@ -56,7 +39,7 @@ test('live stream: a producer awaiting write() is paced by the device clock, pla
 });
 
 test('live stream: starving the device for 300 ms is counted as an underrun, and audio resumes in order', async () => {
-  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  const s = await fx.out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
   assert.equal(s.available, true);
   if (!s.available) return;
   const x = chirp(RATE, 1.5, 300, 900, 0.5);
@@ -68,7 +51,7 @@ test('live stream: starving the device for 300 ms is counted as an underrun, and
   await s.close();
   assert.ok(s.underruns() >= 1, `underruns ${s.underruns()}`);
   // Every sample arrives, in order; ALSA's xrun recovery may only insert silence.
-  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const cap = readFloatCapture(join(fx.dir, 'paced.raw'));
   const k = findStart(cap, x);
   assert.ok(k >= 0, 'streamed audio not found in the capture');
   const gaps = matchWithSilentGaps(cap, k, x);
@@ -78,7 +61,7 @@ test('live stream: starving the device for 300 ms is counted as an underrun, and
 test('play + stop: a 5 s render stops within a fraction of a second and reports its position', async () => {
   const x = chirp(RATE, 5, 100, 200, 0.3);
   const t0 = performance.now();
-  const h = await out.play(x, RATE);
+  const h = await fx.out.play(x, RATE);
   assert.equal(h.available, true, h.available ? '' : h.reason);
   if (!h.available) return;
   await new Promise((r) => setTimeout(r, 600));
@@ -95,7 +78,7 @@ test('play + stop: a 5 s render stops within a fraction of a second and reports 
 test('a render plays in real time and position() advances to its duration', async () => {
   const x = chirp(RATE, 1, 400, 4000, 0.5);
   const t0 = performance.now();
-  const h = await out.play(x, RATE);
+  const h = await fx.out.play(x, RATE);
   assert.equal(h.available, true);
   if (!h.available) return;
   const seen: number[] = [];
@@ -107,14 +90,14 @@ test('a render plays in real time and position() advances to its duration', asyn
   assert.ok(elapsed >= 0.95 && elapsed < 3, `1 s render took ${elapsed.toFixed(2)} s`);
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1]);
   assert.equal(h.position(), 1);
-  const cap = readFloatCapture(join(dir, 'paced.raw'));
+  const cap = readFloatCapture(join(fx.dir, 'paced.raw'));
   const k = findStart(cap, x);
   assert.ok(k >= 0);
   assert.equal(maxAbsDiff(cap, k, x), 0);
 });
 
 test('stop() of the output closes a live stream at once: a waiting write resolves, later writes are ignored', async () => {
-  const s = await out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
+  const s = await fx.out.openStream(RATE, { blockFrames: 512, queueBlocks: 3 });
   assert.equal(s.available, true);
   if (!s.available) return;
   const block = chirp(RATE, 512 / RATE, 440, 440, 0.2);
@@ -122,7 +105,7 @@ test('stop() of the output closes a live stream at once: a waiting write resolve
   // Fill beyond the high-water mark: this write waits for the device...
   const pending = s.write(chirp(RATE, 0.5, 440, 440, 0.2));
   const t0 = performance.now();
-  out.stop();
+  fx.out.stop();
   // ...and is released by the stop instead of after 0.5 s of playback.
   await pending;
   assert.ok(performance.now() - t0 < 400, `write resolved after ${(performance.now() - t0).toFixed(0)} ms`);
@@ -131,7 +114,7 @@ test('stop() of the output closes a live stream at once: a waiting write resolve
   await s.close();
   assert.equal(s.position(), before);
   // The output is still usable afterwards.
-  const h = await out.play(chirp(RATE, 0.2), RATE);
+  const h = await fx.out.play(chirp(RATE, 0.2), RATE);
   assert.equal(h.available, true);
   if (h.available) assert.equal((await h.done).status, 'finished');
 });

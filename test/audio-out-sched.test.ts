@@ -6,13 +6,10 @@
  * private `jackd -d dummy` server behind ALSA's `jack` PCM. Debian packages: jackd2,
  * libasound2-plugins, util-linux (chrt).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createAudioOutput, type AudioOutput } from '../src/io/audio-out.ts';
-import { chirp, writeAsoundConf, realtimeAllowed, startJackDummy } from './audio-out-helpers.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chirp, realtimeAllowed, pacedJackOutput } from './audio-out-helpers.ts';
 
 const RATE = 44100;
 
@@ -40,25 +37,11 @@ function mainThreadSched(pid: number): { policy: number; rtPriority: number } {
   return { rtPriority: Number(f[40 - 3]), policy: Number(f[41 - 3]) };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'lts-audio-sched-'));
-const server = `lts-test-sched-${process.pid}`;
-let jack: { stop(): Promise<void> } | undefined;
-let out: AudioOutput;
-
-before(async () => {
-  jack = await startJackDummy(server, RATE);
-  out = createAudioOutput({ env: { ALSA_CONFIG_PATH: writeAsoundConf(dir, 'paced'), JACK_DEFAULT_SERVER: server } });
-});
-
-after(async () => {
-  out?.close();
-  await jack?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = pacedJackOutput('audio-sched', RATE);
 
 test('live stream: the feeding event loop runs SCHED_FIFO 5 while a real-time stream is open, normal again after close', async () => {
   const allowed = realtimeAllowed();
-  const s = await out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4 });
+  const s = await fx.out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4 });
   assert.equal(s.available, true, s.available ? '' : s.reason);
   if (!s.available) return;
   const pid = audioChildPid();
@@ -73,7 +56,7 @@ test('live stream: the feeding event loop runs SCHED_FIFO 5 while a real-time st
 });
 
 test('live stream with realtime: false leaves the audio process at normal scheduling', async () => {
-  const s = await out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4, realtime: false });
+  const s = await fx.out.openStream(RATE, { blockFrames: 1024, queueBlocks: 4, realtime: false });
   assert.equal(s.available, true, s.available ? '' : s.reason);
   if (!s.available) return;
   const pid = audioChildPid();
