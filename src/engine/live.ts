@@ -287,6 +287,11 @@ function stftConfigOf(model: LiveModel): StftConfig {
  * engine.nudge(+0.05);                       // a key press
  * await engine.stop();
  */
+/** The control's starting value in a mode: the middle of the blend, or no offset. */
+function defaultControl(mode: AmountMode): number {
+  return mode === 'offset' ? 0 : 0.5;
+}
+
 /** Both excerpts encoded by a model with `latent` dimensions, with the same frame count; else a one-line UserError. */
 function checkExcerptPair(A: LatentSequence, B: LatentSequence, latent: number): void {
   for (const [name, s] of [['A', A], ['B', B]] as const) {
@@ -376,16 +381,13 @@ export class LiveEngine {
     this.model = model;
     const latent = model.config.network.latent;
     checkExcerptPair(A, B, latent);
-    this.A = A;
-    this.B = B;
-    this.nFrames = A.frames;
     this.hop = this.cfg.hop;
     this.sampleRate = this.cfg.sampleRate;
-    this.length = Math.min(A.samples ?? (this.frames - 1) * this.hop, B.samples ?? (this.frames - 1) * this.hop);
+    [this.A, this.B, this.nFrames, this.length] = this.pair(A, B);
     this.looping = opts.loop ?? true;
     this.amountMode = opts.mode ?? 'absolute';
     this.curve = checkCurveAndMode(this.amountMode, opts.curve, this.frames);
-    const initial = opts.amount ?? (this.mode === 'offset' ? 0 : 0.5);
+    const initial = opts.amount ?? defaultControl(this.mode);
     checkAmount(initial, 'initial amount');
     this.control = initial;
     this.lastAmount = initial;
@@ -441,15 +443,12 @@ export class LiveEngine {
     const curve = checkCurveAndMode(mode, opts.curve ?? (A.frames === this.nFrames && mode === this.amountMode ? this.curve ?? undefined : undefined), A.frames);
     if (opts.amount !== undefined) checkAmount(opts.amount, 'amount');
     const modeChanged = mode !== this.amountMode;
-    this.A = A;
-    this.B = B;
-    this.nFrames = A.frames;
-    this.length = Math.min(A.samples ?? (A.frames - 1) * this.hop, B.samples ?? (B.frames - 1) * this.hop);
+    [this.A, this.B, this.nFrames, this.length] = this.pair(A, B);
     this.looping = opts.loop ?? this.looping;
     this.amountMode = mode;
     this.curve = curve;
     if (opts.amount !== undefined) this.setAmount(opts.amount);
-    else if (modeChanged) this.setAmount(mode === 'offset' ? 0 : 0.5);
+    else if (modeChanged) this.setAmount(defaultControl(mode));
     if (this.pos >= this.nFrames && this.looping) this.pos = 0;
     else if (!this.looping && !this.finished && (this.pos >= this.nFrames || this.produced >= this.length)) {
       // Once mode, and the playhead is already past the new end.
@@ -547,6 +546,12 @@ export class LiveEngine {
   /** True in once mode after the last sample was returned. */
   get ended(): boolean {
     return this.finished && this.fifoLen === 0;
+  }
+
+  /** An excerpt pair as the engine keeps it: A, B, frames, and the once-mode length in samples. */
+  private pair(A: LatentSequence, B: LatentSequence): [LatentSequence, LatentSequence, number, number] {
+    const fallback = (A.frames - 1) * this.hop;
+    return [A, B, A.frames, Math.min(A.samples ?? fallback, B.samples ?? fallback)];
   }
 
   /** True while the synthesis thread runs at real-time priority (see {@link LiveStreamOptions.realtimePriority}). */
