@@ -42,6 +42,7 @@ test('encode/decode/reconstruct have the documented shapes, also across inferenc
     assert.equal(y.length, n * NET.inputBins);
     assert.ok(y.every((v) => v >= 0), 'relu output must be non-negative');
     assert.deepEqual(vae.reconstruct(x, n), y);
+    assert.deepEqual(vae.encodeMean(x, n), mu, 'encodeMean gives encode\'s mu');
     // Rows past the first chunk equal the same rows encoded on their own.
     const tail = vae.encode(x.subarray(2040 * NET.inputBins), 60);
     for (let i = 0; i < tail.mu.length; i++) assert.ok(Math.abs(tail.mu[i] - mu[2040 * NET.latent + i]) < 1e-5);
@@ -154,6 +155,32 @@ test('weights and optimiser state transfer exactly: training continues identical
   }
 });
 
+test('inference follows the weights: after a training step or setWeights it equals a fresh model with those weights', () => {
+  const vae = TimbreVae.create(NET, 12);
+  const fresh = TimbreVae.create(NET, 99);
+  try {
+    const x = spectralFrames(64, NET.inputBins, 13);
+    const before = vae.encode(x, 64).mu; // builds the cached inference weights
+    for (let i = 0; i < 3; i++) vae.trainStep(x, 64, { beta: 5e-4, learningRate: 1e-2 });
+    const after = vae.encode(x, 64);
+    assert.notDeepEqual(after.mu, before, 'training changed the encoder');
+    fresh.setWeights(vae.getWeights());
+    assert.deepEqual(fresh.encode(x, 64), after);
+    assert.deepEqual(fresh.decode(after.mu, 64), vae.decode(after.mu, 64));
+    // And the other way round: new weights set into a model that has already run inference.
+    const other = TimbreVae.create(NET, 5);
+    try {
+      vae.setWeights(other.getWeights());
+      assert.deepEqual(vae.encode(x, 64), other.encode(x, 64));
+    } finally {
+      other.dispose();
+    }
+  } finally {
+    vae.dispose();
+    fresh.dispose();
+  }
+});
+
 test('no tensor leaks: every call frees its intermediates, dispose frees the model', () => {
   const before = tf.memory().numTensors;
   const vae = TimbreVae.create(NET, 8);
@@ -163,8 +190,13 @@ test('no tensor leaks: every call frees its intermediates, dispose frees the mod
   assert.equal(withModel - before, 3 * 10, 'ten weights plus their two Adam moments');
   vae.trainStep(x, 64, { beta: 5e-4 });
   const { mu } = vae.encode(x, 100);
+  assert.equal(tf.memory().numTensors - withModel, 2 * 5, 'inference keeps one transposed weight and one bias per layer');
   vae.decode(mu, 100);
   vae.reconstruct(x, 100);
+  assert.equal(tf.memory().numTensors - withModel, 2 * 5, 'and reuses them');
+  vae.trainStep(x, 64, { beta: 5e-4 });
+  assert.equal(tf.memory().numTensors, withModel, 'a training step drops the inference copies');
+  vae.encode(x, 100);
   vae.evaluate(x, 100, 5e-4);
   vae.getOptimizerState();
   vae.setOptimizerState(vae.getOptimizerState());

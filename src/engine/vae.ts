@@ -39,9 +39,11 @@
  * zero. Weight names: `encoder/dense_<i>/weight|bias`,
  * `encoder/z_mean/weight|bias`, `encoder/z_log_var/weight|bias`,
  * `decoder/dense_<i>/weight|bias` (i counts from the latent side outwards),
- * `decoder/output/weight|bias`. Internally activations are feature-major
- * (`[features, n]`, so each layer is `weight @ hT`), which is faster on the
- * wasm backend; the API converts to and from row-major frames.
+ * `decoder/output/weight|bias`. Training keeps activations feature-major
+ * (`[features, n]`, so each layer is `weight @ hT`), which is faster for the
+ * gradients on the wasm backend; inference ({@link TimbreVae.encode},
+ * {@link TimbreVae.decode}) runs row-major on cached transposed weights, where
+ * bias and relu fuse into the matrix product. The API is row-major throughout.
  *
  * All arrays crossing this API are row-major Float32Arrays: a matrix
  * `[n, w]` stores row `i` at `i * w .. (i + 1) * w`. Every tf computation runs
@@ -199,6 +201,8 @@ export class TimbreVae {
     return this.fusedCount;
   }
   private disposed = false;
+  /** Transposed copies of the weights for inference, built on first use and dropped when the weights change. */
+  private inference: Map<DenseLayer, { wT: tf.Tensor2D; b: tf.Tensor1D }> | null = null;
 
   private constructor(cfg: NetworkConfig, seed: number) {
     validateNetwork(cfg);
@@ -307,17 +311,60 @@ export class TimbreVae {
   }
 
   /**
-   * Run `fn` on consecutive chunks of at most INFERENCE_CHUNK rows of row-major `[n, width]` data
-   * (passed to `fn` feature-major, `[width, rows]`), writing its feature-major results row-major into `outs`.
+   * Inference weights in row-major orientation: per layer `W^T [in, out]` and the bias `[out]`, built on
+   * first use and dropped when the weights change (a training step, {@link setWeights}). With the
+   * frames as the left operand the bias is per column, so bias and activation fuse into the matrix
+   * product (`tf.fused.matMul`, one XNNPACK call on wasm) and no activation is transposed.
+   */
+  private inferenceWeights(): Map<DenseLayer, { wT: tf.Tensor2D; b: tf.Tensor1D }> {
+    if (this.inference) return this.inference;
+    const layers = new Map<DenseLayer, { wT: tf.Tensor2D; b: tf.Tensor1D }>();
+    for (const l of this.layers) {
+      layers.set(l, tf.tidy(() => ({
+        wT: tf.keep(tf.transpose(l.weight as tf.Tensor2D)),
+        // A fresh rank-1 tensor, not a reshape: the wasm kernel checks the rank of the data the reshape would share.
+        b: tf.keep(tf.tensor1d(l.bias.dataSync() as Float32Array)),
+      })));
+    }
+    this.inference = layers;
+    return layers;
+  }
+
+  private dropInferenceWeights(): void {
+    if (!this.inference) return;
+    for (const p of this.inference.values()) tf.dispose([p.wT, p.b]);
+    this.inference = null;
+  }
+
+  /** Row-major dense layer for inference: `x [n, in] -> [n, out]` with fused bias and activation. Call inside tf.tidy. */
+  private rowDense(l: DenseLayer, x: tf.Tensor2D): tf.Tensor2D {
+    const p = this.inferenceWeights().get(l)!;
+    return tf.fused.matMul({ a: x, b: p.wT, bias: p.b, activation: l.activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
+  }
+
+  /** Row-major encoder for inference: x [n, inputBins] -> mu (and logvar unless `meanOnly`) [n, latent]. Call inside tf.tidy. */
+  private encodeRows(x: tf.Tensor2D, meanOnly: boolean): tf.Tensor2D[] {
+    let h = x;
+    for (const l of this.encoder) h = this.rowDense(l, h);
+    return meanOnly ? [this.rowDense(this.zMean, h)] : [this.rowDense(this.zMean, h), this.rowDense(this.zLogVar, h)];
+  }
+
+  /** Row-major decoder for inference: z [n, latent] -> x_hat [n, inputBins]. Call inside tf.tidy. */
+  private decodeRows(z: tf.Tensor2D): tf.Tensor2D {
+    let h = z;
+    for (const l of this.decoder) h = this.rowDense(l, h);
+    return this.rowDense(this.output, h);
+  }
+
+  /**
+   * Run `fn` on consecutive chunks of at most INFERENCE_CHUNK rows of row-major `[n, width]` data,
+   * writing its row-major results into `outs`. Every row's result depends on that row alone.
    */
   private chunked(data: Float32Array, n: number, width: number, outs: { width: number; out: Float32Array }[],
-    fn: (xT: tf.Tensor2D) => tf.Tensor2D[]): void {
+    fn: (x: tf.Tensor2D) => tf.Tensor2D[]): void {
     for (let start = 0; start < n; start += INFERENCE_CHUNK) {
       const rows = Math.min(INFERENCE_CHUNK, n - start);
-      const results = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * width, (start + rows) * width), [rows, width]);
-        return fn(tf.transpose(x)).map((r) => tf.transpose(r));
-      });
+      const results = tf.tidy(() => fn(tf.tensor2d(data.subarray(start * width, (start + rows) * width), [rows, width])));
       try {
         results.forEach((r, i) => outs[i].out.set(r.dataSync() as Float32Array, start * outs[i].width));
       } finally {
@@ -339,11 +386,25 @@ export class TimbreVae {
     checkRows('TimbreVae.encode', frames, n, inputBins);
     const mu = new Float32Array(n * latent);
     const logvar = new Float32Array(n * latent);
-    this.chunked(frames, n, inputBins, [{ width: latent, out: mu }, { width: latent, out: logvar }], (x) => {
-      const r = this.encodeT(x);
-      return [r.mu, r.logvar];
-    });
+    this.chunked(frames, n, inputBins, [{ width: latent, out: mu }, { width: latent, out: logvar }], (x) => this.encodeRows(x, false));
     return { mu, logvar };
+  }
+
+  /**
+   * Encode frames to the posterior means only (what a render without sampling uses); the same
+   * values as `encode(frames, n).mu` without computing log σ².
+   *
+   * @param frames Row-major `[n, inputBins]` features.
+   * @param n Number of frames.
+   * @returns `mu`, row-major `[n, latent]`.
+   */
+  encodeMean(frames: Float32Array, n: number): Float32Array {
+    this.alive();
+    const { inputBins, latent } = this.config;
+    checkRows('TimbreVae.encodeMean', frames, n, inputBins);
+    const mu = new Float32Array(n * latent);
+    this.chunked(frames, n, inputBins, [{ width: latent, out: mu }], (x) => this.encodeRows(x, true));
+    return mu;
   }
 
   /**
@@ -358,7 +419,7 @@ export class TimbreVae {
     const { inputBins, latent } = this.config;
     checkRows('TimbreVae.decode', z, n, latent);
     const out = new Float32Array(n * inputBins);
-    this.chunked(z, n, latent, [{ width: inputBins, out }], (x) => [this.decodeT(x)]);
+    this.chunked(z, n, latent, [{ width: inputBins, out }], (x) => [this.decodeRows(x)]);
     return out;
   }
 
@@ -374,7 +435,7 @@ export class TimbreVae {
     const { inputBins } = this.config;
     checkRows('TimbreVae.reconstruct', frames, n, inputBins);
     const out = new Float32Array(n * inputBins);
-    this.chunked(frames, n, inputBins, [{ width: inputBins, out }], (x) => [this.decodeT(this.encodeT(x).mu)]);
+    this.chunked(frames, n, inputBins, [{ width: inputBins, out }], (x) => [this.decodeRows(this.encodeRows(x, true)[0])]);
     return out;
   }
 
@@ -434,6 +495,7 @@ export class TimbreVae {
       });
       return value;
     });
+    this.dropInferenceWeights();
     try {
       const loss = lossT.dataSync()[0];
       const mse = mseT!.dataSync()[0];
@@ -510,6 +572,7 @@ export class TimbreVae {
         v.assign(tf.tensor(w.data, v.shape));
       });
     });
+    this.dropInferenceWeights();
   }
 
   private ensureOptimizer(): void {
@@ -566,6 +629,7 @@ export class TimbreVae {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.dropInferenceWeights();
     tf.dispose(this.vars);
     if (this.m) tf.dispose(this.m);
     if (this.v) tf.dispose(this.v);
