@@ -9,6 +9,7 @@ import { DEFAULT_MODEL_DIR } from '../paths.ts';
 import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
+import { parseThreads } from '../engine/vae-helpers.ts';
 import { LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
 import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
@@ -42,6 +43,9 @@ and write a WAV with a JSON sidecar that reproduces it.
   --float               write 32-bit float WAV (default: 16-bit PCM)
   --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
+  --threads N           threads that share the network's encode and decode, 1-16 or auto (the cores
+                          available, up to 2); default 1, since a thread takes about 1 s of CPU to start,
+                          more than it saves on one render of the shipped model; same bytes for any N
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
                         with --listen, lts render waits until the page has played the render (or Ctrl-C)
@@ -110,6 +114,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
     float: { type: 'boolean' },
     from: { type: 'string' },
     backend: { type: 'string' },
+    threads: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -168,12 +173,12 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
   server?.publishState(shown);
   let renderer: Renderer;
   try {
-    renderer = await Renderer.create({ backend: v.backend });
+    renderer = await Renderer.create({ backend: v.backend, threads: v.threads === undefined ? 1 : parseThreads(v.threads) });
   } catch (e) {
     await server?.close();
     throw e;
   }
-  if (!v.json) console.error(`backend: ${renderer.backend.description}`);
+  if (!v.json) console.error(`backend: ${renderer.backend.description}; encode/decode on ${renderer.threads === 1 ? '1 thread' : `${renderer.threads} threads`}`);
   try {
     if (expectedSha) {
       const m = await renderer.loadModel(params.model);
@@ -210,6 +215,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
           seconds,
           peakDbfs: Number.isFinite(res.peakDbfs) ? res.peakDbfs : null,
           backend: renderer.backend.name,
+          threads: renderer.threads,
           timings: res.timings,
           total,
           realTimeFactor: total / seconds,

@@ -52,7 +52,23 @@ export function checkExcerpt(label: string, path: string, samples: Float32Array,
 /**
  * Take `frames` frames of a whole-file analysis starting at the frame of
  * `startSample` (frame t is centred at t·hop), repeating the last frame if
- * the analysis is shorter, turn them into features and encode them.
+ * the analysis is shorter, and turn them into the model's features.
+ *
+ * @returns Row-major `[frames, bins]` features, ready for the encoder.
+ */
+export function excerptFeatures(model: { config: ModelConfig }, mag: Magnitudes, startSample: number, frames: number): Float32Array {
+  const first = Math.round(startSample / model.config.features.transform.hop);
+  const bins = mag.bins;
+  const slice = new Float32Array(frames * bins);
+  for (let f = 0; f < frames; f++) {
+    const src = Math.min(mag.frames - 1, first + f);
+    slice.set(mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
+  }
+  return toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true).data;
+}
+
+/**
+ * The excerpt's features ({@link excerptFeatures}) encoded on this thread.
  *
  * @returns μ and log σ², row-major `[frames, latent]`.
  */
@@ -62,15 +78,7 @@ export function encodeExcerptFrames(
   startSample: number,
   frames: number,
 ): { mu: Float32Array; logvar: Float32Array } {
-  const first = Math.round(startSample / model.config.features.transform.hop);
-  const bins = mag.bins;
-  const slice = new Float32Array(frames * bins);
-  for (let f = 0; f < frames; f++) {
-    const src = Math.min(mag.frames - 1, first + f);
-    slice.set(mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
-  }
-  const feats = toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true);
-  return model.vae.encode(feats.data, frames);
+  return model.vae.encode(excerptFeatures(model, mag, startSample, frames), frames);
 }
 
 function fmt(x: number): string {

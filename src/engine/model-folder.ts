@@ -25,6 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat, mkdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { UserError } from '../io/errors.ts';
@@ -176,6 +177,19 @@ function sha256(bytes: Uint8Array): string {
 function sameNetwork(a: ModelConfig['network'], b: ModelConfig['network']): boolean {
   return a.inputBins === b.inputBins && a.latent === b.latent && a.outputActivation === b.outputActivation &&
     a.hidden.length === b.hidden.length && a.hidden.every((h, i) => h === b.hidden[i]);
+}
+
+/**
+ * The sha256 of the weights recorded in `dir/weights.json`, which identifies the weights (a folder
+ * retrained in place gets a new one), or '' when the manifest is missing or unreadable.
+ */
+export function weightsChecksum(dir: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'weights.json'), 'utf8')) as { sha256?: unknown };
+    return typeof manifest.sha256 === 'string' ? manifest.sha256 : '';
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Renderer, RenderCancelled } from './render.ts';
+import { defaultInferenceThreads } from './vae-helpers.ts';
 import { isUserError } from '../io/errors.ts';
 import type { WorkerRequest, WorkerReply } from './render-worker.ts';
 
@@ -31,7 +32,8 @@ function sharedSignal(slot: number): AbortSignal {
 
 let renderer: Renderer;
 try {
-  renderer = await Renderer.create({ backend: workerData.backend as string | undefined });
+  // A long-lived renderer: helper threads pay for their start-up after the first render.
+  renderer = await Renderer.create({ backend: workerData.backend as string | undefined, threads: (workerData.threads as number | undefined) ?? defaultInferenceThreads() });
   post({ type: 'ready', backend: renderer.backend.name, description: renderer.backend.description });
 } catch (e) {
   post({ type: 'fatal', message: (e as Error).message, user: isUserError(e) });

@@ -28,9 +28,10 @@ import { VERSION } from '../version.ts';
 import { RenderCancelled } from './render-errors.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
 import { transformFor, analyzeMagnitudes, fromFeatures } from './features.ts';
-import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
+import { checkExcerpt, excerptFeatures } from './excerpt.ts';
 import { initBackend, parseBackendPreference, type BackendInfo } from './backend.ts';
-import { loadModelFolder } from './model-folder.ts';
+import { loadModelFolder, weightsChecksum } from './model-folder.ts';
+import { VaeHelpers } from './vae-helpers.ts';
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
 import {
@@ -67,7 +68,8 @@ interface EncodedExcerpt {
   frames: number;
   latent: number;
   mu: Float32Array;
-  logvar: Float32Array;
+  /** Null when encoded for a render without sampling, which needs only μ. */
+  logvar: Float32Array | null;
 }
 
 export { RenderCancelled };
@@ -93,25 +95,46 @@ export class Renderer {
   private analyses = new Map<string, { mag: Magnitudes; samples: Float32Array }>();
   private encodings = new Map<string, EncodedExcerpt>();
 
-  private constructor(readonly backend: BackendInfo) {}
+  private constructor(readonly backend: BackendInfo, private readonly helpers: VaeHelpers) {}
 
-  /** Initialise the tfjs backend (`auto`: tfjs-node-gpu, tfjs-node, wasm, cpu) and create a renderer. */
-  static async create(opts: { backend?: string } = {}): Promise<Renderer> {
+  /**
+   * Initialise the tfjs backend (`auto`: tfjs-node-gpu, tfjs-node, wasm, cpu) and create a renderer.
+   *
+   * @param opts.backend as for `--backend` (default `auto`).
+   * @param opts.threads threads that share the encode and decode of a render (default 1); the
+   *   extra threads are started here and join once they have loaded the model, so a first render
+   *   never waits for them. A helper thread takes about a second of CPU to start, so it pays off
+   *   in a long-lived renderer (the instrument's render worker uses {@link defaultInferenceThreads}),
+   *   not for one render. The result does not depend on the number of threads.
+   */
+  static async create(opts: { backend?: string; threads?: number } = {}): Promise<Renderer> {
     const info = await initBackend(parseBackendPreference(opts.backend ?? 'auto'));
-    return new Renderer(info);
+    // Helpers are pinned to the backend the caller got, and used only if they get it too.
+    const threads = info.name === 'tensorflow' ? 1 : (opts.threads ?? 1);
+    return new Renderer(info, VaeHelpers.start({ threads, backend: info.name }));
+  }
+
+  /** Threads that share a render's encode and decode (1 + helper threads started). */
+  get threads(): number {
+    return 1 + this.helpers.count;
+  }
+
+  /** Load `dir` and resolve when every helper thread has loaded it too (or failed to); for benchmarks and tests. */
+  async helpersLoaded(dir: string): Promise<void> {
+    const model = await this.loadModel(dir);
+    return this.helpers.load(model.dir, model.weightsSha256);
+  }
+
+  /** Threads that shared the rows of the last encode or decode (1: this thread alone). */
+  get lastInferenceThreads(): number {
+    return this.helpers.lastThreads;
   }
 
   /** Load (or return the cached) model folder. */
   async loadModel(dir: string): Promise<LoadedModel> {
     const abs = resolve(dir);
     // The manifest's checksum identifies the weights: a folder retrained in place is reloaded.
-    let weightsSha256 = '';
-    try {
-      const manifest = JSON.parse(readFileSync(join(abs, 'weights.json'), 'utf8')) as { sha256?: string };
-      weightsSha256 = manifest.sha256 ?? '';
-    } catch {
-      weightsSha256 = '';
-    }
+    const weightsSha256 = weightsChecksum(abs);
     const cached = this.models.get(abs);
     if (cached && weightsSha256 !== '' && cached.weightsSha256 === weightsSha256) return cached;
     const { config, vae } = await loadModelFolder(abs);
@@ -129,6 +152,7 @@ export class Renderer {
     this.models.clear();
     this.encodings.clear();
     this.models.set(abs, model);
+    void this.helpers.load(abs, weightsSha256);
     return model;
   }
 
@@ -171,16 +195,14 @@ export class Renderer {
     lap('load');
     report(opts, 'encode', 0);
 
-    const encA = this.encode(model, 'A', params.a, anA, params.duration, frames);
-    report(opts, 'encode', 0.5);
-    const encB = this.encode(model, 'B', params.b, anB, params.duration, frames);
+    const [encA, encB] = await this.encodePair(model, [params.a, params.b], [anA, anB], params.duration, frames, params.sample);
     checkAbort(opts.signal);
     lap('encode');
     report(opts, 'decode', 0);
 
     const amounts = sampleCurve(curve, frames);
     const z = mixLatents(encA, encB, amounts, params.sample, params.seed);
-    const features = model.vae.decode(z, frames);
+    const features = await this.helpers.decode(model, this.backend.name, z, frames);
     const mag: Magnitudes = fromFeatures({ frames, bins: model.transform.bins, data: features }, model.config.features.scaling);
     checkAbort(opts.signal);
     lap('decode');
@@ -224,28 +246,52 @@ export class Renderer {
     return entry;
   }
 
-  /** Encode the excerpt frames of one file, cached per (model, file, start, duration). */
-  private encode(
+  /**
+   * Encode the frames of excerpts A and B, each cached per (model, file, start, duration). The
+   * excerpts not in the cache are encoded in one call whose rows the helper threads share (with two
+   * threads and both excerpts new: A on this thread, B on the other). Without `sample` only μ is
+   * computed; a cached μ-only entry is encoded again when a sampling render needs log σ².
+   */
+  private async encodePair(
     model: LoadedModel,
-    slot: 'A' | 'B',
-    ex: Excerpt,
-    an: { mag: Magnitudes; samples: Float32Array },
+    excerpts: [Excerpt, Excerpt],
+    analyses: [{ mag: Magnitudes; samples: Float32Array }, { mag: Magnitudes; samples: Float32Array }],
     duration: number,
     frames: number,
-  ): EncodedExcerpt {
+    sample: boolean,
+  ): Promise<[EncodedExcerpt, EncodedExcerpt]> {
     const sr = model.sampleRate;
-    checkExcerpt(`excerpt ${slot}`, ex.path, an.samples, sr, ex.start, duration);
-    const key = `${model.weightsSha256}|${model.dir}|${resolve(ex.path)}|${an.samples.length}|${ex.start}|${duration}`;
-    const hit = this.encodings.get(key);
-    if (hit) return hit;
-    const { mu, logvar } = encodeExcerptFrames(model, an.mag, Math.round(ex.start * sr), frames);
-    const enc: EncodedExcerpt = { frames, latent: mu.length / frames, mu, logvar };
-    remember(this.encodings, key, enc);
-    return enc;
+    const slots = ['A', 'B'] as const;
+    const keys = excerpts.map((ex, i) => {
+      checkExcerpt(`excerpt ${slots[i]}`, ex.path, analyses[i].samples, sr, ex.start, duration);
+      return `${model.weightsSha256}|${model.dir}|${resolve(ex.path)}|${analyses[i].samples.length}|${ex.start}|${duration}`;
+    });
+    const found = keys.map((k) => {
+      const hit = this.encodings.get(k);
+      return hit && (hit.logvar !== null || !sample) ? hit : undefined;
+    });
+    const missing = [0, 1].filter((i) => !found[i] && (i === 0 || keys[1] !== keys[0]));
+    if (missing.length > 0) {
+      const bins = model.transform.bins;
+      const feats = new Float32Array(missing.length * frames * bins);
+      missing.forEach((i, j) => {
+        feats.set(excerptFeatures(model, analyses[i].mag, Math.round(excerpts[i].start * sr), frames), j * frames * bins);
+      });
+      const { mu, logvar } = await this.helpers.encode(model, this.backend.name, feats, missing.length * frames, { meanOnly: !sample });
+      const latent = mu.length / (missing.length * frames);
+      missing.forEach((i, j) => {
+        const part = (x: Float32Array) => x.slice(j * frames * latent, (j + 1) * frames * latent);
+        const enc: EncodedExcerpt = { frames, latent, mu: part(mu), logvar: logvar && part(logvar) };
+        remember(this.encodings, keys[i], enc);
+        found[i] = enc;
+      });
+    }
+    return [found[0]!, found[1] ?? found[0]!];
   }
 
   /** Release the models (tfjs memory). */
   dispose(): void {
+    void this.helpers.close();
     for (const m of this.models.values()) m.vae.dispose();
     this.models.clear();
     this.encodings.clear();
@@ -266,6 +312,7 @@ export class Renderer {
  */
 export function mixLatents(A: EncodedExcerpt, B: EncodedExcerpt, amounts: Float32Array, sample: boolean, seed: number): Float32Array {
   const { frames, latent } = A;
+  if (sample && (!A.logvar || !B.logvar)) throw new Error('mixLatents: sampling needs log σ² of both excerpts; encode them with it');
   const z = new Float32Array(frames * latent);
   const rng = sample ? createRng(seed) : null;
   for (let f = 0; f < frames; f++) {
@@ -274,7 +321,7 @@ export function mixLatents(A: EncodedExcerpt, B: EncodedExcerpt, amounts: Float3
       const i = f * latent + j;
       const mu = a * A.mu[i] + (1 - a) * B.mu[i];
       if (rng) {
-        const lv = a * A.logvar[i] + (1 - a) * B.logvar[i];
+        const lv = a * A.logvar![i] + (1 - a) * B.logvar![i];
         z[i] = mu + Math.exp(0.5 * lv) * gaussian(rng);
       } else z[i] = mu;
     }
