@@ -146,15 +146,15 @@ class Helper {
  * await helpers.close();
  */
 export class VaeHelpers {
-  private readonly helpers: Helper[];
+  /** Started by the first {@link load}, so that they do not compete with the caller's own start-up. */
+  private helpers: Helper[] = [];
   private lastParts = 0;
+  private closed = false;
 
-  private constructor(count: number, private readonly backend: string) {
-    this.helpers = Array.from({ length: count }, () => new Helper(backend));
-  }
+  private constructor(private readonly size: number, private readonly backend: string) {}
 
   /**
-   * Start `threads - 1` helper threads (none for `threads` <= 1).
+   * Prepare `threads - 1` helper threads (none for `threads` <= 1), started by the first {@link load}.
    *
    * @param opts.threads Threads per call including the caller's (default {@link defaultInferenceThreads}).
    * @param opts.backend The backend preference the helpers initialise with, as for `--backend`; it
@@ -164,9 +164,9 @@ export class VaeHelpers {
     return new VaeHelpers(Math.max(0, (opts.threads ?? defaultInferenceThreads()) - 1), opts.backend);
   }
 
-  /** Number of helper threads started (the calling thread not counted). */
+  /** Number of helper threads (the calling thread not counted); they start with the first {@link load}. */
   get count(): number {
-    return this.helpers.length;
+    return this.size;
   }
 
   /** Helpers ready for `model` now: alive, same backend as `backendName`, same weights. */
@@ -182,6 +182,7 @@ export class VaeHelpers {
    * @param weightsSha256 its weights checksum as the caller loaded it ({@link weightsChecksum}).
    */
   load(dir: string, weightsSha256: string): Promise<void> {
+    if (this.helpers.length === 0 && !this.closed) this.helpers = Array.from({ length: this.size }, () => new Helper(this.backend));
     return Promise.allSettled(this.helpers.filter((h) => h.alive).map((h) => h.load(dir, weightsSha256))).then(() => undefined);
   }
 
@@ -253,6 +254,7 @@ export class VaeHelpers {
 
   /** End the helper threads. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.helpers.map((h) => h.worker.terminate().catch(() => 0)));
   }
 
