@@ -50,7 +50,6 @@ import { analyzeMagnitudes, fromFeatures, transformFor } from './features.ts';
 import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
 import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
 import type { TimbreVae } from './vae.ts';
-import { tf } from './backend.ts';
 import type { ModelConfig } from './types.ts';
 
 /** The one-line refusal for constant-Q (or any non-STFT) models. */
@@ -200,45 +199,26 @@ export async function encodeExcerpt(model: LiveModel, path: string, start: numbe
 }
 
 /**
- * The VAE decoder for one frame at a time, as a chain of fused dense layers
- * (`relu(z·Kᵀ + b)`, one `tf.fused.matMul` per layer) on copies of the
- * decoder's weights, with the latent vector as a row. It computes exactly what
- * `TimbreVae.decode(z, 1)` computes, with fewer tensor operations per call
- * (no transposes), which matters when one frame is decoded every hop: on the
- * default network (32 → 1024 → 1025, wasm backend) about 0.2 ms per frame
- * instead of 0.8 ms (measured with `bench/live.ts`).
+ * The VAE decoder for one frame at a time: `TimbreVae.decode(z, 1)`, which runs row-major with bias
+ * and relu fused into each matrix product (one `tf.fused.matMul` per layer, no transposes), about
+ * 0.2 ms per frame on the default network (32 → 1024 → 1025, wasm backend; `bench/live.ts`).
+ * Constructing it decodes one frame, so that the backend packs the weights for its matrix kernels
+ * (milliseconds) before a device waits for audio, not during the first hop.
  */
 export class FrameDecoder {
   /** Latent width (input). */
   readonly latent: number;
   /** Feature width (output). */
   readonly bins: number;
-  private readonly layers: { kernel: tf.Tensor2D; bias: tf.Tensor1D; activation: 'relu' | 'linear' }[];
-  private readonly row: Float32Array;
+  private readonly vae: TimbreVae;
   private disposed = false;
 
-  /** @param model The model whose decoder to copy (its weights are read once; later changes are not seen). */
+  /** @param model The model whose decoder to run (it stays owned by the caller). */
   constructor(model: LiveModel) {
-    const net = model.config.network;
-    const weights = model.vae.getWeights();
-    const byName = new Map(weights.map((w) => [w.name, w]));
-    const names = [...net.hidden.map((_, i) => `decoder/dense_${i}`), 'decoder/output'];
-    this.layers = names.map((name, i) => {
-      const w = byName.get(`${name}/weight`);
-      const b = byName.get(`${name}/bias`);
-      if (!w || !b || w.shape.length !== 2) throw new Error(`FrameDecoder: the model has no weight ${name}; is it a TimbreVae?`);
-      const [out, inp] = w.shape;
-      const k = new Float32Array(inp * out); // transpose [out, in] -> [in, out]
-      for (let o = 0; o < out; o++) for (let j = 0; j < inp; j++) k[j * out + o] = w.data[o * inp + j];
-      const activation: 'relu' | 'linear' = i < names.length - 1 ? 'relu' : net.outputActivation;
-      return { kernel: tf.tensor2d(k, [inp, out]), bias: tf.tensor1d(b.data), activation };
-    });
-    this.latent = net.latent;
-    this.bins = net.inputBins;
-    this.row = new Float32Array(this.latent);
-    // Warm up: the first call packs the weights for the backend's matrix kernels (milliseconds
-    // on the default network), which must not happen while a device is waiting for audio.
-    this.decode(this.row);
+    this.vae = model.vae;
+    this.latent = model.config.network.latent;
+    this.bins = model.config.network.inputBins;
+    this.decode(new Float32Array(this.latent));
   }
 
   /**
@@ -248,24 +228,12 @@ export class FrameDecoder {
    */
   decode(z: Float32Array): Float32Array {
     if (this.disposed) throw new Error('FrameDecoder: disposed');
-    this.row.set(z.subarray(0, this.latent));
-    const r = tf.tidy(() => {
-      let h: tf.Tensor = tf.tensor2d(this.row, [1, this.latent]);
-      for (const l of this.layers) h = tf.fused.matMul({ a: h as tf.Tensor2D, b: l.kernel, bias: l.bias, activation: l.activation });
-      return h;
-    });
-    try {
-      return r.dataSync() as Float32Array;
-    } finally {
-      r.dispose();
-    }
+    return this.vae.decode(z, 1);
   }
 
-  /** Free the weight copies. Idempotent. */
+  /** Stop decoding (the model's weights are the caller's to dispose). Idempotent. */
   dispose(): void {
-    if (this.disposed) return;
     this.disposed = true;
-    for (const l of this.layers) tf.dispose([l.kernel, l.bias]);
   }
 }
 
