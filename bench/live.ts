@@ -11,8 +11,10 @@
  *    (per frame: latent mix, one-frame decode, RTPGHI, overlap-add) while the control moves every
  *    block; process CPU time / audio time (wall time beside it; the machine is shared). Peers in
  *    the same run on the same frames: (i) the offline pipeline (all frames decoded in one batch,
- *    offline PGHI, istft), (ii) naive streaming with `TimbreVae.decode(z, 1)` per frame instead
- *    of the fused one-frame decoder. Stage split: decoder alone, RTPGHI alone.
+ *    offline PGHI, istft), (ii) `TimbreVae.decode(z, 1)` per frame + RTPGHI without the engine
+ *    (before 2026-11-24 19:30 the engine had its own fused one-frame decoder and this peer was
+ *    3.6× slower; `TimbreVae` inference is now row-major and fused itself, and `FrameDecoder`
+ *    calls it). Stage split: decoder alone, RTPGHI alone.
  * 2. **Control latency** during (3): every `--inject-every` s a CC message (CC 1, channel 1,
  *    alternately 0 and 127) is fed as raw bytes through the MIDI input's device callback path
  *    (`createMidiInput` with the message source of the binding replaced, `connectMidi` →
