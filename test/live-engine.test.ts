@@ -8,12 +8,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, mkdtempSync } from 'node:fs';
+import { rmSync, mkdtempSync, copyFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
 import { loadModelFolder } from '../src/engine/model-folder.ts';
-import { LiveEngine, FrameDecoder, encodeExcerpt, LIVE_NEEDS_STFT, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
+import { LiveEngine, FrameDecoder, ExcerptEncoder, encodeExcerpt, LIVE_NEEDS_STFT, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
 import { MidiMapper } from '../src/engine/midi-map.ts';
 import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.ts';
@@ -81,6 +81,42 @@ test('FrameDecoder gives what TimbreVae.decode gives, frame by frame', () => {
     assert.deepEqual(batch.subarray(129, 258), got);
   }
   dec.dispose();
+});
+
+test('ExcerptEncoder: the same bytes as encodeExcerpt, encoding only the frames a moved excerpt adds; a changed file is read again', async () => {
+  const enc = new ExcerptEncoder(model);
+  const hop = CFG().hop;
+  const same = async (path: string, start: number, dur: number) => {
+    const got = await enc.encode(path, start, dur, 'excerpt A');
+    assert.deepEqual(got, await encodeExcerpt(model, path, start, dur, 'excerpt A'));
+    return enc.lastEncodedFrames;
+  };
+  const frames = A.frames;
+  assert.equal(await same(tiny.fileA, 0.5, DUR), frames, 'first: every frame');
+  assert.equal(await same(tiny.fileA, 0.5, DUR), 0, 'again: none');
+  // A knob moves the start 10 hops later: only the 10 frames past the old end are new.
+  assert.equal(await same(tiny.fileA, 0.5 + (10 * hop) / SR, DUR), 10);
+  // An earlier start: the frames before the old start.
+  assert.equal(await same(tiny.fileA, 0.5 - (4 * hop) / SR, DUR), 4);
+  // The other file has its own frames; going back to the first one encodes nothing.
+  assert.equal(await same(tiny.fileB, 0.5, DUR), frames);
+  assert.equal(await same(tiny.fileA, 0.5, DUR), 0);
+  // The file is replaced by other audio (new size or time): read and encoded again.
+  const dir = mkdtempSync(join(tmpdir(), 'lts-excerpt-enc-'));
+  try {
+    const path = join(dir, 'x.wav');
+    copyFileSync(tiny.fileA, path);
+    assert.equal(await same(path, 0.5, DUR), frames);
+    copyFileSync(tiny.fileB, path);
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    assert.equal(await same(path, 0.5, DUR), frames);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Bad input: the same one-line errors as encodeExcerpt.
+  await assert.rejects(enc.encode(join(tiny.dir, 'missing.wav'), 0, 1, 'excerpt B'), /missing\.wav: file not found; check the path of excerpt B/);
+  await assert.rejects(enc.encode(tiny.fileA, 5, 1, 'excerpt B'), /excerpt B \(low\.wav\): start 5 s is past the end/);
+  await assert.rejects(enc.encode(tiny.fileA, Number.NaN, 1, 'excerpt B'), /excerpt B: start NaN is invalid/);
 });
 
 test('the blend follows the control: a = 0 sounds like the bright B, a = 1 like the low A, switching at once', () => {

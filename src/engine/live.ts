@@ -41,12 +41,12 @@ import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { realtimeCurrentThread } from '../io/realtime.ts';
-import type { StftConfig } from '../dsp/types.ts';
+import type { Magnitudes, StftConfig } from '../dsp/types.ts';
 import { RtPghi } from '../dsp/rtpghi.ts';
 import { readAudio } from '../io/audio.ts';
 import { UserError } from '../io/errors.ts';
 import type { AudioOutput, AudioStream, AudioUnavailable } from '../io/audio-out.ts';
-import { analyzeMagnitudes, fromFeatures, transformFor } from './features.ts';
+import { analyzeMagnitudes, fromFeatures, toFeatures, transformFor } from './features.ts';
 import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
 import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
 import type { TimbreVae } from './vae.ts';
@@ -182,8 +182,7 @@ export interface LiveLatency {
 export async function encodeExcerpt(model: LiveModel, path: string, start: number, duration: number, label = 'excerpt'): Promise<LatentSequence> {
   const cfg = stftConfigOf(model);
   const sr = cfg.sampleRate;
-  if (!(Number.isFinite(start) && start >= 0)) throw new UserError(`${label}: start ${start} is invalid; use seconds >= 0`);
-  if (!(Number.isFinite(duration) && duration > 0 && duration <= 600)) throw new UserError(`${label}: duration ${duration} is invalid; use seconds between 0 and 600`);
+  checkExcerptArgs(label, start, duration);
   try {
     statSync(resolve(path));
   } catch {
@@ -196,6 +195,93 @@ export async function encodeExcerpt(model: LiveModel, path: string, start: numbe
   const frames = transformFor(cfg).frameCount(len);
   const { mu } = encodeExcerptFrames(model, mag, Math.round(start * sr), frames);
   return { frames, latent: mu.length / frames, mu, samples: len };
+}
+
+/** What {@link ExcerptEncoder} keeps of one file. */
+interface EncodedFile {
+  samples: Float32Array;
+  mag: Magnitudes;
+  /** μ of every analysis frame, row-major `[mag.frames, latent]`; valid where `done` is 1. */
+  mu: Float32Array;
+  done: Uint8Array;
+}
+
+/**
+ * Encodes live excerpts ({@link encodeExcerpt}) with a cache per file: its audio, its whole-file
+ * analysis and the posterior means of every analysis frame encoded so far. A frame's μ depends on
+ * that frame of the whole-file analysis alone, so an excerpt that moves (a knob sweeping its start,
+ * a longer duration) encodes only the frames not encoded before, and the result is the same bytes
+ * as {@link encodeExcerpt}'s. A file is read again when its size or modification time changes; the
+ * `maxFiles` most recently used files are kept.
+ */
+export class ExcerptEncoder {
+  private readonly files = new Map<string, EncodedFile>();
+  /** Frames the last {@link encode} call ran through the encoder (0 when all were cached). */
+  lastEncodedFrames = 0;
+
+  /**
+   * @param model The loaded model (STFT features).
+   * @param maxFiles Files kept (default 4: A, B and the previous pair).
+   */
+  constructor(private readonly model: LiveModel, private readonly maxFiles = 4) {}
+
+  /** As {@link encodeExcerpt}, with the cache. */
+  async encode(path: string, start: number, duration: number, label = 'excerpt'): Promise<LatentSequence> {
+    const cfg = stftConfigOf(this.model);
+    const sr = cfg.sampleRate;
+    checkExcerptArgs(label, start, duration);
+    const abs = resolve(path);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new UserError(`${path}: file not found; check the path of ${label}`);
+    }
+    const key = `${abs}|${st.size}|${st.mtimeMs}`;
+    let file = this.files.get(key);
+    if (file) {
+      this.files.delete(key);
+    } else {
+      for (const k of this.files.keys()) if (k.startsWith(`${abs}|`)) this.files.delete(k);
+      const audio = await readAudio(path, { sampleRate: sr });
+      const mag = analyzeMagnitudes(audio.samples, this.model.config.features);
+      const latent = this.model.config.network.latent;
+      file = { samples: audio.samples, mag, mu: new Float32Array(mag.frames * latent), done: new Uint8Array(mag.frames) };
+    }
+    this.files.set(key, file); // most recently used last
+    while (this.files.size > this.maxFiles) this.files.delete(this.files.keys().next().value as string);
+
+    checkExcerpt(label, path, file.samples, sr, start, duration);
+    const len = Math.round(duration * sr);
+    const frames = transformFor(cfg).frameCount(len);
+    const first = Math.round(Math.round(start * sr) / cfg.hop);
+    const last = Math.min(file.mag.frames - 1, first + frames - 1);
+    this.lastEncodedFrames = 0;
+    for (let lo = first; lo <= last; lo++) {
+      if (file.done[lo]) continue;
+      let hi = lo;
+      while (hi <= last && !file.done[hi]) hi++;
+      this.encodeRun(file, lo, hi);
+      this.lastEncodedFrames += hi - lo;
+      lo = hi;
+    }
+    const latent = this.model.config.network.latent;
+    const mu = new Float32Array(frames * latent);
+    for (let f = 0; f < frames; f++) {
+      const src = Math.min(file.mag.frames - 1, first + f);
+      mu.set(file.mu.subarray(src * latent, (src + 1) * latent), f * latent);
+    }
+    return { frames, latent, mu, samples: len };
+  }
+
+  /** Encode analysis frames `[lo, hi)` of `file` into its cache. */
+  private encodeRun(file: EncodedFile, lo: number, hi: number): void {
+    const { bins } = file.mag;
+    const latent = this.model.config.network.latent;
+    const feats = toFeatures({ frames: hi - lo, bins, data: file.mag.data.slice(lo * bins, hi * bins) }, this.model.config.features.scaling, true);
+    file.mu.set(this.model.vae.encodeMean(feats.data, hi - lo), lo * latent);
+    file.done.fill(1, lo, hi);
+  }
 }
 
 /**
@@ -235,6 +321,12 @@ export class FrameDecoder {
   dispose(): void {
     this.disposed = true;
   }
+}
+
+/** A start and duration that can name an excerpt, else a one-line UserError. */
+function checkExcerptArgs(label: string, start: number, duration: number): void {
+  if (!(Number.isFinite(start) && start >= 0)) throw new UserError(`${label}: start ${start} is invalid; use seconds >= 0`);
+  if (!(Number.isFinite(duration) && duration > 0 && duration <= 600)) throw new UserError(`${label}: duration ${duration} is invalid; use seconds between 0 and 600`);
 }
 
 /** The model's STFT configuration, or the one-line refusal for other transforms. */

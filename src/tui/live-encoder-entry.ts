@@ -1,5 +1,5 @@
 /**
- * Encoder thread of live mode: encodes excerpts ({@link encodeExcerpt}) for the live worker
+ * Encoder thread of live mode: encodes excerpts ({@link ExcerptEncoder}) for the live worker
  * (`live-worker-entry.ts`) while that worker keeps streaming. Encoding a 2 s excerpt takes tens of
  * milliseconds (file, analysis, VAE encoder), longer than the ~23 ms of audio queued ahead of the
  * device, so it must not run on the synthesis thread; with its own TensorFlow.js and model copy
@@ -14,7 +14,7 @@
 import { parentPort } from 'node:worker_threads';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
-import { encodeExcerpt, type LiveModel } from '../engine/live.ts';
+import { ExcerptEncoder, type LiveModel } from '../engine/live.ts';
 
 /** A request to the encoder thread: encode an excerpt, or (`warm`) only load the backend and the model. */
 export type EncodeRequest =
@@ -28,16 +28,20 @@ export type EncodeReply =
 
 const port = parentPort!;
 let backend: Promise<unknown> | null = null;
-let loaded: { dir: string; model: Promise<LiveModel> } | null = null;
+let loaded: { dir: string; model: Promise<{ model: LiveModel; encoder: ExcerptEncoder }> } | null = null;
 
-function modelFor(dir: string): Promise<LiveModel> {
+/** The model of `dir` with its excerpt encoder (which keeps the frames encoded so far per file). */
+function modelFor(dir: string): Promise<{ model: LiveModel; encoder: ExcerptEncoder }> {
   if (loaded?.dir !== dir) {
     const previous = loaded?.model;
     loaded = {
       dir,
-      model: loadModelFolder(dir).then((m) => ({ config: m.config, vae: m.vae })),
+      model: loadModelFolder(dir).then((m) => {
+        const model: LiveModel = { config: m.config, vae: m.vae };
+        return { model, encoder: new ExcerptEncoder(model) };
+      }),
     };
-    void previous?.then((m) => m.vae.dispose(), () => undefined);
+    void previous?.then((m) => m.model.vae.dispose(), () => undefined);
   }
   return loaded.model;
 }
@@ -46,12 +50,13 @@ port.on('message', async (req: EncodeRequest) => {
   try {
     backend ??= initBackend(parseBackendPreference(req.backend));
     await backend;
-    const model = await modelFor(req.model);
+    const { encoder } = await modelFor(req.model);
     if (req.warm) {
       port.postMessage({ id: req.id, ok: true, frames: 0, latent: 0, mu: new Float32Array(0), samples: 0 } satisfies EncodeReply);
       return;
     }
-    const seq = await encodeExcerpt(model, req.path, req.start, req.duration, req.label);
+    // Only the frames not encoded before: a knob sweeping a start encodes a few frames per move.
+    const seq = await encoder.encode(req.path, req.start, req.duration, req.label);
     const reply: EncodeReply = { id: req.id, ok: true, frames: seq.frames, latent: seq.latent, mu: seq.mu, samples: seq.samples ?? 0 };
     port.postMessage(reply, [seq.mu.buffer as ArrayBuffer]);
   } catch (e) {
