@@ -196,6 +196,8 @@ test('no tensor leaks: every call frees its intermediates, dispose frees the mod
   assert.equal(tf.memory().numTensors - withModel, 2 * 5, 'and reuses them');
   vae.trainStep(x, 64, { beta: 5e-4 });
   assert.equal(tf.memory().numTensors, withModel, 'a training step drops the inference copies');
+  vae.warmInference();
+  assert.equal(tf.memory().numTensors - withModel, 2 * 5, 'warmInference builds them');
   vae.encode(x, 100);
   vae.evaluate(x, 100, 5e-4);
   vae.getOptimizerState();

@@ -138,6 +138,7 @@ export class Renderer {
     const cached = this.models.get(abs);
     if (cached && weightsSha256 !== '' && cached.weightsSha256 === weightsSha256) return cached;
     const { config, vae } = await loadModelFolder(abs);
+    vae.warmInference(); // part of loading: the first render's encode does not pay for it
     const transform = transformFor(config.features.transform);
     const model: LoadedModel = {
       dir: abs,

@@ -26,6 +26,7 @@ port.on('message', async (req: HelperRequest) => {
       // sees an older checksum than its own and does not use this helper.
       const weightsSha256 = weightsChecksum(req.dir);
       const loaded = await loadModelFolder(req.dir);
+      loaded.vae.warmInference();
       model?.vae.dispose();
       model = { dir: req.dir, vae: loaded.vae };
       post({ type: 'loaded', id: req.id, backend: info.name, weightsSha256 });

@@ -391,6 +391,17 @@ export class TimbreVae {
   }
 
   /**
+   * Prepare inference: build the transposed weights and let the backend pack them for its matrix
+   * kernels (on wasm about 50 ms for the shipped model, most of a first call's extra cost), by
+   * encoding and decoding one frame. Call it when a model is loaded, so that the first render or
+   * stream does not pay for it. Idempotent; a training step or {@link setWeights} undoes it.
+   */
+  warmInference(): void {
+    const { mu } = this.encode(new Float32Array(this.config.inputBins), 1);
+    this.decode(mu, 1);
+  }
+
+  /**
    * Encode frames to the posterior means only (what a render without sampling uses); the same
    * values as `encode(frames, n).mu` without computing log σ².
    *

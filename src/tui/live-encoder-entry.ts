@@ -37,6 +37,7 @@ function modelFor(dir: string): Promise<{ model: LiveModel; encoder: ExcerptEnco
     loaded = {
       dir,
       model: loadModelFolder(dir).then((m) => {
+        m.vae.warmInference(); // the first excerpt change does not wait for the weights to be packed
         const model: LiveModel = { config: m.config, vae: m.vae };
         return { model, encoder: new ExcerptEncoder(model) };
       }),
