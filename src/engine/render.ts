@@ -13,7 +13,7 @@
  *
  * The engine never touches the terminal; progress goes to a callback.
  */
-import { readFileSync, statSync, openSync, closeSync, mkdirSync, existsSync, unlinkSync } from 'node:fs';
+import { statSync, openSync, closeSync, mkdirSync, existsSync, unlinkSync } from 'node:fs';
 import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
@@ -102,8 +102,8 @@ export class Renderer {
    *
    * @param opts.backend as for `--backend` (default `auto`).
    * @param opts.threads threads that share the encode and decode of a render (default 1); the
-   *   extra threads are started here and join once they have loaded the model, so a first render
-   *   never waits for them. A helper thread takes about a second of CPU to start, so it pays off
+   *   extra threads start when the first model is loaded and join once they have loaded it too, so
+   *   a render never waits for them. A helper thread takes about a second of CPU to start, so it pays off
    *   in a long-lived renderer (the instrument's render worker uses {@link defaultInferenceThreads}),
    *   not for one render. The result does not depend on the number of threads.
    */
