@@ -42,6 +42,21 @@ test('renders with --json timings, and --from SIDECAR reproduces the render byte
   assert.deepEqual(readFileSync(again), readFileSync(out));
 });
 
+test('--threads 2 shares the encode and decode with a second thread and gives the same bytes as one thread', () => {
+  const args = ['--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--curve', '0:1.1,1:-0.1', '--json'];
+  const one = lts(...base(), ...args, '--out', join(fx.dir, 'one-thread.wav'));
+  assert.equal(one.code, 0, one.stderr);
+  const two = lts(...base(), ...args, '--out', join(fx.dir, 'two-threads.wav'), '--threads', '2');
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(JSON.parse(one.stdout).threads, 1);
+  assert.equal(JSON.parse(two.stdout).threads, 2, 'the last inference call was shared');
+  assert.deepEqual(readFileSync(join(fx.dir, 'two-threads.wav')), readFileSync(join(fx.dir, 'one-thread.wav')));
+  const bad = lts(...base(), ...args, '--out', join(fx.dir, 'never.wav'), '--threads', 'two');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim(), 'lts render: --threads two: use auto or a whole number of threads from 1 to 16');
+  assert.ok(!existsSync(join(fx.dir, 'never.wav')));
+});
+
 test('the sidecar records the PGHI tolerance; a sidecar without one (lts 0.1.0) re-renders with the 1e-5 it was made with', () => {
   const out = join(fx.dir, 'tol.wav');
   const r = lts(...base(), '--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--phase', 'pghi+fgla', '--out', out);

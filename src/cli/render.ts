@@ -44,8 +44,8 @@ and write a WAV with a JSON sidecar that reproduces it.
   --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --threads N           threads that share the network's encode and decode, 1-16 or auto (the cores
-                          available, up to 2); default 1, since a thread takes about 1 s of CPU to start,
-                          more than it saves on one render of the shipped model; same bytes for any N
+                          available, up to 2); the render waits for them to start (about 1 s), so this pays
+                          for large models and long excerpts; default 1; same bytes for any N
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
                         with --listen, lts render waits until the page has played the render (or Ctrl-C)
@@ -186,6 +186,9 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
         throw new UserError(`--from: the model in ${params.model} has changed since this render (weights differ); the result would not match`);
       }
     }
+    // Asked for threads: start them and wait until they have loaded the model (about a second), so that
+    // this render uses them (the instrument, which renders many times, never waits for them).
+    if (renderer.threads > 1) await renderer.helpersLoaded(params.model);
     const bar_ =
       !v.json && process.stderr.isTTY
         ? (p: { stage: string; fraction: number }) => process.stderr.write(`\r${p.stage.padEnd(7)} ${bar(p.fraction)} `)
@@ -215,7 +218,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
           seconds,
           peakDbfs: Number.isFinite(res.peakDbfs) ? res.peakDbfs : null,
           backend: renderer.backend.name,
-          threads: renderer.threads,
+          threads: renderer.lastInferenceThreads,
           timings: res.timings,
           total,
           realTimeFactor: total / seconds,
