@@ -24,7 +24,7 @@ export type WorkerRequest =
 
 /** @internal messages from the worker */
 export type WorkerReply =
-  | { type: 'ready'; backend: string; description: string }
+  | { type: 'ready'; backend: string; description: string; threads: number }
   | { type: 'fatal'; message: string; user: boolean }
   | { type: 'loaded'; id: number; info: ModelInfo }
   | { type: 'progress'; id: number; progress: RenderProgress }
@@ -42,8 +42,8 @@ interface Pending {
 
 /** A render pipeline in a worker thread. */
 export class RenderWorker {
-  /** Resolves with the backend once the worker has initialised tfjs. */
-  readonly ready: Promise<{ backend: string; description: string }>;
+  /** Resolves with the backend, and the threads a render's encode and decode use, once the worker has initialised tfjs. */
+  readonly ready: Promise<{ backend: string; description: string; threads: number }>;
   private worker: Worker;
   private cancel = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private nextId = 1;
@@ -60,7 +60,7 @@ export class RenderWorker {
     this.worker.stderr.resume();
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
-        if (m.type === 'ready') resolve({ backend: m.backend, description: m.description });
+        if (m.type === 'ready') resolve({ backend: m.backend, description: m.description, threads: m.threads });
         else if (m.type === 'fatal') reject(m.user ? new UserError(m.message) : new Error(m.message));
         else this.dispatch(m);
       };

@@ -210,7 +210,8 @@ export function App(props: AppProps) {
         ready.current = true;
       });
     services.renderer.ready.then(
-      (b) => live && dispatch({ type: 'backend', name: b.backend }),
+      // The status line shows the backend, and how many threads share a render's network, e.g. "wasm ×2".
+      (b) => live && dispatch({ type: 'backend', name: b.threads !== undefined && b.threads > 1 ? `${b.backend} ×${b.threads}` : b.backend }),
       (e) => live && say(`render engine failed to start: ${errorText(e)}`, 'error'),
     );
     services.renderer

@@ -25,7 +25,7 @@ import { makeWaveformData, type WaveformData } from './waveform.ts';
 /** The render pipeline as the UI drives it (implemented by {@link RenderWorker}). */
 export interface RenderService {
   /** Resolves with the tfjs backend once the pipeline is initialised. */
-  readonly ready: Promise<{ backend: string; description?: string }>;
+  readonly ready: Promise<{ backend: string; description?: string; threads?: number }>;
   /** Load a model folder. */
   loadModel(dir: string): Promise<ModelInfo>;
   /** Render; rejects with an error named `RenderCancelled` when `signal` aborts. */
