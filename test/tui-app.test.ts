@@ -18,7 +18,9 @@ import { render as testRender } from 'ink-testing-library';
 import { writeWav } from '../src/io/wav.ts';
 import { mountApp, until } from './tui-terminal.ts';
 import { App, type AppProps } from '../src/tui/App.tsx';
-import { lazyAudioOutput, lazyRenderWorker, loadWaveform, scanForBrowser, type TuiServices } from '../src/tui/services.ts';
+import { lazyAudioOutput, lazyRenderWorker, loadWaveform, scanForBrowser, type RenderService, type TuiServices } from '../src/tui/services.ts';
+import type { PrepareParams } from '../src/engine/render-worker.ts';
+import { DEFAULT_MODEL_DIR } from '../src/paths.ts';
 import type { AppState } from '../src/tui/state.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lts-tui-app-'));
@@ -44,6 +46,7 @@ writeFileSync(alsaFileConf, `pcm.!default {\n  type file\n  slave.pcm { type nul
 
 const services: TuiServices[] = [];
 const extraServices: TuiServices[] = [];
+const extraRenderers: RenderService[] = [];
 /** One set of real services shared by every mounted app (the render worker and audio child start once). */
 function makeServices(): TuiServices {
   if (services.length) return services[0];
@@ -65,6 +68,7 @@ after(async () => {
     s.audio.close();
     await s.renderer.close();
   }
+  for (const r of extraRenderers) await r.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -156,6 +160,47 @@ test('80x24: lists the dataset, assigns A and B, draws waveforms, edits the curv
   f = await until(frame, (s) => s.includes('A  noises/white-noise.wav'), 'the panels again');
   assertFits(f, 80, 24);
   unmount();
+});
+
+test('the chosen excerpts are encoded ahead of Generate & Play once the choice rests, again when it changes', async () => {
+  const real = lazyRenderWorker('wasm');
+  const calls: PrepareParams[] = [];
+  // The real render worker, with its prepare calls recorded on the way through.
+  const renderer: RenderService = { ...real, prepare: async (p) => (calls.push(p), real.prepare!(p)) };
+  extraRenderers.push(real);
+  const { press, frame, unmount } = mountApp({ services: { ...makeServices(), renderer }, dataset, model: DEFAULT_MODEL_DIR }, 80, 24);
+  try {
+    await until(frame, (s) => s.includes('tone-220') && s.includes('default ·'), 'the dataset and the model');
+    await press(LEFT);
+    await until(frame, (s) => s.includes('A  chirp.wav'), 'slot A');
+    await press(DOWN);
+    await press(DOWN);
+    await press(RIGHT);
+    await until(frame, (s) => s.includes('B  tone-220.wav'), 'slot B');
+    const settled = async (n: number) => {
+      for (const t0 = Date.now(); calls.length < n; ) {
+        if (Date.now() - t0 > 20_000) assert.fail(`${calls.length} prepare calls, expected ${n}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await new Promise((r) => setTimeout(r, 600)); // and no more after the delay
+      return calls.length;
+    };
+    assert.equal(await settled(1), 1, 'one call once A and B rest, not one per key');
+    assert.deepEqual(calls[0], {
+      model: DEFAULT_MODEL_DIR, a: { path: join(dataset, 'chirp.wav'), start: 0 }, b: { path: join(dataset, 'tone-220.wav'), start: 0 }, duration: 1.5, sample: false,
+    });
+    // A shorter excerpt: prepared again with the new duration.
+    await press(TAB);
+    await press('-');
+    await until(frame, (s) => s.includes('0.00 s–1.40 s'), 'shorter excerpt');
+    assert.equal(await settled(2), 2);
+    assert.equal(calls[1].duration, 1.4);
+    // Generate & Play renders the prepared excerpts.
+    await press('\x07');
+    await until(frame, (s) => /rendered render-\d+\.wav/.test(s), 'the render');
+  } finally {
+    unmount();
+  }
 });
 
 test('no audio device: said once, auditioning explains itself; Ctrl-S without a render explains itself; presets save and load', async () => {

@@ -168,6 +168,49 @@ test('a render gives the same bytes with one and two threads', async () => {
   }
 });
 
+test('prepare encodes both excerpts ahead: the render then encodes nothing and gives the same bytes; bad excerpts are refused', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'lts-prepare-'));
+  const params: RenderParams = {
+    model: DEFAULT_MODEL_DIR,
+    a: { path: join(DEMO_DATASET_DIR, demoFiles[2]), start: 0.5 },
+    b: { path: join(DEMO_DATASET_DIR, demoFiles[3]), start: 0.25 },
+    duration: 1.5,
+    curve: '0:0,1:1',
+    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4 },
+    normalizeDbfs: null,
+    sample: false,
+    seed: 0,
+    fadeMs: 10,
+  };
+  const plain = await Renderer.create({ backend: 'wasm' });
+  const prepared = await Renderer.create({ backend: 'wasm', threads: 2 });
+  const racing = await Renderer.create({ backend: 'wasm' });
+  try {
+    const want = await plain.render(params, { out: join(out, 'plain.wav') });
+    assert.equal(plain.encodedExcerpts, 2);
+    await prepared.prepare(params);
+    assert.equal(prepared.encodedExcerpts, 2);
+    const got = await prepared.render(params, { out: join(out, 'prepared.wav') });
+    assert.equal(prepared.encodedExcerpts, 2, 'the render found both excerpts encoded');
+    assert.deepEqual(got.samples, want.samples);
+    // A render asked for while the preparation runs waits for it instead of encoding again.
+    const early = racing.prepare(params);
+    const raced = await racing.render(params, { out: join(out, 'raced.wav') });
+    await early;
+    assert.equal(racing.encodedExcerpts, 2);
+    assert.deepEqual(raced.samples, want.samples);
+    // Bad input: the render's one-line errors; the renderer goes on working.
+    await assert.rejects(prepared.prepare({ ...params, a: { ...params.a, start: 60 } }), /excerpt A \(.*\): start 60 s is past the end/);
+    await assert.rejects(prepared.prepare({ ...params, b: { path: join(out, 'missing.wav'), start: 0 } }), /missing\.wav: file not found/);
+    assert.deepEqual((await prepared.render(params, { out: join(out, 'after.wav') })).samples, want.samples);
+  } finally {
+    plain.dispose();
+    prepared.dispose();
+    racing.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('--threads accepts auto or 1-16 and names the flag otherwise', () => {
   assert.ok(parseThreads('auto') >= 1);
   assert.equal(parseThreads('3'), 3);

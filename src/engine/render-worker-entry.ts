@@ -49,6 +49,9 @@ port.on('message', async (req: WorkerRequest) => {
         id: req.id,
         info: { name: m.name, dir: m.dir, sampleRate: m.sampleRate, transform: m.config.features.transform.kind, latent: m.config.network.latent },
       });
+    } else if (req.type === 'prepare') {
+      await renderer.prepare(req.params);
+      post({ type: 'prepared', id: req.id });
     } else if (req.type === 'render') {
       const signal = sharedSignal(req.slot);
       const outcome = await renderer.render(req.params, req.target, {

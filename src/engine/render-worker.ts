@@ -8,6 +8,9 @@ import { UserError } from '../io/errors.ts';
 import { RenderCancelled } from './render-errors.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget } from './render-types.ts';
 
+/** What {@link RenderWorker.prepare} needs of a render. */
+export type PrepareParams = Pick<RenderParams, 'model' | 'a' | 'b' | 'duration' | 'sample'>;
+
 /** What the UI needs to know about a loaded model. */
 export interface ModelInfo {
   name: string;
@@ -20,6 +23,7 @@ export interface ModelInfo {
 /** @internal messages to the worker */
 export type WorkerRequest =
   | { type: 'load'; id: number; dir: string }
+  | { type: 'prepare'; id: number; params: PrepareParams }
   | { type: 'render'; id: number; slot: number; params: RenderParams; target: RenderTarget };
 
 /** @internal messages from the worker */
@@ -27,6 +31,7 @@ export type WorkerReply =
   | { type: 'ready'; backend: string; description: string; threads: number }
   | { type: 'fatal'; message: string; user: boolean }
   | { type: 'loaded'; id: number; info: ModelInfo }
+  | { type: 'prepared'; id: number }
   | { type: 'progress'; id: number; progress: RenderProgress }
   | { type: 'result'; id: number; outcome: RenderOutcome }
   | { type: 'error'; id: number; message: string; user: boolean; cancelled: boolean };
@@ -90,6 +95,15 @@ export class RenderWorker {
   }
 
   /**
+   * Load the model, analyse both files and encode both excerpts in the worker ahead of a render
+   * (`Renderer.prepare`), so that rendering them later only decodes and rebuilds the phase.
+   */
+  async prepare(params: PrepareParams): Promise<void> {
+    await this.ready;
+    await this.request<void>({ type: 'prepare', id: this.nextId++, params });
+  }
+
+  /**
    * Render in the worker. Rejects with {@link RenderCancelled} when `signal`
    * aborts, with a {@link UserError} for bad input.
    */
@@ -137,6 +151,7 @@ export class RenderWorker {
     }
     this.pending.delete(m.id);
     if (m.type === 'loaded') p.resolve(m.info);
+    else if (m.type === 'prepared') p.resolve(undefined);
     else if (m.type === 'result') p.resolve(m.outcome);
     else if (m.type === 'error') p.reject(m.cancelled ? new RenderCancelled() : m.user ? new UserError(m.message) : new Error(m.message));
   }

@@ -94,6 +94,8 @@ export class Renderer {
   private models = new Map<string, LoadedModel>();
   private analyses = new Map<string, { mag: Magnitudes; samples: Float32Array }>();
   private encodings = new Map<string, EncodedExcerpt>();
+  private preparing: Promise<void> | null = null;
+  private encodedCount = 0;
 
   private constructor(readonly backend: BackendInfo, private readonly helpers: VaeHelpers) {}
 
@@ -179,6 +181,9 @@ export class Renderer {
     validateParams(params);
     const timings = Object.fromEntries(RENDER_STAGES.map((s) => [s, 0])) as Record<RenderStage, number>;
     const curve = parseCurveSpec(params.curve);
+    // A preparation still running encodes what this render most likely needs: wait for it rather than
+    // encoding the same excerpts twice (its failure is this render's to report, if it applies).
+    await this.preparing?.catch(() => undefined);
     let t = performance.now();
     const lap = (stage: RenderStage) => {
       const now = performance.now();
@@ -226,6 +231,33 @@ export class Renderer {
     }
     lap('phase');
     return { samples: out, frames, timings, model };
+  }
+
+  /**
+   * Prepare a render ahead of time: load the model, analyse both files and encode both excerpts into the
+   * caches, so that a following {@link render} of the same excerpts only mixes, decodes and rebuilds the
+   * phase. The instrument calls it when the excerpts change, before Generate & Play. A render started
+   * meanwhile waits for it. Bad input rejects with the same one-line errors as a render.
+   */
+  async prepare(params: Pick<RenderParams, 'model' | 'a' | 'b' | 'duration' | 'sample'>): Promise<void> {
+    const run = (async () => {
+      const model = await this.loadModel(params.model);
+      const excerpts: [Excerpt, Excerpt] = [params.a, params.b];
+      const analyses = await Promise.all([this.analyse(model, params.a.path), this.analyse(model, params.b.path)]);
+      const frames = model.transform.frameCount(Math.round(params.duration * model.sampleRate));
+      await this.encodePair(model, excerpts, [analyses[0], analyses[1]], params.duration, frames, params.sample);
+    })();
+    this.preparing = run;
+    try {
+      await run;
+    } finally {
+      if (this.preparing === run) this.preparing = null;
+    }
+  }
+
+  /** Excerpts encoded since this renderer was created (for tests: a prepared render encodes none). */
+  get encodedExcerpts(): number {
+    return this.encodedCount;
   }
 
   /** Whole-file magnitudes at the model rate, cached per (model features, file identity). */
@@ -284,6 +316,7 @@ export class Renderer {
         const part = (x: Float32Array) => x.slice(j * frames * latent, (j + 1) * frames * latent);
         const enc: EncodedExcerpt = { frames, latent, mu: part(mu), logvar: logvar && part(logvar) };
         remember(this.encodings, keys[i], enc);
+        this.encodedCount++;
         found[i] = enc;
       });
     }

@@ -53,6 +53,9 @@ import {
   WaveformPanelMemo,
 } from './components.tsx';
 
+/** How long the chosen excerpts stay unchanged before the render worker encodes them ahead of a render. */
+const PREPARE_DELAY_MS = 250;
+
 /** Decoded files kept in memory for the waveform views and auditioning (the two slots are always kept). */
 export const WAVE_CACHE_SIZE = 4;
 
@@ -249,6 +252,20 @@ export function App(props: AppProps) {
   useEffect(() => {
     props.onState?.(state);
   }, [state]);
+
+  // Encode the chosen excerpts ahead of Generate & Play, once the choice has stayed put for a moment: the
+  // render worker then only mixes, decodes and rebuilds the phase when the player asks for the sound.
+  const { A: slotA, B: slotB } = state.slots;
+  useEffect(() => {
+    const prepare = services.renderer.prepare;
+    if (!prepare || !slotA || !slotB || !state.model.name || state.model.error) return;
+    const params = { model: state.model.dir, a: { path: slotA.path, start: slotA.start }, b: { path: slotB.path, start: slotB.start }, duration: state.duration, sample: false };
+    const timer = setTimeout(() => {
+      // Errors (a start past the end, a silent excerpt) are the render's to report when it is asked for.
+      prepare(params).catch(() => undefined);
+    }, PREPARE_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [slotA?.path, slotA?.start, slotB?.path, slotB?.start, state.duration, state.model.name, state.model.dir, state.model.error]);
 
   // Live mode events, MIDI, the OSC server and the listening page: after the first screen.
   useEffect(() => {

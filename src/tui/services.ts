@@ -16,7 +16,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { createMidiInput, type MidiBackend, type MidiInput } from '../io/midi.ts';
 import type { ListenServer } from '../io/listen-server.ts';
 import { LiveWorker, type LiveService } from './live-worker.ts';
-import type { ModelInfo, RenderWorker } from '../engine/render-worker.ts';
+import type { ModelInfo, PrepareParams, RenderWorker } from '../engine/render-worker.ts';
 import { PRESETS_DIR } from '../engine/curve.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget } from '../engine/render-types.ts';
 import type { DatasetEntry } from './state.ts';
@@ -28,6 +28,8 @@ export interface RenderService {
   readonly ready: Promise<{ backend: string; description?: string; threads?: number }>;
   /** Load a model folder. */
   loadModel(dir: string): Promise<ModelInfo>;
+  /** Encode both excerpts ahead of a render (see `RenderWorker.prepare`); optional for other renderers. */
+  prepare?(params: PrepareParams): Promise<void>;
   /** Render; rejects with an error named `RenderCancelled` when `signal` aborts. */
   render(
     params: RenderParams,
@@ -107,6 +109,7 @@ export function lazyRenderWorker(backend?: string): RenderService {
   return {
     ready,
     loadModel: async (dir) => (await worker).loadModel(dir),
+    prepare: async (params) => (await worker).prepare(params),
     render: async (params, target, opts) => (await worker).render(params, target, opts),
     close: async () => {
       const w = await worker.catch(() => null);
