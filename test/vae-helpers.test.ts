@@ -24,6 +24,22 @@ let n: number;
 let backend: string;
 const demoFiles = readdirSync(DEMO_DATASET_DIR).filter((f) => f.endsWith('.wav')).sort();
 
+/** Excerpt of the demo file number `i` (sorted) from `start` seconds. */
+const demoExcerpt = (i: number, start: number) => ({ path: join(DEMO_DATASET_DIR, demoFiles[i]), start });
+
+/** A render of the shipped model with PGHI alone (fast), mean latents, no normalisation; `over` sets the rest. */
+function demoRender(over: Partial<RenderParams> & Pick<RenderParams, 'a' | 'b' | 'duration' | 'curve'>): RenderParams {
+  return {
+    model: DEFAULT_MODEL_DIR,
+    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4 },
+    normalizeDbfs: null,
+    sample: false,
+    seed: 0,
+    fadeMs: 10,
+    ...over,
+  };
+}
+
 before(async () => {
   backend = (await initBackend('wasm')).name;
   const loaded = await loadModelFolder(DEFAULT_MODEL_DIR);
@@ -130,18 +146,7 @@ test('a helper that exits during a call gives its share back to the caller', asy
 test('a render gives the same bytes with one and two threads', async () => {
   const sr = 44100;
   const out = mkdtempSync(join(tmpdir(), 'lts-helpers-render-'));
-  const params: RenderParams = {
-    model: DEFAULT_MODEL_DIR,
-    a: { path: join(DEMO_DATASET_DIR, demoFiles[0]), start: 0.2 },
-    b: { path: join(DEMO_DATASET_DIR, demoFiles[1]), start: 0.1 },
-    duration: 2,
-    curve: '0:1,0.5:1.2,1:-0.1',
-    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4 },
-    normalizeDbfs: null,
-    sample: true,
-    seed: 7,
-    fadeMs: 10,
-  };
+  const params = demoRender({ a: demoExcerpt(0, 0.2), b: demoExcerpt(1, 0.1), duration: 2, curve: '0:1,0.5:1.2,1:-0.1', sample: true, seed: 7 });
   const one = await Renderer.create({ backend: 'wasm', threads: 1 });
   const two = await Renderer.create({ backend: 'wasm', threads: 2 });
   try {
@@ -170,18 +175,7 @@ test('a render gives the same bytes with one and two threads', async () => {
 
 test('prepare encodes both excerpts ahead: the render then encodes nothing and gives the same bytes; bad excerpts are refused', async () => {
   const out = mkdtempSync(join(tmpdir(), 'lts-prepare-'));
-  const params: RenderParams = {
-    model: DEFAULT_MODEL_DIR,
-    a: { path: join(DEMO_DATASET_DIR, demoFiles[2]), start: 0.5 },
-    b: { path: join(DEMO_DATASET_DIR, demoFiles[3]), start: 0.25 },
-    duration: 1.5,
-    curve: '0:0,1:1',
-    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4 },
-    normalizeDbfs: null,
-    sample: false,
-    seed: 0,
-    fadeMs: 10,
-  };
+  const params = demoRender({ a: demoExcerpt(2, 0.5), b: demoExcerpt(3, 0.25), duration: 1.5, curve: '0:0,1:1' });
   const plain = await Renderer.create({ backend: 'wasm' });
   const prepared = await Renderer.create({ backend: 'wasm', threads: 2 });
   const racing = await Renderer.create({ backend: 'wasm' });
