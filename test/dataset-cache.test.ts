@@ -152,3 +152,31 @@ test('fingerprintFile: hashes only the first and last 64 KiB of big files', asyn
   utimesSync(p, st.atime, st.mtime);
   assert.notEqual((await fingerprintFile(p)).edgeHash, a.edgeHash);
 });
+
+test('two analysis threads: the same frames, files and warning as one; a file that fails in a helper is skipped; cached files need none', async () => {
+  const dir = tmpDir();
+  // Passes the scan (a valid header) but fails when decoded: a NaN sample.
+  const nan = wav(join(dir, 'a-nan.wav'), tone(0.5, 44100, 300), 44100, 'float32');
+  const bytesOf = readFileSync(nan);
+  bytesOf.writeFloatLE(Number.NaN, bytesOf.length - 400);
+  writeFileSync(nan, bytesOf);
+  for (let i = 0; i < 5; i++) wav(join(dir, `f${i}.wav`), tone(0.6 + 0.1 * i, 44100, 200 + 70 * i, { seed: i }), 44100, 'pcm16');
+  const one = await loadDataset(dir, CFG, { seed: 2, cacheDir: false });
+  assert.equal(one.analysisThreads, 1);
+  const progress: string[] = [];
+  const two = await loadDataset(dir, CFG, { seed: 2, threads: 2, parallelMinSeconds: 0, onProgress: (p) => progress.push(`${p.done}:${p.status}`) });
+  assert.equal(two.analysisThreads, 2, 'a helper thread analysed files');
+  assert.deepEqual(two.train, one.train);
+  assert.deepEqual(two.validation, one.validation);
+  assert.deepEqual(two.files.map((f) => [f.relPath, f.split, f.frames]), one.files.map((f) => [f.relPath, f.split, f.frames]));
+  assert.deepEqual(two.skipped, one.skipped);
+  assert.equal(two.warning, one.warning);
+  assert.match(two.warning ?? '', /a-nan\.wav \(.*NaN sample values/);
+  assert.deepEqual(progress.map((p) => Number(p.split(':')[0])), [1, 2, 3, 4, 5, 6], 'one report per file, counting up');
+  assert.equal(progress.filter((p) => p.endsWith(':skipped')).length, 1);
+  // Everything readable is cached now: no threads are started for the second run.
+  const again = await loadDataset(dir, CFG, { seed: 2, threads: 2, parallelMinSeconds: 0 });
+  assert.equal(again.analysisThreads, 1);
+  assert.equal(again.cache.hits, 5);
+  assert.deepEqual(again.train, one.train);
+});

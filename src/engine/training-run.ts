@@ -20,6 +20,7 @@
  *   is the quickest check of what the model learned (Tatar et al. 2020 judge
  *   their models the same way).
  */
+import { defaultInferenceThreads } from './vae-helpers.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Transform } from '../dsp/types.ts';
@@ -309,6 +310,8 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
     seed: config.training.seed,
     cacheDir: opts.cacheDir,
     signal: opts.signal,
+    // Files not in the feature cache are analysed on every core (up to 2) when there is enough audio.
+    threads: defaultInferenceThreads(),
     onProgress: (progress) => emit({ type: 'dataset-progress', progress }),
   });
   if (ds.train.bins !== config.network.inputBins)
