@@ -3,7 +3,8 @@
  * responsive while a render takes seconds. Same results as {@link Renderer}
  * (the worker runs one); progress arrives as events, and `signal` cancels.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from './ts-worker.ts';
 import { UserError } from '../io/errors.ts';
 import { RenderCancelled } from './render-errors.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget } from './render-types.ts';
@@ -56,13 +57,7 @@ export class RenderWorker {
   private closed = false;
 
   private constructor(opts: { backend?: string }) {
-    this.worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./render-worker-entry.ts', import.meta.url).href, backend: opts.backend, cancel: this.cancel.buffer },
-      stdout: true, // tfjs and native libraries must never write on the UI's terminal
-      stderr: true,
-    });
-    this.worker.stdout.resume();
-    this.worker.stderr.resume();
+    this.worker = startTsWorker(new URL('./render-worker-entry.ts', import.meta.url), { backend: opts.backend, cancel: this.cancel.buffer });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
         if (m.type === 'ready') resolve({ backend: m.backend, description: m.description, threads: m.threads });

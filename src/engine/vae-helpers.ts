@@ -19,10 +19,11 @@
  * fails or exits gives its share back to the calling thread. Helper threads are unref'd, so they
  * never keep the process alive; {@link VaeHelpers.close} ends them.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { TimbreVae } from './vae.ts';
 import { UserError } from '../io/errors.ts';
+import { startTsWorker } from './ts-worker.ts';
 
 /** Fewest rows worth sending to another thread (below this the message costs more than it saves). */
 export const MIN_ROWS_PER_THREAD = 128;
@@ -86,13 +87,7 @@ class Helper {
   private nextId = 1;
 
   constructor(backend: string) {
-    this.worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./vae-helper-entry.ts', import.meta.url).href, backend },
-      stdout: true, // tfjs must never write on a terminal UI
-      stderr: true,
-    });
-    this.worker.stdout.resume();
-    this.worker.stderr.resume();
+    this.worker = startTsWorker(new URL('./vae-helper-entry.ts', import.meta.url), { backend });
     this.worker.unref();
     this.worker.on('message', (m: HelperReply) => {
       const p = this.pending.get(m.id);

@@ -21,7 +21,7 @@
  * `started` (with `updated` for an in-place change), `failed`, or
  * `superseded` when a stop or a newer start overtook it.
  */
-import { parentPort, workerData, Worker } from 'node:worker_threads';
+import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import type { EncodeReply, EncodeRequest } from './live-encoder-entry.ts';
 import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
@@ -29,6 +29,7 @@ import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel, type Laten
 import { MidiMapper, clampLiveControl } from '../engine/midi-map.ts';
 import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
 import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
+import { startTsWorker } from '../engine/ts-worker.ts';
 
 const port = parentPort!;
 const probing = workerData?.probe === true;
@@ -184,13 +185,7 @@ type EncoderAsk = EncodeRequest extends infer R ? (R extends unknown ? Omit<R, '
 /** Send a request to the encoder thread (started on first use); resolves with its answer. */
 function askEncoder(req: EncoderAsk): Promise<EncodeReply> {
   if (!encoder) {
-    const w = new Worker(new URL('../engine/worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./live-encoder-entry.ts', import.meta.url).href },
-      stdout: true,
-      stderr: true,
-    });
-    w.stdout.resume();
-    w.stderr.resume();
+    const w = startTsWorker(new URL('./live-encoder-entry.ts', import.meta.url));
     w.unref();
     w.on('message', (r: EncodeReply) => {
       const done = encodeWaiters.get(r.id);

@@ -11,9 +11,10 @@
  * screen takes 15 to 25 ms on a loaded machine, which on the same thread would
  * empty that queue.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { MidiMapping } from '../engine/midi-map.ts';
 import type { LiveProbe, LiveReply, LiveRequest, LiveStartParams, LiveStatusReport } from './live-protocol.ts';
+import { startTsWorker } from '../engine/ts-worker.ts';
 
 /** What {@link LiveService.start} resolves with. */
 export type LiveStartResult =
@@ -70,13 +71,7 @@ export class LiveWorker implements LiveService {
 
   private get(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('../engine/worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./live-worker-entry.ts', import.meta.url).href, probe: this.opts.probe === true },
-      stdout: true, // tfjs and PortAudio must never write on the UI's terminal
-      stderr: true,
-    });
-    w.stdout.resume();
-    w.stderr.resume();
+    const w = startTsWorker(new URL('./live-worker-entry.ts', import.meta.url), { probe: this.opts.probe === true });
     w.on('message', (m: LiveReply) => this.receive(m));
     const fail = (why: string) => {
       if (this.worker !== w) return;
