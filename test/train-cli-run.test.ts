@@ -267,6 +267,29 @@ test('lts train: Ctrl-C stops after a checkpoint (exit 0), and --resume finishes
   ]);
 });
 
+test('lts train whose output pipes close at once (| head, a closed tee) trains on and writes its model', async () => {
+  const ds = makeDataset(3, 0.6);
+  const runDir = join(tmpDir('lts-train-epipe-'), 'run');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'lts.js'), 'train', ds, '--out', runDir, '--epochs', '2', '--seed', '5', ...TINY], {
+    cwd: ROOT,
+    env: { ...process.env, XDG_CACHE_HOME: tmpDir('lts-train-epipe-xdg-') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The reader goes away before the first line: every write of the run meets a closed pipe.
+  child.stdout.destroy();
+  child.stderr.destroy();
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    new Promise<number | null>((r) => child.on('close', (c) => r(c))),
+    new Promise<string>((r) => (timer = setTimeout(() => (child.kill('SIGKILL'), r('timeout')), 60_000))),
+  ]);
+  clearTimeout(timer);
+  assert.equal(code, 0, 'exit code (it was 7 when the first write to the closed pipe ended the process)');
+  assert.ok(existsSync(join(runDir, 'weights.json')) && existsSync(join(runDir, 'history.json')), 'the model folder was written');
+  const history = JSON.parse(readFileSync(join(runDir, 'history.json'), 'utf8')) as { epochs: unknown[] };
+  assert.equal(history.epochs.length, 2);
+});
+
 test('lts train with the constant-Q transform', async () => {
   const ds = makeDataset(2, 0.5);
   const runDir = join(tmpDir('lts-train-cqt-'), 'run');

@@ -9,6 +9,7 @@
  */
 import { isUserError } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
+import { surviveClosedOutput } from './output.ts';
 
 const HELP = `lts ${VERSION} — Latent Timbre Synthesis, the terminal instrument
 
@@ -31,6 +32,7 @@ Errors are one line on stderr with a non-zero exit code (2: bad input, 1: intern
 
 /** Run the CLI with `argv` (without `node lts`); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  surviveClosedOutput();
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {

@@ -4,5 +4,7 @@
  * Exits with the code {@link trainCommand} returns.
  */
 import { trainCommand } from './train.ts';
+import { surviveClosedOutput } from './output.ts';
 
+surviveClosedOutput();
 process.exit(await trainCommand(process.argv.slice(2)));
