@@ -1,7 +1,7 @@
 /**
  * Excerpts of analysed files, shared by the offline renderer and live mode:
  * range checks with one-line errors, the silence check, and slicing the
- * excerpt's frames out of a whole-file analysis and encoding them.
+ * excerpt's frames out of a whole-file analysis as the encoder's features.
  *
  * Frames are taken from the analysis of the whole file (as the original LTS
  * sliced its precomputed CQT at `int(t·sr) // hop`), so an excerpt's first
@@ -11,14 +11,7 @@ import { basename } from 'node:path';
 import type { Magnitudes } from '../dsp/types.ts';
 import { UserError } from '../io/errors.ts';
 import { toFeatures } from './features.ts';
-import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
-
-/** The model parts an excerpt needs. */
-export interface ExcerptModel {
-  config: ModelConfig;
-  vae: TimbreVae;
-}
 
 /**
  * Check that `[start, start + duration)` lies inside a file of `fileSeconds`
@@ -65,20 +58,6 @@ export function excerptFeatures(model: { config: ModelConfig }, mag: Magnitudes,
     slice.set(mag.data.subarray(src * bins, (src + 1) * bins), f * bins);
   }
   return toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true).data;
-}
-
-/**
- * The excerpt's features ({@link excerptFeatures}) encoded on this thread.
- *
- * @returns μ and log σ², row-major `[frames, latent]`.
- */
-export function encodeExcerptFrames(
-  model: ExcerptModel,
-  mag: Magnitudes,
-  startSample: number,
-  frames: number,
-): { mu: Float32Array; logvar: Float32Array } {
-  return model.vae.encode(excerptFeatures(model, mag, startSample, frames), frames);
 }
 
 function fmt(x: number): string {

@@ -46,8 +46,8 @@ import { RtPghi } from '../dsp/rtpghi.ts';
 import { readAudio } from '../io/audio.ts';
 import { UserError } from '../io/errors.ts';
 import type { AudioOutput, AudioStream, AudioUnavailable } from '../io/audio-out.ts';
-import { analyzeMagnitudes, fromFeatures, toFeatures, transformFor } from './features.ts';
-import { checkExcerpt, encodeExcerptFrames } from './excerpt.ts';
+import { analyzeMagnitudes, fromFeatures, transformFor } from './features.ts';
+import { checkExcerpt, excerptFeatures } from './excerpt.ts';
 import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type MidiParamChange } from './midi-map.ts';
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
@@ -169,7 +169,7 @@ export interface LiveLatency {
 /**
  * Encode one excerpt for live mode: read the file at the model's rate, analyse the whole file
  * (the same analysis as training and `Renderer`), take the frames of the excerpt, and encode them
- * to posterior means.
+ * to posterior means. One call of a fresh {@link ExcerptEncoder}; keep one to reuse the work.
  *
  * @param model The loaded model.
  * @param path Audio file.
@@ -180,21 +180,7 @@ export interface LiveLatency {
  * @throws UserError (one line) for a missing file, an excerpt outside the file, a silent excerpt, or a non-STFT model.
  */
 export async function encodeExcerpt(model: LiveModel, path: string, start: number, duration: number, label = 'excerpt'): Promise<LatentSequence> {
-  const cfg = stftConfigOf(model);
-  const sr = cfg.sampleRate;
-  checkExcerptArgs(label, start, duration);
-  try {
-    statSync(resolve(path));
-  } catch {
-    throw new UserError(`${path}: file not found; check the path of ${label}`);
-  }
-  const audio = await readAudio(path, { sampleRate: sr });
-  checkExcerpt(label, path, audio.samples, sr, start, duration);
-  const len = Math.round(duration * sr);
-  const mag = analyzeMagnitudes(audio.samples, model.config.features);
-  const frames = transformFor(cfg).frameCount(len);
-  const { mu } = encodeExcerptFrames(model, mag, Math.round(start * sr), frames);
-  return { frames, latent: mu.length / frames, mu, samples: len };
+  return new ExcerptEncoder(model, 1).encode(path, start, duration, label);
 }
 
 /** What {@link ExcerptEncoder} keeps of one file. */
@@ -276,10 +262,8 @@ export class ExcerptEncoder {
 
   /** Encode analysis frames `[lo, hi)` of `file` into its cache. */
   private encodeRun(file: EncodedFile, lo: number, hi: number): void {
-    const { bins } = file.mag;
-    const latent = this.model.config.network.latent;
-    const feats = toFeatures({ frames: hi - lo, bins, data: file.mag.data.slice(lo * bins, hi * bins) }, this.model.config.features.scaling, true);
-    file.mu.set(this.model.vae.encodeMean(feats.data, hi - lo), lo * latent);
+    const feats = excerptFeatures(this.model, file.mag, lo * this.model.config.features.transform.hop, hi - lo);
+    file.mu.set(this.model.vae.encodeMean(feats, hi - lo), lo * this.model.config.network.latent);
     file.done.fill(1, lo, hi);
   }
 }
@@ -336,17 +320,6 @@ function stftConfigOf(model: LiveModel): StftConfig {
   return t;
 }
 
-/**
- * The streaming synthesis engine of live mode. See the module comment.
- *
- * @example
- * const model = await renderer.loadModel('models/default');
- * const engine = await LiveEngine.create(model, { path: 'a.wav', start: 1 }, { path: 'b.wav', start: 0 }, 2);
- * engine.connectMidi(mapper);                // knob mapped to `amount`
- * await engine.start(createAudioOutput());   // plays, looping, until stop()
- * engine.nudge(+0.05);                       // a key press
- * await engine.stop();
- */
 /** The control's starting value in a mode: the middle of the blend, or no offset. */
 function defaultControl(mode: AmountMode): number {
   return mode === 'offset' ? 0 : 0.5;
@@ -372,6 +345,17 @@ function checkCurveAndMode(mode: AmountMode, curve: Float32Array | undefined, fr
   return curve ?? null;
 }
 
+/**
+ * The streaming synthesis engine of live mode. See the module comment.
+ *
+ * @example
+ * const model = await renderer.loadModel('models/default');
+ * const engine = await LiveEngine.create(model, { path: 'a.wav', start: 1 }, { path: 'b.wav', start: 0 }, 2);
+ * engine.connectMidi(mapper);                // knob mapped to `amount`
+ * await engine.start(createAudioOutput());   // plays, looping, until stop()
+ * engine.nudge(+0.05);                       // a key press
+ * await engine.stop();
+ */
 export class LiveEngine {
   /** Sample rate of the output (the model's). */
   readonly sampleRate: number;
