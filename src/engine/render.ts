@@ -192,16 +192,13 @@ export class Renderer {
     };
 
     report(opts, 'load', 0);
-    const model = await this.loadModel(params.model);
+    const { model, length, frames, analyses } = await this.inputs(params);
     const sr = model.sampleRate;
-    const length = Math.round(params.duration * sr);
-    const frames = model.transform.frameCount(length);
-    const [anA, anB] = await Promise.all([this.analyse(model, params.a.path), this.analyse(model, params.b.path)]);
     checkAbort(opts.signal);
     lap('load');
     report(opts, 'encode', 0);
 
-    const [encA, encB] = await this.encodePair(model, [params.a, params.b], [anA, anB], params.duration, frames, params.sample);
+    const [encA, encB] = await this.encodePair(model, [params.a, params.b], analyses, params.duration, frames, params.sample);
     checkAbort(opts.signal);
     lap('encode');
     report(opts, 'decode', 0);
@@ -241,11 +238,8 @@ export class Renderer {
    */
   async prepare(params: Pick<RenderParams, 'model' | 'a' | 'b' | 'duration' | 'sample'>): Promise<void> {
     const run = (async () => {
-      const model = await this.loadModel(params.model);
-      const excerpts: [Excerpt, Excerpt] = [params.a, params.b];
-      const analyses = await Promise.all([this.analyse(model, params.a.path), this.analyse(model, params.b.path)]);
-      const frames = model.transform.frameCount(Math.round(params.duration * model.sampleRate));
-      await this.encodePair(model, excerpts, [analyses[0], analyses[1]], params.duration, frames, params.sample);
+      const { model, frames, analyses } = await this.inputs(params);
+      await this.encodePair(model, [params.a, params.b], analyses, params.duration, frames, params.sample);
     })();
     this.preparing = run;
     try {
@@ -258,6 +252,19 @@ export class Renderer {
   /** Excerpts encoded since this renderer was created (for tests: a prepared render encodes none). */
   get encodedExcerpts(): number {
     return this.encodedCount;
+  }
+
+  /** What a render of `params` starts from: the model, the output length and frame count, both files analysed (all cached). */
+  private async inputs(params: Pick<RenderParams, 'model' | 'a' | 'b' | 'duration'>): Promise<{
+    model: LoadedModel;
+    length: number;
+    frames: number;
+    analyses: [{ mag: Magnitudes; samples: Float32Array }, { mag: Magnitudes; samples: Float32Array }];
+  }> {
+    const model = await this.loadModel(params.model);
+    const length = Math.round(params.duration * model.sampleRate);
+    const analyses = await Promise.all([this.analyse(model, params.a.path), this.analyse(model, params.b.path)]);
+    return { model, length, frames: model.transform.frameCount(length), analyses };
   }
 
   /** Whole-file magnitudes at the model rate, cached per (model features, file identity). */
