@@ -33,7 +33,7 @@ function sharedSignal(slot: number): AbortSignal {
 let renderer: Renderer;
 try {
   // A long-lived renderer: helper threads pay for their start-up after the first render.
-  renderer = await Renderer.create({ backend: workerData.backend as string | undefined, threads: (workerData.threads as number | undefined) ?? defaultInferenceThreads() });
+  renderer = await Renderer.create({ backend: workerData.backend as string | undefined, threads: defaultInferenceThreads() });
   post({ type: 'ready', backend: renderer.backend.name, description: renderer.backend.description, threads: renderer.threads });
 } catch (e) {
   post({ type: 'fatal', message: (e as Error).message, user: isUserError(e) });

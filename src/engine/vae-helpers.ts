@@ -53,8 +53,9 @@ export interface HelperModel {
 }
 
 /**
- * Threads for one inference call by default: `--threads` / `LTS_THREADS` if given, otherwise
- * the cores available, at most 2 (a render's encode of A and B is two equal halves).
+ * Threads for one inference call by default (the instrument's render worker, `--threads auto`,
+ * dataset analysis for training): the cores available, at most 2 (a render's encode of A and B
+ * is two equal halves).
  */
 export function defaultInferenceThreads(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
