@@ -32,6 +32,13 @@ function tmux(...args: string[]): string {
 function screen(): string {
   return tmux('capture-pane', '-p', '-t', SESSION);
 }
+/** The app's notices so far (from its `LTS_TUI_TRACE` file), newest last: they say what happened before a timeout. */
+let traceFile: string | null = null;
+function notices(): string {
+  if (!traceFile || !existsSync(traceFile)) return '(no trace)';
+  const lines = readFileSync(traceFile, 'utf8').split('\n').filter((l) => l.startsWith('message ') || l.startsWith('key '));
+  return lines.slice(-40).join('\n');
+}
 async function waitFor(ok: (s: string) => boolean, what: string, ms: number): Promise<string> {
   const t0 = Date.now();
   for (;;) {
@@ -42,7 +49,10 @@ async function waitFor(ok: (s: string) => boolean, what: string, ms: number): Pr
       s = '(no screen)';
     }
     if (ok(s)) return s;
-    if (Date.now() - t0 > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}; screen:\n${s}`);
+    if (Date.now() - t0 > ms) {
+      const bottom = s.trimEnd().split('\n').slice(-3).join('\n');
+      assert.fail(`timed out after ${ms} ms waiting for ${what}; last lines:\n${bottom}\nkeys and notices (newest last):\n${notices()}\nscreen:\n${s}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -168,7 +178,8 @@ test('live mode with --osc and --listen: the live line runs, [ ] move the contro
   const state = join(tmp, 'state-live');
   const conf = writeAsoundConf(tmp, 'default');
   const captured = join(tmp, 'default.raw');
-  const env = [`LTS_STATE_DIR=${state}`, `ALSA_CONFIG_PATH=${conf}`, 'TERM=xterm-256color'];
+  traceFile = join(tmp, 'trace-live.txt');
+  const env = [`LTS_STATE_DIR=${state}`, `ALSA_CONFIG_PATH=${conf}`, 'TERM=xterm-256color', `LTS_TUI_TRACE=${traceFile}`];
   const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model} --backend wasm --osc 0 --listen 0; echo "EXITED $?"; sleep 30`;
   tmux('kill-server');
   tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd);
@@ -191,6 +202,8 @@ test('live mode with --osc and --listen: the live line runs, [ ] move the contro
   assert.match(sc, /http:\/\/localhost:\d+\/\?token=[A-Za-z0-9_-]{16,}/, 'the page URL with its token');
   await keys('Escape');
   await waitFor((x) => !x.includes('Listening page'), 'the help closed', 10000);
+  // Still playing (a stream that ended by itself would make the Ctrl-L below start it again).
+  assert.match(screen(), /● LIVE a 0\.60/, `live mode still on before Ctrl-L; notices:\n${notices()}`);
   await keys('C-l');
   await waitFor((x) => !x.includes('● LIVE') && x.includes('live mode stopped'), 'live mode stopped', 15000);
   await keys('C-q');

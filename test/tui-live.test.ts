@@ -121,6 +121,14 @@ const RIGHT = '\x1b[C';
 const DOWN = '\x1b[B';
 const ESC = '\x1b';
 
+/** high.wav (first in the list) to A, low.wav to B; resolves once both slots and the STFT model are on screen. */
+async function pickHighAndLow(frame: () => string, press: (k: string) => Promise<void>): Promise<void> {
+  await press(LEFT);
+  await press(DOWN);
+  await press(RIGHT);
+  await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+}
+
 /** Mean squared first difference over mean square: grows with the square of the dominant frequency. */
 function brightness(x: Float32Array): number {
   let d = 0;
@@ -150,11 +158,7 @@ test('live mode from the keys plays through PortAudio; MIDI learn binds a knob t
   const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 } });
   try {
     await until(frame, (s) => s.includes('high') && s.includes('low') && s.includes('MIDI Test Controller'), 'the dataset and the MIDI port');
-    // high.wav first in the list: to A; low.wav to B.
-    await press(LEFT);
-    await press(DOWN);
-    await press(RIGHT);
-    await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+    await pickHighAndLow(frame, press);
 
     // Live mode from the keys.
     await press('\x0c'); // Ctrl-L
@@ -422,10 +426,7 @@ test('the instrument: moving and shortening the excerpts while live updates the 
   const SHIFT_RIGHT = '\x1b[1;2C';
   try {
     await until(frame, (s) => s.includes('high') && s.includes('low'), 'the dataset');
-    await press(LEFT);
-    await press(DOWN);
-    await press(RIGHT);
-    await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+    await pickHighAndLow(frame, press);
     await press('\x0c'); // Ctrl-L
     await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line');
     await until(() => String(statuses.length), (n) => Number(n) > 3, 'status reports', 20000);
@@ -473,6 +474,56 @@ test('the instrument: moving and shortening the excerpts while live updates the 
     // (A dropout the device reported, from a starved machine, is not what this checks: the engine did not stop.)
     const dropouts = statuses.at(-1)!.underruns - underrunsFrom;
     assert.ok(longest < SR / 200 || dropouts > 0, `a run of ${longest} zero samples in what the device played, no underrun reported`);
+  } finally {
+    unmount();
+  }
+});
+
+/**
+ * A LiveWorker in which a stop asked for while the first start is under way reaches the engine only after the
+ * engine has answered that start ("started"), and that answer reaches the app after the stop was asked for: the
+ * order in which messages cross when Ctrl-L is pressed just as the stream opens.
+ */
+class OvertakenLive extends LiveWorker {
+  private answered!: () => void;
+  private readonly firstAnswer = new Promise<void>((r) => (this.answered = r));
+  private stopAsked!: () => void;
+  private readonly stopped = new Promise<void>((r) => (this.stopAsked = r));
+  answers: LiveStartResult[] = [];
+  override async start(params: LiveStartParams): Promise<LiveStartResult> {
+    const result = await super.start(params);
+    this.answers.push(result);
+    if (this.answers.length === 1) {
+      this.answered();
+      await this.stopped;
+    }
+    return result;
+  }
+  override async stop(): Promise<void> {
+    this.stopAsked();
+    await this.firstAnswer;
+    await super.stop();
+  }
+}
+
+test('Ctrl-L while the engine answers a start: the answer the stop overtook does not turn live mode back on', async () => {
+  const live = new OvertakenLive();
+  const svc = services({ live });
+  const { frame, press, unmount } = mountApp({ services: svc, dataset: tiny.dir, model: tiny.modelDir, size: { columns: 100, rows: 30 } });
+  try {
+    await until(frame, (s) => s.includes('high') && s.includes('low'), 'the dataset');
+    await pickHighAndLow(frame, press);
+    await press('\x0c'); // Ctrl-L: starts
+    await until(frame, (s) => s.includes('● LIVE starting'), 'live mode starting');
+    await press('\x0c'); // Ctrl-L again, before the start's answer is shown: stops
+    const f = await until(frame, (s) => s.includes('live mode stopped'), 'the stop');
+    assert.equal(live.answers.length, 1);
+    assert.ok(live.answers[0].ok, `the engine started before it took the stop: ${JSON.stringify(live.answers[0])}`);
+    // Give the overtaken answer time to reach the screen if it were going to.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!frame().includes('● LIVE'), `no live line after the stop:\n${frame()}`);
+    assert.ok(!frame().split('\n')[0].includes('LIVE'), `the status line does not say live: ${frame().split('\n')[0]}`);
+    assert.ok(f.includes('live mode stopped'));
   } finally {
     unmount();
   }

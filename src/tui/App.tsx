@@ -128,7 +128,7 @@ export interface AppProps {
   onQuit?: () => void | Promise<void>;
   /** Terminal size when stdout has none (tests). */
   size?: { columns: number; rows: number };
-  /** Timing probe: called with 'key' on every key press and `live-cc <ms>` per measured control latency (benchmarks). */
+  /** Timing probe: called with 'key' on every key press, `live-cc <ms>` per measured control latency (benchmarks) and `message <level> <text>` for every notice. */
   trace?: (event: string) => void;
   /** Start the OSC server on this UDP port at start-up (`--osc [PORT]`). */
   oscPort?: number | null;
@@ -164,7 +164,11 @@ export function App(props: AppProps) {
   const osc = useRef<OscHandle | null>(null);
   const teeStream = useRef<ListenLiveStream | null>(null);
   /** Live updates: the timer of the next one, one request in flight at a time (`busy`), a change seen meanwhile (`dirty`). */
-  const liveUpdate = useRef<{ timer: ReturnType<typeof setTimeout> | null; busy: boolean; dirty: boolean }>({ timer: null, busy: false, dirty: false });
+  /**
+   * Live updates in flight: `busy` while a start/update request waits for its answer, `dirty` when the settings
+   * changed meanwhile, `stops` counts stop requests so that an answer overtaken by a stop is not shown as playing.
+   */
+  const liveUpdate = useRef<{ timer: ReturnType<typeof setTimeout> | null; busy: boolean; dirty: boolean; stops: number }>({ timer: null, busy: false, dirty: false, stops: 0 });
   const midiUi = useRef<{ timer: ReturnType<typeof setTimeout> | null; pending: Action[] }>({ timer: null, pending: [] });
 
   const dispatch = useCallback((a: Action) => {
@@ -174,7 +178,13 @@ export function App(props: AppProps) {
       setState(next);
     }
   }, []);
-  const say = useCallback((text: string, level: 'info' | 'warn' | 'error' = 'info') => dispatch({ type: 'message', message: { text, level } }), [dispatch]);
+  const say = useCallback(
+    (text: string, level: 'info' | 'warn' | 'error' = 'info') => {
+      props.trace?.(`message ${level} ${text}`);
+      dispatch({ type: 'message', message: { text, level } });
+    },
+    [dispatch],
+  );
   const errorText = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
   // Terminal resizes.
@@ -629,6 +639,7 @@ export function App(props: AppProps) {
     u.busy = true;
     u.dirty = false;
     dispatch({ type: 'live-starting' });
+    const stops = u.stops;
     let r: Awaited<ReturnType<typeof services.live.start>>;
     try {
       r = await services.live.start(params);
@@ -636,6 +647,8 @@ export function App(props: AppProps) {
       u.busy = false;
     }
     if (!r.ok && r.superseded) return; // overtaken by a stop or a newer start: that one's outcome is what plays
+    // Stopped while the engine answered (it started, then took the stop that followed): nothing plays.
+    if (u.stops !== stops) return;
     if (!r.ok && !r.playing) {
       u.dirty = false;
       dispatch({ type: 'live-stopped' });
@@ -660,6 +673,7 @@ export function App(props: AppProps) {
 
   const stopLive = async () => {
     const u = liveUpdate.current;
+    u.stops++;
     if (u.timer) clearTimeout(u.timer);
     u.timer = null;
     u.dirty = false;

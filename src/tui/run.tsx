@@ -11,9 +11,10 @@
  * faster; an explicit `NODE_ENV` is respected), and a one-line "starting"
  * notice is drawn first so the terminal answers at once.
  *
- * Timing probe for benchmarks: with `LTS_TUI_TRACE=FILE` every key press and
- * every frame Ink writes are appended to FILE as `key <ms>` / `frame <ms>`
- * (milliseconds since the Unix epoch, sub-millisecond resolution).
+ * Timing probe for benchmarks and tests: with `LTS_TUI_TRACE=FILE` every key
+ * press, every frame Ink writes and every notice are appended to FILE as
+ * `key <ms>` / `frame <ms>` / `message <level> <text> <ms>` (milliseconds
+ * since the Unix epoch, sub-millisecond resolution).
  */
 import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
