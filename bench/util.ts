@@ -53,10 +53,10 @@ export function printTable(rows: Record<string, unknown>[], title?: string): voi
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
 }
 
-/** Format a number with about four significant digits. */
+/** Format a number with about four significant digits (integers, such as iteration counts, as they are). */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
+  if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
   const a = Math.abs(v);
   if (a >= 1000) return v.toFixed(0);
   if (a >= 1) return v.toPrecision(4);
