@@ -172,6 +172,52 @@ export interface AudioOutputOptions {
   timeoutMs?: number;
 }
 
+/** Where {@link teeStream} sends a copy of every block besides the local device (the listening pages, the UI thread). */
+export interface StreamSink {
+  /** Take a block; resolves when the sink is ready for more (only awaited together with the device's write). */
+  write(samples: Float32Array): Promise<void>;
+  /** Seconds of audio taken so far: the stream's position when there is no local device. */
+  position(): number;
+  /** The stream closed or was aborted: let go of anything waiting. */
+  close(): void;
+}
+
+/**
+ * A mono live stream that writes every block to the local device's stream and, with a sink, to the sink too.
+ * `write` resolves when both are ready for more (the device paces it; without a device, the sink). Position,
+ * latency, underruns and real-time state are the device's; without one, the sink's position and none of the rest.
+ *
+ * @param local The local device's stream, or null (then `sink` is required).
+ * @param sampleRate Hz, the rate both were opened at.
+ * @param sink The second destination, or null for the device alone.
+ */
+export function teeStream(local: AudioStream | null, sampleRate: number, sink: StreamSink | null): AudioStream {
+  if (!local && !sink) throw new Error('teeStream: needs a local stream or a sink');
+  return {
+    available: true,
+    deviceId: local ? local.deviceId : -1,
+    sampleRate,
+    channels: 1,
+    latency: local ? local.latency : 0,
+    write: async (x) => {
+      if (sink) await Promise.all([sink.write(x), local?.write(x)]);
+      else await local!.write(x);
+    },
+    underruns: () => (local ? local.underruns() : 0),
+    buffered: () => (local ? local.buffered() : 0),
+    position: () => (local ? local.position() : sink!.position()),
+    realtime: () => (local ? local.realtime() : false),
+    close: async () => {
+      sink?.close();
+      await local?.close();
+    },
+    abort: async () => {
+      sink?.close();
+      await local?.abort();
+    },
+  };
+}
+
 /** The one-line reason used when no output device exists. */
 export const NO_AUDIO_DEVICE = 'no audio device (renders are still written to files)';
 

@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { AudioOutput, AudioStream, AudioUnavailable, PlaybackHandle, PlaybackResult, StreamOptions } from './audio-out.ts';
+import { teeStream, type AudioOutput, type AudioStream, type AudioUnavailable, type PlaybackHandle, type PlaybackResult, type StreamOptions } from './audio-out.ts';
 import type { ListenServer, ListenState } from './listen-server.ts';
 import type { RenderOutcome } from '../engine/render-types.ts';
 import type { OscServerState } from '../engine/osc-server.ts';
@@ -62,30 +62,11 @@ export function listenAudioOutput(server: ListenServer, local: LocalAudio | null
     openStream: async (sampleRate: number, opts?: StreamOptions): Promise<AudioStream | AudioUnavailable> => {
       const live = server.openLiveStream(sampleRate);
       const dev = local?.openStream ? await local.openStream(sampleRate, opts) : await unavailable();
-      const l = dev.available ? dev : null;
-      return {
-        available: true,
-        deviceId: l ? l.deviceId : -1,
-        sampleRate,
-        channels: 1,
-        latency: l ? l.latency : 0,
-        write: async (x) => {
-          if (l) await Promise.all([live.write(x), l.write(x)]);
-          else await live.write(x);
-        },
-        underruns: () => (l ? l.underruns() : 0),
-        buffered: () => (l ? l.buffered() : 0),
-        position: () => (l ? l.position() : live.written / sampleRate),
-        realtime: () => (l ? l.realtime() : false),
-        close: async () => {
-          live.close();
-          await l?.close();
-        },
-        abort: async () => {
-          live.close();
-          await l?.abort();
-        },
-      };
+      return teeStream(dev.available ? dev : null, sampleRate, {
+        write: (x) => live.write(x),
+        position: () => live.written / sampleRate,
+        close: () => live.close(),
+      });
     },
     stop: () => {
       server.stop();

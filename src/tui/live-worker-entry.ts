@@ -27,7 +27,7 @@ import { initBackend, parseBackendPreference } from '../engine/backend.ts';
 import { loadModelFolder } from '../engine/model-folder.ts';
 import { LiveEngine, LIVE_RT_PRIORITY, encodeExcerpt, type LiveModel, type LatentSequence } from '../engine/live.ts';
 import { MidiMapper, clampLiveControl } from '../engine/midi-map.ts';
-import { createAudioOutput, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions } from '../io/audio-out.ts';
+import { createAudioOutput, teeStream, type AudioOutput, type AudioStream, type AudioUnavailable, type StreamOptions, type StreamSink } from '../io/audio-out.ts';
 import { LIVE_BLOCK_FRAMES, LIVE_QUEUE_BLOCKS, epochMs, type LiveReply, type LiveRequest, type LiveStartParams } from './live-protocol.ts';
 import { startTsWorker } from '../engine/ts-worker.ts';
 
@@ -103,42 +103,33 @@ function streamingOutput(local: AudioOutput, tee: boolean, onWrite: (stream: Aud
       if (!dev.available && !tee) return dev;
       const l = dev.available ? dev : null;
       let written = 0;
-      const remote = async (x: Float32Array) => {
-        const seq = ++teeSeq;
-        const copy = Float32Array.from(x);
-        const awaitAck = l === null;
-        const acked = awaitAck ? new Promise<void>((r) => teeWaiters.set(seq, r)) : Promise.resolve();
-        post({ type: 'tee', seq, samples: copy, sampleRate, awaitAck }, [copy.buffer as ArrayBuffer]);
-        await acked;
-      };
-      const release = () => {
-        for (const r of teeWaiters.values()) r();
-        teeWaiters.clear();
-        if (tee) post({ type: 'tee-close' });
-      };
+      let taken = 0;
+      const sink: StreamSink | null = tee
+        ? {
+            write: async (x) => {
+              const seq = ++teeSeq;
+              const copy = Float32Array.from(x);
+              const awaitAck = l === null;
+              const acked = awaitAck ? new Promise<void>((r) => teeWaiters.set(seq, r)) : Promise.resolve();
+              post({ type: 'tee', seq, samples: copy, sampleRate, awaitAck }, [copy.buffer as ArrayBuffer]);
+              taken += x.length;
+              await acked;
+            },
+            position: () => taken / sampleRate,
+            close: () => {
+              for (const r of teeWaiters.values()) r();
+              teeWaiters.clear();
+              post({ type: 'tee-close' });
+            },
+          }
+        : null;
+      const s = teeStream(l, sampleRate, sink);
       return {
-        available: true,
-        deviceId: l ? l.deviceId : -1,
-        sampleRate,
-        channels: 1,
-        latency: l ? l.latency : 0,
-        write: async (x) => {
+        ...s,
+        write: (x) => {
           onWrite(l, written, x.length, sampleRate);
           written += x.length;
-          if (tee) await Promise.all([remote(x), l?.write(x)]);
-          else await l!.write(x);
-        },
-        underruns: () => (l ? l.underruns() : 0),
-        buffered: () => (l ? l.buffered() : 0),
-        position: () => (l ? l.position() : written / sampleRate),
-        realtime: () => (l ? l.realtime() : false),
-        close: async () => {
-          release();
-          await l?.close();
-        },
-        abort: async () => {
-          release();
-          await l?.abort();
+          return s.write(x);
         },
       };
     },
