@@ -516,7 +516,8 @@ test('Ctrl-L while the engine answers a start: the answer the stop overtook does
     await press('\x0c'); // Ctrl-L: starts
     await until(frame, (s) => s.includes('● LIVE starting'), 'live mode starting');
     await press('\x0c'); // Ctrl-L again, before the start's answer is shown: stops
-    const f = await until(frame, (s) => s.includes('live mode stopped'), 'the stop');
+    // The stop reaches the engine once the start has been answered: a whole start (encoding, opening the device).
+    const f = await until(frame, (s) => s.includes('live mode stopped'), 'the stop', 60000);
     assert.equal(live.answers.length, 1);
     assert.ok(live.answers[0].ok, `the engine started before it took the stop: ${JSON.stringify(live.answers[0])}`);
     // Give the overtaken answer time to reach the screen if it were going to.

@@ -263,6 +263,8 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
   const pending = new Map<number, (m: ChildMsg) => void>();
   const listeners = new Map<number, (m: ChildMsg) => void>();
   const deathHandlers = new Set<(reason: string) => void>();
+  /** The open live streams' local stop (see openStream), called by stop(). */
+  const streamStoppers = new Set<() => void>();
   // The child keeps this process alive only while something is in flight (a request, a playback,
   // an open stream); when idle it is unref'd, so an app that forgets close() can still exit.
   let busyCount = 0;
@@ -498,14 +500,20 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     };
     let released = false;
     const release = (): void => { if (!released) { released = true; busy(-1); } };
-    const onDeath = (): void => { dead = true; release(); wake(); };
+    // stop() of the output ends the stream here at once (a waiting write resolves, later ones are dropped), without
+    // waiting for the child, which a loaded machine may schedule hundreds of milliseconds later.
+    let stopped = false;
+    const stopNow = (): void => { stopped = true; closed = true; wake(); };
+    const onDeath = (): void => { dead = true; streamStoppers.delete(stopNow); release(); wake(); };
     const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks, realtime: o.realtime ?? true });
     if (!reply.ok) return unavailable(String(reply.reason));
     busy(+1);
     // The child keys the stream by the request id it answered.
     const sid = Number(reply.id);
+    streamStoppers.add(stopNow);
     listeners.set(sid, (m) => {
       if (m.type === 'stat') {
+        if (stopped) return; // the position stays where stop() found it
         pushedFrames = Number(m.frames);
         underrunCount = Number(m.underruns);
         realtimeThreads = Number(m.realtimeThreads) || 0;
@@ -513,6 +521,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       } else if (m.type === 'stopped') {
         // stop() of the output closed this stream in the child.
         closed = true;
+        streamStoppers.delete(stopNow);
         listeners.delete(sid);
         deathHandlers.delete(onDeath);
         release();
@@ -526,6 +535,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       closed = true;
       wake();
       if (dead) return;
+      streamStoppers.delete(stopNow);
       const r = await request({ type, stream: sid });
       if (r.ok && typeof r.underruns === 'number') underrunCount = r.underruns;
       if (r.ok && typeof r.realtimeThreads === 'number') realtimeThreads = Math.max(realtimeThreads, r.realtimeThreads);
@@ -563,7 +573,11 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     status,
     play,
     openStream,
-    stop: () => { post({ type: 'stopAll' }); },
+    stop: () => {
+      for (const f of streamStoppers) f();
+      streamStoppers.clear();
+      post({ type: 'stopAll' });
+    },
     close: () => {
       const proc = child;
       if (!proc) return;
