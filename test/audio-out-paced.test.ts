@@ -45,11 +45,12 @@ test('live stream: starving the device for 300 ms is counted as an underrun, and
   const x = chirp(RATE, 1.5, 300, 900, 0.5);
   const half = Math.floor(x.length / 2 / 512) * 512;
   for (let off = 0; off < half; off += 512) await s.write(x.slice(off, off + 512));
-  assert.equal(s.underruns(), 0);
+  // Normally 0 here; a heavily loaded machine can make the device underrun on its own already.
+  const before = s.underruns();
   await new Promise((r) => setTimeout(r, 300));
   for (let off = half; off < x.length; off += 512) await s.write(x.slice(off, off + 512));
   await s.close();
-  assert.ok(s.underruns() >= 1, `underruns ${s.underruns()}`);
+  assert.ok(s.underruns() >= before + 1, `underruns ${before} before the 300 ms without audio, ${s.underruns()} after`);
   // Every sample arrives, in order; ALSA's xrun recovery may only insert silence.
   const cap = readFloatCapture(join(fx.dir, 'paced.raw'));
   const k = findStart(cap, x);

@@ -308,7 +308,7 @@ test('with an output device: the picker lists it, choosing it shows in the trans
   // The null device plays faster than real time: look for the playing line in every frame drawn.
   const everShown = () =>
     term.frames.some((fr) => stripVTControlCharacters(fr).includes('♪ playing tone-220.wav')) ? 'yes' : frame();
-  await until(everShown, (x) => x === 'yes', 'the playing line', 20000);
+  await until(everShown, (x) => x === 'yes', 'the playing line', 40000);
   await until(frame, (s) => !s.includes('♪ playing'), 'the end of playback', 20000);
   const bytes = existsSync(captured) ? readFileSync(captured).length : 0;
   assert.ok(bytes >= 2 * 22050 * 2, `the device received at least 2 s of 16-bit audio (${bytes} bytes)`);
