@@ -121,12 +121,12 @@ const RIGHT = '\x1b[C';
 const DOWN = '\x1b[B';
 const ESC = '\x1b';
 
-/** high.wav (first in the list) to A, low.wav to B; resolves once both slots and the STFT model are on screen. */
+/** high.wav (first in the list) to A, low.wav to B; resolves once both slots and the STFT model are on screen (a loaded machine may take a while to load the model in the render worker). */
 async function pickHighAndLow(frame: () => string, press: (k: string) => Promise<void>): Promise<void> {
   await press(LEFT);
   await press(DOWN);
   await press(RIGHT);
-  await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model');
+  await until(frame, (s) => s.includes('A  high.wav') && s.includes('B  low.wav') && /model · stft 16k/.test(s), 'both slots and the model', 60000);
 }
 
 /** Mean squared first difference over mean square: grows with the square of the dominant frequency. */
@@ -162,7 +162,7 @@ test('live mode from the keys plays through PortAudio; MIDI learn binds a knob t
 
     // Live mode from the keys.
     await press('\x0c'); // Ctrl-L
-    let f = await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line');
+    let f = await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line', 60000);
     assert.match(f, /live: \d+ frames at 16000 Hz/);
     assert.match(f, /LIVE/, 'the status line says live');
     const first = await nextCaptured(SR / 4);
@@ -428,7 +428,7 @@ test('the instrument: moving and shortening the excerpts while live updates the 
     await until(frame, (s) => s.includes('high') && s.includes('low'), 'the dataset');
     await pickHighAndLow(frame, press);
     await press('\x0c'); // Ctrl-L
-    await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line');
+    await until(frame, (s) => /● LIVE a 0\.50 \(keys\) frame +\d+\/\d+/.test(s), 'the live line', 60000);
     await until(() => String(statuses.length), (n) => Number(n) > 3, 'status reports', 20000);
     const capFrom = readFloatCapture(captured).length;
     const underrunsFrom = statuses.at(-1)!.underruns;
