@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
 import { loadModelFolder } from '../src/engine/model-folder.ts';
-import { LiveEngine, FrameDecoder, ExcerptEncoder, encodeExcerpt, LIVE_NEEDS_STFT, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
+import { LiveEngine, FrameDecoder, ExcerptEncoder, encodeExcerpt, LIVE_NEEDS_STFT, LIVE_STOPPED_WHILE_OPENING, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
 import { MidiMapper } from '../src/engine/midi-map.ts';
 import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.ts';
@@ -437,6 +437,23 @@ test('start(): streams through the real PortAudio path; the device receives exac
     assert.equal(looping.playing, false);
     assert.match(looping.error ?? '', /stopped taking audio/);
     await looping.dispose();
+    // stop() while the device opens (Ctrl-L twice in quick succession): start() then plays nothing and says so.
+    const early = new LiveEngine(model, A, B, { loop: true });
+    const starting = early.start(out);
+    await early.stop();
+    const before = readFloatCapture(join(dir, 'default.raw')).length;
+    const answer = await starting;
+    assert.equal(answer.available, false);
+    assert.equal(answer.available ? '' : answer.reason, LIVE_STOPPED_WHILE_OPENING);
+    assert.equal(early.playing, false);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(early.framesSynthesized, 0, 'nothing was synthesised');
+    assert.ok(readFloatCapture(join(dir, 'default.raw')).length - before < 2048, 'the device got no stream');
+    // The same engine starts normally afterwards.
+    assert.equal((await early.start(out)).available, true);
+    assert.equal(early.playing, true);
+    await early.dispose();
+    assert.equal(early.playing, false);
     const bad = new LiveEngine(model, A, B, { loop: false });
     await assert.rejects(bad.start(out, { niceness: 99 }), (x: unknown) => x instanceof UserError && /niceness must be an integer -20\.\.19/.test(x.message));
     assert.equal(bad.playing, false);

@@ -52,6 +52,9 @@ import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
 
+/** What {@link LiveEngine.start} answers when {@link LiveEngine.stop} came while the device was opening. */
+export const LIVE_STOPPED_WHILE_OPENING = 'live: stopped before the stream started';
+
 /** The one-line refusal for constant-Q (or any non-STFT) models. */
 export const LIVE_NEEDS_STFT = 'live mode needs an STFT model; train one with --transform stft';
 
@@ -657,16 +660,22 @@ export class LiveEngine {
    *
    * @param output The audio output (`createAudioOutput()`).
    * @param opts See {@link LiveStreamOptions} (default 128-frame blocks, 5 queued, 1 in flight).
-   * @returns `{ available: true }` once playing, or why the device could not be opened.
+   * @returns `{ available: true }` once playing, or why the device could not be opened (also when
+   *   {@link stop} was called while it opened: then nothing plays, and the stream is closed again).
    */
   async start(output: AudioOutput, opts: LiveStreamOptions = {}): Promise<{ available: true } | AudioUnavailable> {
     if (this.loopDone) throw new UserError('live: already playing; stop() first');
     const o = { blockFrames: opts.blockFrames ?? 128, queueBlocks: opts.queueBlocks ?? 5, highWaterBlocks: opts.highWaterBlocks ?? 1 };
+    this.stopping = false;
     const s = await output.openStream(this.sampleRate, { ...o, deviceId: opts.deviceId, channels: 1 });
     if (!s.available) return s;
+    if (this.stopping) {
+      // stop() came while the device opened (a device can take seconds to open on a loaded machine).
+      await s.abort();
+      return { available: false, reason: LIVE_STOPPED_WHILE_OPENING };
+    }
     this.stream = s;
     this.streamOpts = o;
-    this.stopping = false;
     this.streamError = undefined;
     let restorePriority: number | undefined;
     let releaseRealtime: (() => Promise<void>) | null = null;

@@ -337,6 +337,16 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
   }
   current = c;
   const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS, realtimePriority: LIVE_RT_PRIORITY });
+  if (mine !== gen || c.stopping) {
+    // A stop or a newer start came while the device opened (stopCurrent has let go of c): nothing of this one plays.
+    if (current === c) current = null;
+    if (!c.stopping) {
+      for (const u of c.unsub) u();
+      c.midi();
+    }
+    await engine.dispose();
+    return superseded();
+  }
   if (!r.available) {
     if (current === c) current = null;
     for (const u of c.unsub) u();
