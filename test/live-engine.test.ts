@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, SR, type TinyModel } from './helpers/tiny-model.ts';
 import { loadModelFolder } from '../src/engine/model-folder.ts';
-import { LiveEngine, FrameDecoder, ExcerptEncoder, encodeExcerpt, LIVE_NEEDS_STFT, LIVE_STOPPED_WHILE_OPENING, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
+import { LiveEngine, FrameDecoder, ExcerptEncoder, encodeExcerpt, LIVE_NEEDS_STFT, LIVE_STOPPED_WHILE_OPENING, MIN_WALL_CLOCK_LEAD_S, type LiveModel, type LatentSequence, type LiveFrameInfo } from '../src/engine/live.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
 import { MidiMapper } from '../src/engine/midi-map.ts';
 import { createMidiInput, connectMidi, type MidiBackend } from '../src/io/midi.ts';
@@ -437,6 +437,18 @@ test('start(): streams through the real PortAudio path; the device receives exac
     assert.equal(looping.playing, false);
     assert.match(looping.error ?? '', /stopped taking audio/);
     await looping.dispose();
+    // ALSA's null device takes audio about 7x faster than real time: the loop still keeps to the wall clock (a
+    // real-time thread that spun would starve the machine), and it still streams.
+    const paced = new LiveEngine(model, A, B, { loop: true });
+    const c0 = readFloatCapture(join(dir, 'default.raw')).length;
+    const w0 = performance.now();
+    assert.equal((await paced.start(out)).available, true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const took = (readFloatCapture(join(dir, 'default.raw')).length - c0) / SR;
+    const wall = (performance.now() - w0) / 1000;
+    await paced.dispose();
+    assert.ok(took <= wall + MIN_WALL_CLOCK_LEAD_S + 0.1, `${took.toFixed(2)} s of audio in ${wall.toFixed(2)} s`);
+    assert.ok(took >= 0.25 * wall, `still streams: ${took.toFixed(2)} s of audio in ${wall.toFixed(2)} s`);
     // stop() while the device opens (Ctrl-L twice in quick succession): start() then plays nothing and says so.
     const early = new LiveEngine(model, A, B, { loop: true });
     const starting = early.start(out);

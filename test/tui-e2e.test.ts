@@ -23,11 +23,13 @@ import { readFloatCapture, writeAsoundConf } from './audio-out-helpers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'lts-tui-e2e-'));
-const SOCKET = `lts-e2e-${process.pid}`;
+/** The tmux server's socket name; the live test uses a second server (a killed server can take a moment to go). */
+const SOCKETS = [`lts-e2e-${process.pid}`, `lts-e2e-live-${process.pid}`];
+let socket = SOCKETS[0];
 const SESSION = 'lts';
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 function screen(): string {
   return tmux('capture-pane', '-p', '-t', SESSION);
@@ -36,8 +38,24 @@ function screen(): string {
 let traceFile: string | null = null;
 function notices(): string {
   if (!traceFile || !existsSync(traceFile)) return '(no trace)';
-  const lines = readFileSync(traceFile, 'utf8').split('\n').filter((l) => l.startsWith('message ') || l.startsWith('key '));
-  return lines.slice(-40).join('\n');
+  const all = readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
+  // Frames (Ink's redraws) are summarised: how many came after each key or notice, and when the last one was.
+  const out: string[] = [];
+  let frames = 0;
+  let lastFrame = '';
+  for (const l of all) {
+    if (l.startsWith('frame ')) {
+      frames++;
+      lastFrame = l.slice(6);
+      continue;
+    }
+    if (!l.startsWith('message ') && !l.startsWith('key ')) continue;
+    if (frames) out.push(`  (${frames} frames, the last at ${lastFrame})`);
+    frames = 0;
+    out.push(l);
+  }
+  if (frames) out.push(`  (${frames} frames, the last at ${lastFrame})`);
+  return `${out.slice(-40).join('\n')}\n(now ${Date.now()})`;
 }
 async function waitFor(ok: (s: string) => boolean, what: string, ms: number): Promise<string> {
   const t0 = Date.now();
@@ -64,7 +82,7 @@ async function keys(...k: string[]): Promise<void> {
 }
 
 after(() => {
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  for (const s of SOCKETS) spawnSync('tmux', ['-L', s, 'kill-server']);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -181,7 +199,8 @@ test('live mode with --osc and --listen: the live line runs, [ ] move the contro
   traceFile = join(tmp, 'trace-live.txt');
   const env = [`LTS_STATE_DIR=${state}`, `ALSA_CONFIG_PATH=${conf}`, 'TERM=xterm-256color', `LTS_TUI_TRACE=${traceFile}`];
   const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model} --backend wasm --osc 0 --listen 0; echo "EXITED $?"; sleep 30`;
-  tmux('kill-server');
+  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  socket = SOCKETS[1];
   tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd);
   let sc = await waitFor((x) => x.includes('Dataset 2') && x.includes('model · stft') && /OSC \d+ · web \d+/.test(x), 'the dataset, the model, OSC and the page', 60000);
   await keys('Left', 'Down', 'Right');

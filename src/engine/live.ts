@@ -52,6 +52,9 @@ import { AMOUNT_LIMITS, clampLiveControl, type AmountMode, type MidiMapper, type
 import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
 
+/** How far (seconds) a live stream may run ahead of the wall clock at least (see {@link LiveEngine.start}). */
+export const MIN_WALL_CLOCK_LEAD_S = 0.5;
+
 /** What {@link LiveEngine.start} answers when {@link LiveEngine.stop} came while the device was opening. */
 export const LIVE_STOPPED_WHILE_OPENING = 'live: stopped before the stream started';
 
@@ -656,7 +659,9 @@ export class LiveEngine {
 
   /**
    * Stream to an audio output: opens a live stream at the model's rate and, until {@link stop}
-   * (or the end in once mode), pulls one block and awaits `write`, so synthesis is paced by the device.
+   * (or the end in once mode), pulls one block and awaits `write`, so synthesis is paced by the device,
+   * and never more than max({@link MIN_WALL_CLOCK_LEAD_S}, 4 × the device latency) ahead of the wall clock
+   * (a device that takes audio faster than real time does not make it spin).
    *
    * @param output The audio output (`createAudioOutput()`).
    * @param opts See {@link LiveStreamOptions} (default 128-frame blocks, 5 queued, 1 in flight).
@@ -708,6 +713,12 @@ export class LiveEngine {
         // every write at once: then the device position freezes while the writes run ahead. Leave
         // after one second of such audio instead of synthesising flat out on the main thread.
         const maxAhead = this.sampleRate + (o.highWaterBlocks + o.queueBlocks + 2) * o.blockFrames;
+        // Nor may the loop run ahead of the wall clock by more than `maxLead` seconds: a device that takes audio
+        // faster than real time (ALSA's null device, a driver that drops audio) would otherwise let it spin, and
+        // at real-time priority a spinning thread starves every other process on its core. A device that plays
+        // in real time never gets this far ahead (it holds about `s.latency`).
+        const maxLead = Math.max(MIN_WALL_CLOCK_LEAD_S, 4 * s.latency);
+        const t0 = performance.now();
         let written = 0;
         while (!this.stopping && !this.ended) {
           const block = this.pull(o.blockFrames);
@@ -716,6 +727,8 @@ export class LiveEngine {
           if (written - s.position() * this.sampleRate > maxAhead) {
             throw new Error('the audio stream stopped taking audio (stopped elsewhere, or the audio process ended)');
           }
+          const lead = written / this.sampleRate - (performance.now() - t0) / 1000;
+          if (lead > maxLead) await new Promise((r) => setTimeout(r, (lead - maxLead / 2) * 1000));
         }
         if (this.stopping) await s.abort();
         else await s.close();
