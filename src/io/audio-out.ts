@@ -263,8 +263,8 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
   const pending = new Map<number, (m: ChildMsg) => void>();
   const listeners = new Map<number, (m: ChildMsg) => void>();
   const deathHandlers = new Set<(reason: string) => void>();
-  /** The open live streams' local stop (see openStream), called by stop(). */
-  const streamStoppers = new Set<() => void>();
+  /** The local stop of every playback and live stream still going (see play and openStream), called by stop(). */
+  const stoppers = new Set<() => void>();
   // The child keeps this process alive only while something is in flight (a request, a playback,
   // an open stream); when idle it is unref'd, so an app that forgets close() can still exit.
   let busyCount = 0;
@@ -436,12 +436,16 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     const finish = (r: PlaybackResult): void => {
       if (finished) return;
       finished = true;
+      stoppers.delete(stopNow);
       listeners.delete(id);
       deathHandlers.delete(onDeath);
       busy(-1);
       resolveDone(r);
     };
     const onDeath = (reason: string): void => finish({ status: 'failed', reason });
+    // A stop ends the playback here at once ('stopped', the position stays), without waiting for the child's
+    // report, which a loaded machine may deliver a second later; the child stops the device meanwhile.
+    const stopNow = (): void => finish({ status: 'stopped' });
     deathHandlers.add(onDeath);
     listeners.set(id, (m) => {
       if (m.type === 'progress') played = Math.min(frames, Number(m.frames));
@@ -467,12 +471,17 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       return unavailable(String(reply.reason));
     }
     lastStatus = { available: true };
+    if (!finished) stoppers.add(stopNow);
     return {
       available: true,
       deviceId: Number(reply.deviceId),
       duration: frames / sampleRate,
       done,
-      stop: () => { if (!finished) post({ type: 'stop', stream: id }); },
+      stop: () => {
+        if (finished) return;
+        post({ type: 'stop', stream: id });
+        stopNow();
+      },
       position: () => played / sampleRate,
     };
   }
@@ -504,13 +513,13 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     // waiting for the child, which a loaded machine may schedule hundreds of milliseconds later.
     let stopped = false;
     const stopNow = (): void => { stopped = true; closed = true; wake(); };
-    const onDeath = (): void => { dead = true; streamStoppers.delete(stopNow); release(); wake(); };
+    const onDeath = (): void => { dead = true; stoppers.delete(stopNow); release(); wake(); };
     const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks, realtime: o.realtime ?? true });
     if (!reply.ok) return unavailable(String(reply.reason));
     busy(+1);
     // The child keys the stream by the request id it answered.
     const sid = Number(reply.id);
-    streamStoppers.add(stopNow);
+    stoppers.add(stopNow);
     listeners.set(sid, (m) => {
       if (m.type === 'stat') {
         if (stopped) return; // the position stays where stop() found it
@@ -521,7 +530,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       } else if (m.type === 'stopped') {
         // stop() of the output closed this stream in the child.
         closed = true;
-        streamStoppers.delete(stopNow);
+        stoppers.delete(stopNow);
         listeners.delete(sid);
         deathHandlers.delete(onDeath);
         release();
@@ -535,7 +544,7 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       closed = true;
       wake();
       if (dead) return;
-      streamStoppers.delete(stopNow);
+      stoppers.delete(stopNow);
       const r = await request({ type, stream: sid });
       if (r.ok && typeof r.underruns === 'number') underrunCount = r.underruns;
       if (r.ok && typeof r.realtimeThreads === 'number') realtimeThreads = Math.max(realtimeThreads, r.realtimeThreads);
@@ -574,8 +583,8 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     play,
     openStream,
     stop: () => {
-      for (const f of streamStoppers) f();
-      streamStoppers.clear();
+      for (const f of stoppers) f();
+      stoppers.clear();
       post({ type: 'stopAll' });
     },
     close: () => {
