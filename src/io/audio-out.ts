@@ -507,13 +507,16 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
     const wake = (): void => {
       while (waiters.length > 0 && (closed || dead || sentSamples - pushedFrames * channels <= highWaterSamples)) waiters.shift()!();
     };
-    let released = false;
-    const release = (): void => { if (!released) { released = true; busy(-1); } };
     // stop() of the output ends the stream here at once (a waiting write resolves, later ones are dropped), without
     // waiting for the child, which a loaded machine may schedule hundreds of milliseconds later.
     let stopped = false;
     const stopNow = (): void => { stopped = true; closed = true; wake(); };
-    const onDeath = (): void => { dead = true; stoppers.delete(stopNow); release(); wake(); };
+    let released = false;
+    const release = (): void => {
+      stoppers.delete(stopNow);
+      if (!released) { released = true; busy(-1); }
+    };
+    const onDeath = (): void => { dead = true; release(); wake(); };
     const reply = await request({ type: 'open', sampleRate, channels, deviceId: o.deviceId ?? -1, blockFrames, queueBlocks, realtime: o.realtime ?? true });
     if (!reply.ok) return unavailable(String(reply.reason));
     busy(+1);
@@ -530,7 +533,6 @@ export function createAudioOutput(opts: AudioOutputOptions = {}): AudioOutput {
       } else if (m.type === 'stopped') {
         // stop() of the output closed this stream in the child.
         closed = true;
-        stoppers.delete(stopNow);
         listeners.delete(sid);
         deathHandlers.delete(onDeath);
         release();

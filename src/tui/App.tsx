@@ -163,10 +163,9 @@ export function App(props: AppProps) {
   const midiInput = useRef<MidiInput | null>(null);
   const osc = useRef<OscHandle | null>(null);
   const teeStream = useRef<ListenLiveStream | null>(null);
-  /** Live updates: the timer of the next one, one request in flight at a time (`busy`), a change seen meanwhile (`dirty`). */
   /**
-   * Live updates in flight: `busy` while a start/update request waits for its answer, `dirty` when the settings
-   * changed meanwhile, `stops` counts stop requests so that an answer overtaken by a stop is not shown as playing.
+   * Live updates: the timer of the next one, one request in flight at a time (`busy`), a change seen meanwhile
+   * (`dirty`), and the stop requests so far (`stops`), so that an answer overtaken by a stop is not shown as playing.
    */
   const liveUpdate = useRef<{ timer: ReturnType<typeof setTimeout> | null; busy: boolean; dirty: boolean; stops: number }>({ timer: null, busy: false, dirty: false, stops: 0 });
   const midiUi = useRef<{ timer: ReturnType<typeof setTimeout> | null; pending: Action[] }>({ timer: null, pending: [] });

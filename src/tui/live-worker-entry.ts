@@ -103,7 +103,6 @@ function streamingOutput(local: AudioOutput, tee: boolean, onWrite: (stream: Aud
       if (!dev.available && !tee) return dev;
       const l = dev.available ? dev : null;
       let written = 0;
-      let taken = 0;
       const sink: StreamSink | null = tee
         ? {
             write: async (x) => {
@@ -112,10 +111,10 @@ function streamingOutput(local: AudioOutput, tee: boolean, onWrite: (stream: Aud
               const awaitAck = l === null;
               const acked = awaitAck ? new Promise<void>((r) => teeWaiters.set(seq, r)) : Promise.resolve();
               post({ type: 'tee', seq, samples: copy, sampleRate, awaitAck }, [copy.buffer as ArrayBuffer]);
-              taken += x.length;
               await acked;
             },
-            position: () => taken / sampleRate,
+            // every block written goes to the sink too (counted in `write` below, before it is handed on)
+            position: () => written / sampleRate,
             close: () => {
               for (const r of teeWaiters.values()) r();
               teeWaiters.clear();
@@ -337,21 +336,22 @@ async function start(id: number, p: LiveStartParams): Promise<void> {
   }
   current = c;
   const r = await engine.start(out, { deviceId: p.deviceId ?? undefined, blockFrames: LIVE_BLOCK_FRAMES, queueBlocks: LIVE_QUEUE_BLOCKS, realtimePriority: LIVE_RT_PRIORITY });
-  if (mine !== gen || c.stopping) {
-    // A stop or a newer start came while the device opened (stopCurrent has let go of c): nothing of this one plays.
+  /** This start does not play: let go of c (unless stopCurrent has already) and its engine. */
+  const letGo = async () => {
     if (current === c) current = null;
     if (!c.stopping) {
       for (const u of c.unsub) u();
       c.midi();
     }
     await engine.dispose();
+  };
+  if (mine !== gen || c.stopping) {
+    // A stop or a newer start came while the device opened: nothing of this one plays.
+    await letGo();
     return superseded();
   }
   if (!r.available) {
-    if (current === c) current = null;
-    for (const u of c.unsub) u();
-    c.midi();
-    await engine.dispose();
+    await letGo();
     post({ type: 'failed', id, message: r.reason });
     return;
   }
