@@ -1,0 +1,443 @@
+/**
+ * Scratch diagnosis of PGHI's error on data/bench (not an official benchmark; see bench/phase.ts).
+ * An independent float64 re-implementation of PGHI (binary heap, explicit edge steps) whose pieces
+ * can be swapped, each variant printed per file and as the median SC of PGHI alone / + 8 FGLA:
+ *
+ * `node --import tsx bench/_pghi-diag.ts --variant NAME [--arg X]`
+ *
+ * - `oracle`: the estimated phase steps against the true ones (the wrapped phase differences of
+ *   the signal's own STFT): weighted RMS step errors, and PGHI with true steps in both, in the
+ *   frame or in the bin direction only.
+ * - `smooth`: after the heap integration, `--arg` Gauss-Seidel sweeps that set every phase to the
+ *   magnitude-weighted circular mean of its four neighbours' predictions (least-squares
+ *   integration of the same steps instead of one path).
+ * - `locked`: frame steps from the frequency of the spectral peak whose region (between minima)
+ *   holds the bin (phase-vocoder phase locking; the peak frequency from the exact Hann ratio).
+ * - `prim`: quality-guided integration (Prim's algorithm: a coefficient takes its phase when the
+ *   best edge reaching it is popped), edge weight min(|c_i|, |c_j|), bin-direction edges scaled by `--arg`.
+ * - `gauss`: the STFT taken with a truncated Gaussian window exp(−π n²/λ), λ = 0.25645·N², the
+ *   window PGHI's relations are exact for, instead of Hann; SC still measured with the Hann STFT.
+ *
+ * `--synthetic 60,100,150` runs on 4 s stationary harmonic tones of those fundamentals instead.
+ *
+ * Findings (2026-12-06) are in BENCHMARKS.md, "Phase reconstruction".
+ */
+import { readdirSync } from 'node:fs';
+import { join, basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readAudio } from '../src/io/audio.ts';
+import { stft, istft, DEFAULT_STFT, stftTransform } from '../src/dsp/stft.ts';
+import { magnitudes } from '../src/dsp/coefficients.ts';
+import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
+import { fgla } from '../src/dsp/fgla.ts';
+import { realFFT } from '../src/dsp/fft.ts';
+import type { Coefficients } from '../src/dsp/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cfg = DEFAULT_STFT;
+const N = cfg.nFft;
+const a = cfg.hop;
+const M = N / 2 + 1;
+const LAMBDA = 0.25645 * N * N;
+const TOL = 1e-4;
+const TWO_PI = 2 * Math.PI;
+const wrap = (x: number): number => x - TWO_PI * Math.round(x / TWO_PI);
+
+/** Max-heap of (key, index, phase). */
+class Heap {
+  private k: Float64Array;
+  private v: Int32Array;
+  private p: Float64Array;
+  n = 0;
+  /** The phase of the entry {@link pop} returned last. */
+  phase = 0;
+  constructor(cap: number) {
+    this.k = new Float64Array(cap);
+    this.v = new Int32Array(cap);
+    this.p = new Float64Array(cap);
+  }
+  private put(i: number, key: number, val: number, ph: number): void {
+    this.k[i] = key;
+    this.v[i] = val;
+    this.p[i] = ph;
+  }
+  push(key: number, val: number, ph = 0): void {
+    let i = this.n++;
+    for (let q = (i - 1) >> 1; i > 0 && this.k[q] < key; i = q, q = (i - 1) >> 1) this.put(i, this.k[q], this.v[q], this.p[q]);
+    this.put(i, key, val, ph);
+  }
+  pop(): number {
+    const top = this.v[0];
+    this.phase = this.p[0];
+    const n = --this.n;
+    const [key, val, ph] = [this.k[n], this.v[n], this.p[n]];
+    let i = 0;
+    for (let c = 1; c < n; i = c, c = 2 * i + 1) {
+      if (c + 1 < n && this.k[c + 1] > this.k[c]) c++;
+      if (this.k[c] <= key) break;
+      this.put(i, this.k[c], this.v[c], this.p[c]);
+    }
+    this.put(i, key, val, ph);
+    return top;
+  }
+}
+
+/** Steps along edges: eT[i] from (t,m) to (t+1,m), eF[i] from (t,m) to (t,m+1); window-centred phase. */
+interface Edges {
+  eT: Float64Array;
+  eF: Float64Array;
+}
+
+/**
+ * Heap integration over the edges. `fPen` undefined: PGHI (a neighbour takes its phase when first
+ * reached from the largest coefficient popped). A number: Prim's algorithm on edge weights
+ * min(S_i, S_j), bin-direction edges times `fPen`. Under TOL·max: random phase.
+ */
+function integrate(S: Float32Array, T: number, e: Edges, fPen?: number): Float64Array {
+  const K = T * M;
+  let mx = 0;
+  for (let i = 0; i < K; i++) if (S[i] > mx) mx = S[i];
+  const thr = TOL * mx;
+  const ph = new Float64Array(K).fill(NaN);
+  let r = 12345;
+  const order: number[] = [];
+  for (let i = 0; i < K; i++) {
+    if (S[i] >= thr) order.push(i);
+    else {
+      r ^= r << 13;
+      r ^= r >>> 17;
+      r ^= r << 5;
+      ph[i] = ((r >>> 0) / 4294967296) * TWO_PI;
+    }
+  }
+  order.sort((x, y) => S[y] - S[x]);
+  const h = new Heap(4 * K + 4);
+  const reach = (i: number, j: number, p: number, f: boolean): void => {
+    if (!Number.isNaN(ph[j])) return;
+    if (fPen === undefined) {
+      ph[j] = p;
+      h.push(S[j], j);
+    } else h.push((f ? fPen : 1) * Math.min(S[i], S[j]), j, p);
+  };
+  const expand = (i: number): void => {
+    const t = (i / M) | 0;
+    const m = i - t * M;
+    const p = ph[i];
+    if (t + 1 < T) reach(i, i + M, p + e.eT[i], false);
+    if (t > 0) reach(i, i - M, p - e.eT[i - M], false);
+    if (m + 1 < M) reach(i, i + 1, p + e.eF[i], true);
+    if (m > 0) reach(i, i - 1, p - e.eF[i - 1], true);
+  };
+  let op = 0;
+  for (;;) {
+    while (op < order.length && !Number.isNaN(ph[order[op]])) op++;
+    if (op >= order.length) break;
+    ph[order[op]] = 0;
+    expand(order[op]);
+    while (h.n > 0) {
+      const j = h.pop();
+      if (fPen !== undefined) {
+        if (!Number.isNaN(ph[j])) continue;
+        ph[j] = h.phase;
+      }
+      expand(j);
+    }
+  }
+  return ph;
+}
+
+/** Coefficients in stft.ts's convention (phase origin at the frame start: (−1)^m). */
+function toCoefs(S: Float32Array, T: number, ph: Float64Array): Coefficients {
+  const re = new Float32Array(T * M);
+  const im = new Float32Array(T * M);
+  for (let i = 0; i < T * M; i++) {
+    const q = ph[i] + Math.PI * (i % M);
+    re[i] = S[i] * Math.cos(q);
+    im[i] = S[i] * Math.sin(q);
+  }
+  return { frames: T, bins: M, re, im };
+}
+
+/** PGHI's per-coefficient steps (Gaussian model, centred differences, floored logs) as trapezoidal edges. */
+function estimatedEdges(S: Float32Array, T: number): Edges & { dT: Float64Array } {
+  const K = T * M;
+  let mx = 0;
+  for (let i = 0; i < K; i++) if (S[i] > mx) mx = S[i];
+  const floor = Math.log(TOL * mx) - Math.log(1e3);
+  const s = new Float64Array(K);
+  for (let i = 0; i < K; i++) s[i] = Math.max(floor, Math.log(S[i]));
+  const dT = new Float64Array(K);
+  const dF = new Float64Array(K);
+  for (let t = 0; t < T; t++) {
+    for (let m = 0; m < M; m++) {
+      const i = t * M + m;
+      const sp = m + 1 < M ? s[i + 1] : s[i - 1];
+      const sm = m > 0 ? s[i - 1] : s[i + 1];
+      dT[i] = (TWO_PI * a * m) / N + ((a * N) / LAMBDA) * (sp - sm) * 0.5;
+      const g = t === 0 ? s[i + M] - s[i] : t === T - 1 ? s[i] - s[i - M] : (s[i + M] - s[i - M]) * 0.5;
+      dF[i] = -(LAMBDA / (a * N)) * g;
+    }
+  }
+  return { ...trapezoid(dT, dF, T), dT };
+}
+
+function trapezoid(dT: Float64Array, dF: Float64Array, T: number): Edges {
+  const eT = new Float64Array(T * M);
+  const eF = new Float64Array(T * M);
+  for (let i = 0; i < T * M; i++) {
+    if (i + M < T * M) eT[i] = 0.5 * (dT[i] + dT[i + M]);
+    if ((i % M) + 1 < M) eF[i] = 0.5 * (dF[i] + dF[i + 1]);
+  }
+  return { eT, eF };
+}
+
+/** The true steps: wrapped differences of the window-centred phase of `c`. */
+function trueEdges(c: Coefficients): Edges {
+  const K = c.re.length;
+  const ph = new Float64Array(K);
+  for (let i = 0; i < K; i++) ph[i] = Math.atan2(c.im[i], c.re[i]) - Math.PI * (i % M);
+  const eT = new Float64Array(K);
+  const eF = new Float64Array(K);
+  for (let i = 0; i < K; i++) {
+    if (i + M < K) eT[i] = wrap(ph[i + M] - ph[i]);
+    if ((i % M) + 1 < M) eF[i] = wrap(ph[i + 1] - ph[i]);
+  }
+  return { eT, eF };
+}
+
+/** Frame steps from the peak (exact Hann two-bin ratio) whose region holds the bin. */
+function peakLockedSteps(S: Float32Array, T: number): Float64Array {
+  const dT = new Float64Array(T * M);
+  let mx = 0;
+  for (const v of S) if (v > mx) mx = v;
+  const thr = TOL * mx;
+  const freq = new Float64Array(M);
+  const peaks: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const o = t * M;
+    peaks.length = 0;
+    for (let k = 1; k < M - 1; k++) {
+      const v = S[o + k];
+      if (v >= thr && v > S[o + k - 1] && v >= S[o + k + 1]) {
+        const l = S[o + k - 1];
+        const r = S[o + k + 1];
+        const R = Math.max(l, r) / v; // Hann: |W(δ−1)|/|W(δ)| = (1+δ)/(2−δ)
+        const d = (2 * R - 1) / (1 + R);
+        freq[k] = k + (r >= l ? d : -d);
+        peaks.push(k);
+      }
+    }
+    let pi = 0;
+    for (let m = 0; m < M; m++) {
+      while (pi + 1 < peaks.length && m > peaks[pi]) {
+        let mn = peaks[pi];
+        for (let j = peaks[pi]; j <= peaks[pi + 1]; j++) if (S[o + j] < S[o + mn]) mn = j;
+        if (m > mn) pi++;
+        else break;
+      }
+      dT[o + m] = (TWO_PI * a * (peaks.length ? freq[peaks[pi]] : m)) / N;
+    }
+  }
+  return dT;
+}
+
+/** Gauss-Seidel sweeps: each phase becomes the S-weighted circular mean of its neighbours' predictions. */
+function smooth(S: Float32Array, T: number, e: Edges, ph: Float64Array, sweeps: number): void {
+  const K = T * M;
+  let mx = 0;
+  for (const v of S) if (v > mx) mx = v;
+  const zr = Float64Array.from(ph, Math.cos);
+  const zi = Float64Array.from(ph, Math.sin);
+  for (let s = 0; s < sweeps; s++) {
+    for (let k = 0; k < K; k++) {
+      const i = s % 2 === 0 ? k : K - 1 - k;
+      if (S[i] < TOL * mx) continue;
+      const t = (i / M) | 0;
+      const m = i - t * M;
+      let ar = 0;
+      let ai = 0;
+      const add = (j: number, step: number): void => {
+        const c = Math.cos(step);
+        const sn = Math.sin(step);
+        ar += S[j] * (zr[j] * c - zi[j] * sn);
+        ai += S[j] * (zr[j] * sn + zi[j] * c);
+      };
+      if (t > 0) add(i - M, e.eT[i - M]);
+      if (t + 1 < T) add(i + M, -e.eT[i]);
+      if (m > 0) add(i - 1, e.eF[i - 1]);
+      if (m + 1 < M) add(i + 1, -e.eF[i]);
+      const n = Math.hypot(ar, ai);
+      if (n > 0) {
+        zr[i] = ar / n;
+        zi[i] = ai / n;
+      }
+    }
+  }
+  for (let i = 0; i < K; i++) ph[i] = Math.atan2(zi[i], zr[i]);
+}
+
+/** STFT / least-squares ISTFT with any window (for `gauss`), same lattice and conventions as stft.ts. */
+const fft = realFFT(N);
+function analyze(x: Float32Array, w: Float32Array): Coefficients {
+  const T = 1 + Math.floor(x.length / a);
+  const re = new Float32Array(T * M);
+  const im = new Float32Array(T * M);
+  const fr = new Float32Array(N);
+  const sp = new Float32Array(N + 2);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < N; j++) {
+      const i = t * a - N / 2 + j;
+      fr[j] = i >= 0 && i < x.length ? x[i] * w[j] : 0;
+    }
+    fft.forward(fr, sp);
+    for (let k = 0; k < M; k++) {
+      re[t * M + k] = sp[2 * k];
+      im[t * M + k] = sp[2 * k + 1];
+    }
+  }
+  return { frames: T, bins: M, re, im };
+}
+function synthesize(c: Coefficients, w: Float32Array, L: number): Float32Array {
+  const len = (c.frames - 1) * a + N;
+  const y = new Float64Array(len);
+  const wss = new Float64Array(len);
+  const sp = new Float32Array(N + 2);
+  const fr = new Float32Array(N);
+  for (let t = 0; t < c.frames; t++) {
+    for (let k = 0; k < M; k++) {
+      sp[2 * k] = c.re[t * M + k];
+      sp[2 * k + 1] = c.im[t * M + k];
+    }
+    fft.inverse(sp, fr);
+    for (let j = 0; j < N; j++) {
+      y[t * a + j] += fr[j] * w[j];
+      wss[t * a + j] += w[j] * w[j];
+    }
+  }
+  const out = new Float32Array(L);
+  for (let n = 0; n < L; n++) out[n] = wss[n + N / 2] > 1e-8 ? y[n + N / 2] / wss[n + N / 2] : 0;
+  return out;
+}
+function fglaWith(S: Float32Array, c0: Coefficients, w: Float32Array, L: number, iterations: number): Float32Array {
+  const c = { ...c0, re: Float32Array.from(c0.re), im: Float32Array.from(c0.im) };
+  const pr = new Float32Array(S.length);
+  const pi = new Float32Array(S.length);
+  const beta = 0.99 / 1.99;
+  let y = synthesize(c, w, L);
+  for (let it = 0; it < iterations; it++) {
+    const r = analyze(y, w);
+    for (let i = 0; i < S.length; i++) {
+      const ar = r.re[i] - beta * pr[i];
+      const ai = r.im[i] - beta * pi[i];
+      pr[i] = r.re[i];
+      pi[i] = r.im[i];
+      const s = S[i] / (Math.hypot(ar, ai) + 1e-16);
+      c.re[i] = ar * s;
+      c.im[i] = ai * s;
+    }
+    y = synthesize(c, w, L);
+  }
+  return y;
+}
+
+const args = process.argv.slice(2);
+const opt = (k: string): string | undefined => (args.includes(`--${k}`) ? args[args.indexOf(`--${k}`) + 1] : undefined);
+const variant = opt('variant') ?? 'oracle';
+const arg = opt('arg');
+const tr = stftTransform(cfg);
+const dir = join(here, '..', 'data', 'bench');
+const results = new Map<string, [number, number][]>();
+const record = (label: string, r: [number, number]): string => {
+  results.set(label, [...(results.get(label) ?? []), r]);
+  return `${label} ${r[0].toFixed(2)}/${r[1].toFixed(2)}`;
+};
+const synthetic = opt('synthetic'); // fundamental(s) in Hz, comma-separated: 4 s stationary harmonic tones instead of the files
+const inputs: [string, () => Promise<Float32Array>][] =
+  synthetic !== undefined
+    ? synthetic.split(',').map((f0s) => {
+        const f0 = Number(f0s);
+        // harmonics up to 5 kHz at 1/k, fixed phases k²
+        const tone = (n: number): number => {
+          let v = 0;
+          for (let k = 1; k * f0 < 5000; k++) v += Math.sin((TWO_PI * f0 * k * n) / cfg.sampleRate + k * k) / k;
+          return 0.3 * v;
+        };
+        return [`harmonic-${f0}Hz`, async () => Float32Array.from({ length: 4 * cfg.sampleRate }, (_, n) => tone(n))];
+      })
+    : readdirSync(dir)
+        .filter((name) => name.endsWith('.wav'))
+        .sort()
+        .map((f) => [basename(f, '.wav'), async () => (await readAudio(join(dir, f), { sampleRate: cfg.sampleRate })).samples]);
+for (const [name, load] of inputs) {
+  const x = await load();
+  const c = stft(x, cfg);
+  const mag = magnitudes(c);
+  const S = mag.data;
+  const T = mag.frames;
+  /** SC of the phases alone and after 8 FGLA iterations (the shipped FGLA on the Hann STFT). */
+  const score = (ph: Float64Array): [number, number] => {
+    const cc = toCoefs(S, T, ph);
+    const y8 = fgla(mag, tr, x.length, { iterations: 8, init: cc, seed: 0 });
+    return [signalSpectralConvergence(x, istft(cc, cfg, x.length), cfg), signalSpectralConvergence(x, y8, cfg)];
+  };
+  const est = estimatedEdges(S, T);
+  const parts: string[] = [];
+  if (variant === 'oracle') {
+    const tru = trueEdges(c);
+    let wT = 0;
+    let eT = 0;
+    let wF = 0;
+    let eF = 0;
+    for (let i = 0; i < T * M; i++) {
+      if (i + M < T * M) {
+        const w = Math.min(S[i], S[i + M]) ** 2;
+        wT += w;
+        eT += w * wrap(est.eT[i] - tru.eT[i]) ** 2;
+      }
+      if ((i % M) + 1 < M) {
+        const w = Math.min(S[i], S[i + 1]) ** 2;
+        wF += w;
+        eF += w * wrap(est.eF[i] - tru.eF[i]) ** 2;
+      }
+    }
+    parts.push(`rms step error frame ${Math.sqrt(eT / wT).toFixed(3)} bin ${Math.sqrt(eF / wF).toFixed(3)} rad`);
+    parts.push(record('estimated', score(integrate(S, T, est))));
+    parts.push(record('true', score(integrate(S, T, tru))));
+    parts.push(record('true-frame', score(integrate(S, T, { eT: tru.eT, eF: est.eF }))));
+    parts.push(record('true-bin', score(integrate(S, T, { eT: est.eT, eF: tru.eF }))));
+  } else if (variant === 'smooth') {
+    const ph = integrate(S, T, est);
+    parts.push(record('pghi', score(ph)));
+    smooth(S, T, est, ph, Number(arg ?? 4));
+    parts.push(record(`smoothed x${arg ?? 4}`, score(ph)));
+  } else if (variant === 'locked') {
+    parts.push(record('pghi', score(integrate(S, T, est))));
+    const locked = trapezoid(peakLockedSteps(S, T), new Float64Array(T * M), T);
+    parts.push(record('locked', score(integrate(S, T, { eT: locked.eT, eF: est.eF }))));
+  } else if (variant === 'prim') {
+    parts.push(record('pghi', score(integrate(S, T, est))));
+    parts.push(record(`prim f${arg ?? 1}`, score(integrate(S, T, est, Number(arg ?? 1)))));
+  } else if (variant === 'gauss') {
+    const hann = Float32Array.from({ length: N }, (_, n) => 0.5 - 0.5 * Math.cos((TWO_PI * n) / N));
+    const gauss = Float32Array.from({ length: N }, (_, n) => Math.exp((-Math.PI * (n - N / 2) ** 2) / LAMBDA));
+    for (const [label, w] of [['hann', hann], ['gauss', gauss]] as const) {
+      const Sw = magnitudes(analyze(x, w)).data;
+      const e = estimatedEdges(Sw, T);
+      const cc = toCoefs(Sw, T, integrate(Sw, T, e));
+      parts.push(
+        record(label, [
+          signalSpectralConvergence(x, synthesize(cc, w, x.length), cfg),
+          signalSpectralConvergence(x, fglaWith(Sw, cc, w, x.length, 8), cfg),
+        ]),
+      );
+    }
+  } else throw new Error(`unknown --variant ${variant}: oracle, smooth, locked, prim or gauss`);
+  console.log(`${name.padEnd(15)} ${parts.join(' | ')}`);
+}
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+for (const [label, rs] of results) {
+  console.log(`median ${label}: PGHI ${median(rs.map((r) => r[0])).toFixed(2)} dB, + 8 FGLA ${median(rs.map((r) => r[1])).toFixed(2)} dB`);
+}
