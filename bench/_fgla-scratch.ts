@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import pffftNoSimdFactory from '@echogarden/pffft-wasm';
-import { parseArgs, printTable, writeJson, machineInfo, median } from './util.ts';
+import { parseArgs, printTable, writeJson, machineInfo, median, fftFloor } from './util.ts';
 import { pffft, realFFT } from '../src/dsp/fft.ts';
 import { fgla } from '../src/dsp/fgla.ts';
 import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
@@ -233,21 +233,6 @@ function scDb(y: Float32Array, target: Magnitudes): number {
     r += target.data[i] ** 2;
   }
   return 10 * Math.log10(e / r);
-}
-
-/** The same PFFFT transforms FGLA needs (frames x (iterations + 1) forward+inverse pairs), nothing else. */
-function fftFloor(frames: number, iterations: number): void {
-  const n = DEFAULT_STFT.nFft;
-  const setup = pffft.setup(n, 'real');
-  const buf = pffft.malloc(3 * n * 4);
-  pffft.heapF32().fill(0.001, buf >> 2, (buf >> 2) + n);
-  for (let it = 0; it <= iterations; it++) {
-    for (let t = 0; t < frames; t++) {
-      pffft.transform(setup, buf, buf + 4 * n, buf + 8 * n, 0);
-      pffft.transform(setup, buf + 4 * n, buf, buf + 8 * n, 1);
-    }
-  }
-  pffft.free(buf);
 }
 
 /** Run the benchmark. */

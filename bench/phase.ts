@@ -10,6 +10,9 @@
  * - STFT PGHI alone (one row, no iterations);
  * - STFT PGHI followed by FGLA, at each iteration count;
  * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA from random phase;
+ * - the FFT floor: the PFFFT transforms of FGLA at each iteration count
+ *   alone (`fftFloor`), so that a slow figure on a shared machine can be read
+ *   against the machine's own floor in the same run;
  * - the peer: torchaudio.transforms.GriffinLim (n_fft 2048, hop 256, Hann,
  *   momentum 0.99, rand_init, power 1, one thread) through
  *   `bench/peers/torchaudio_gla.py` run by Debian's `/usr/bin/python3`.
@@ -29,7 +32,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber } from './util.ts';
+import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber, fftFloor } from './util.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { writeWav } from '../src/io/wav.ts';
 import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
@@ -43,6 +46,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SR = 44100;
 const PYTHON = '/usr/bin/python3';
 const PEER_SCRIPT = join(here, 'peers', 'torchaudio_gla.py');
+/** Method name of the FFT-floor rows ({@link fftFloor}). */
+const FLOOR = 'FFT floor (PFFFT alone)';
 
 /** One measured case. */
 interface Row {
@@ -58,9 +63,12 @@ interface Row {
   rtf: number;
   /** CPU-time real-time factor. */
   cpuRtf: number;
-  scDb: number;
+  /** Spectral convergence, dB (none for the FFT floor). */
+  scDb?: number;
   /** Our CPU time / torchaudio's CPU time at the same iteration count (absent for the peer and PGHI alone). */
   vsTorchaudio?: number;
+  /** STFT rows: our CPU time / that of the FFT floor with as many iterations (same file, same run). */
+  vsFloor?: number;
 }
 
 function usage(msg: string): never {
@@ -232,6 +240,14 @@ export async function main(argv: string[]): Promise<void> {
       for (const it of iters) run('fgla', stftT, S, it);
       run('pghi', stftT, S, null);
       for (const it of iters) run('pghi+fgla', stftT, S, it);
+      for (const it of iters) {
+        // The PFFFT transforms of FGLA alone: the machine's floor, right after the rows above.
+        const { seconds, cpuSeconds } = timed(() => fftFloor(S.frames, it), repeats);
+        rows.push({ file: name, method: FLOOR, transform: 'STFT 2048/256', iterations: it, seconds, cpuSeconds, rtf: seconds / dur, cpuRtf: cpuSeconds / dur });
+        for (const r of rows) {
+          if (r.file === name && r.iterations === it && r.transform === 'STFT 2048/256' && r.method !== FLOOR) r.vsFloor = r.cpuSeconds / cpuSeconds;
+        }
+      }
       for (const it of iters) run('fgla', cqtT, C, it);
 
       // The peer on the same file right away, so both see the same machine load.
@@ -278,21 +294,26 @@ export async function main(argv: string[]): Promise<void> {
     'RTF CPU': r.cpuRtf,
     'SC dB': r.scDb,
     'CPU time / torchaudio': r.vsTorchaudio,
+    'CPU time / FFT floor': r.vsFloor,
   });
   printTable(rows.map(show), 'Per file');
 
   const keys = [...new Set(rows.map((r) => `${r.method}|${r.transform}|${r.iterations}`))];
   const medians = keys.map((k) => {
     const g = rows.filter((r) => `${r.method}|${r.transform}|${r.iterations}` === k);
-    const ratios = g.map((r) => r.vsTorchaudio).filter((v): v is number => v !== undefined);
+    const defined = (xs: (number | undefined)[]): number[] => xs.filter((v): v is number => v !== undefined);
+    const ratios = defined(g.map((r) => r.vsTorchaudio));
+    const floors = defined(g.map((r) => r.vsFloor));
+    const scs = defined(g.map((r) => r.scDb));
     return {
       method: g[0].method,
       transform: g[0].transform,
       iterations: g[0].iterations === null ? '-' : String(g[0].iterations),
       'RTF wall': median(g.map((r) => r.rtf)),
       'RTF CPU': median(g.map((r) => r.cpuRtf)),
-      'SC dB': median(g.map((r) => r.scDb)),
+      'SC dB': scs.length ? median(scs) : undefined,
       'CPU time / torchaudio': ratios.length ? median(ratios) : undefined,
+      'CPU time / FFT floor': floors.length ? median(floors) : undefined,
     };
   });
   printTable(medians, `Medians over ${files.length} file(s)`);
@@ -311,6 +332,8 @@ export async function main(argv: string[]): Promise<void> {
       `SC = spectral convergence in dB of the STFT 2048/256 magnitude of the output against that of the input, ` +
       `the same measure for every method (lower is better). "CPU time / torchaudio" = our CPU time divided by that of torchaudio's ` +
       `GriffinLim at the same iteration count on the same file, run right after ours (median of the per-file ratios). ` +
+      `"${FLOOR}" = the PFFFT transforms that FGLA performs at that iteration count, alone (one inverse per frame, then a forward and an inverse per frame and iteration): ` +
+      `the machine's floor, measured on the same file in the same run; "CPU time / FFT floor" = our CPU time divided by it. ` +
       `${peerNote}.\n\n` +
       markdownTable(medians) +
       '\n';
