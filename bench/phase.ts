@@ -273,7 +273,7 @@ export async function main(argv: string[]): Promise<void> {
               scDb: signalSpectralConvergence(x, yy),
             });
             for (const r of rows) {
-              if (r.file === name && r.iterations === it && r.method !== 'torchaudio GriffinLim') r.vsTorchaudio = r.cpuSeconds / res.cpuSeconds;
+              if (r.file === name && r.iterations === it && r.method !== 'torchaudio GriffinLim' && r.method !== FLOOR) r.vsTorchaudio = r.cpuSeconds / res.cpuSeconds;
             }
           }
         }
