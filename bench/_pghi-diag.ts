@@ -18,7 +18,8 @@
  * - `gauss`: the STFT taken with a truncated Gaussian window exp(−π n²/λ), λ = 0.25645·N², the
  *   window PGHI's relations are exact for, instead of Hann; SC still measured with the Hann STFT.
  *
- * `--synthetic 60,100,150` runs on 4 s stationary harmonic tones of those fundamentals instead.
+ * `--synthetic 60,100,150` runs on 4 s stationary harmonic tones of those fundamentals instead (`clicks8`: 8 decaying
+ * 1 kHz bursts a second; `am40`: a 440 Hz tone amplitude-modulated at 40 Hz).
  *
  * Findings (2026-12-06) are in BENCHMARKS.md, "Phase reconstruction".
  */
@@ -158,6 +159,91 @@ function toCoefs(S: Float32Array, T: number, ph: Float64Array): Coefficients {
   return { frames: T, bins: M, re, im };
 }
 
+/** Time-derivative schemes for ∂s/∂t (per frame) of {@link estimatedEdges}: `log3` = PGHI's centred difference of s = ln|c|. */
+type TimeDerivative = 'log3' | 'log5' | 'pow3' | 'pow5' | 'pow7' | `sinc${number}` | `mix${number}` | `two${number}` | `gam${number}` | `curv${number}`;
+let timeDerivative: TimeDerivative = 'log3';
+
+/** ∂s/∂t at frame t of bin column `col(t)` (log-magnitudes `s`, powers `P`), by {@link timeDerivative}. */
+function dsdt(s: Float64Array, P: Float64Array, i: number, t: number, T: number): number {
+  const at = (arr: Float64Array, d: number): number => arr[i + Math.max(-t, Math.min(T - 1 - t, d)) * M];
+  switch (timeDerivative) {
+    case 'log3':
+      return (at(s, 1) - at(s, -1)) * 0.5;
+    case 'log5':
+      return (-at(s, 2) + 8 * at(s, 1) - 8 * at(s, -1) + at(s, -2)) / 12;
+    case 'pow3':
+      return (at(P, 1) - at(P, -1)) * 0.5 / (2 * P[i]);
+    case 'pow5':
+      return (-at(P, 2) + 8 * at(P, 1) - 8 * at(P, -1) + at(P, -2)) / 12 / (2 * P[i]);
+    case 'pow7':
+      return ((at(P, 3) - at(P, -3)) / 60 - (3 * (at(P, 2) - at(P, -2))) / 20 + (3 * (at(P, 1) - at(P, -1))) / 4) / (2 * P[i]);
+    default: {
+      if (timeDerivative.startsWith('curv')) {
+        // log3 where ln|c| is locally near-linear in time (|second difference| ≤ X nats: exponential or steady), else the power taps
+        const x = Number(timeDerivative.slice(4));
+        if (Math.abs(at(s, 1) - 2 * s[i] + at(s, -1)) <= x) return (at(s, 1) - at(s, -1)) * 0.5;
+        return (0.75 * (at(P, 1) - at(P, -1)) - 0.125 * (at(P, 2) - at(P, -2))) / (2 * P[i]);
+      }
+      if (timeDerivative.startsWith('gam')) {
+        // the sinc2 taps on P^γ: ∂s/∂t = (∂P^γ/∂t) / (2γ P^γ)
+        const g = Number(timeDerivative.slice(3));
+        const q = (d: number): number => at(P, d) ** g;
+        return (0.75 * (q(1) - q(-1)) - 0.125 * (q(2) - q(-2))) / (2 * g * q(0));
+      }
+      if (timeDerivative.startsWith('two')) {
+        // (0.5 + 2β)(P[t+1] − P[t−1]) − β(P[t+2] − P[t−2]): exact slope for linear P, more gain near Nyquist as β grows
+        const beta = Number(timeDerivative.slice(3));
+        return ((0.5 + 2 * beta) * (at(P, 1) - at(P, -1)) - beta * (at(P, 2) - at(P, -2))) / (2 * P[i]);
+      }
+      if (timeDerivative.startsWith('mix')) {
+        // log3 where the log-magnitude moves by more than X nats over the two frames, else sinc4
+        const x = Number(timeDerivative.slice(3));
+        const l3 = (at(s, 1) - at(s, -1)) * 0.5;
+        if (Math.abs(2 * l3) > x) return l3;
+        let d = 0;
+        for (let k = 1; k <= 4; k++) d += (((k & 1) === 1 ? 1 : -1) / k) * (0.5 + 0.5 * Math.cos((Math.PI * k) / 5)) * (at(P, k) - at(P, -k));
+        return d / (2 * P[i]);
+      }
+      // windowed ideal differentiator h[k] = (−1)^(k+1)/k, |k| ≤ K, Hann-tapered
+      const K = Number(timeDerivative.slice(4));
+      let d = 0;
+      for (let k = 1; k <= K; k++) {
+        const w = 0.5 + 0.5 * Math.cos((Math.PI * k) / (K + 1));
+        d += (((k & 1) === 1 ? 1 : -1) / k) * w * (at(P, k) - at(P, -k));
+      }
+      return d / (2 * P[i]);
+    }
+  }
+}
+
+/** Scale of the bin-direction step (`--bin-scale`, default 1). */
+let binScale = 1;
+
+/** Frequency-derivative schemes for ∂s/∂ω (per bin): `log3` = PGHI's; `powK` = windowed ideal differentiator of |c|² with K taps each side. */
+let freqDerivative = 'log3';
+
+/** ∂s/∂ω at bin m (mirrored about DC and Nyquist). */
+function dsdw(s: Float64Array, P: Float64Array, i: number, m: number): number {
+  const at = (arr: Float64Array, d: number): number => {
+    let j = m + d;
+    if (j < 0) j = -j;
+    if (j > M - 1) j = 2 * (M - 1) - j;
+    return arr[i - m + j];
+  };
+  if (freqDerivative === 'log3') return (at(s, 1) - at(s, -1)) * 0.5;
+  if (freqDerivative === 'hann') {
+    // the exact Hann relation of a single sinusoid between the centred difference D and its offset ν (bins):
+    // ((1+ν)(2+ν)) / ((1−ν)(2−ν)) = e^{2D}, returned as the ∂s/∂ω that the Gaussian formula turns into 2πaν/N
+    const E = Math.exp(at(s, 1) - at(s, -1));
+    const nu = (-4 * (1 - E)) / (3 * (1 + E) + Math.sqrt(9 * (1 + E) ** 2 - 8 * (1 - E) ** 2));
+    return (2 * Math.PI * LAMBDA * nu) / (N * N);
+  }
+  const K = Number(freqDerivative.slice(3));
+  let d = 0;
+  for (let k = 1; k <= K; k++) d += (((k & 1) === 1 ? 1 : -1) / k) * (0.5 + 0.5 * Math.cos((Math.PI * k) / (K + 1))) * (at(P, k) - at(P, -k));
+  return d / (2 * P[i]);
+}
+
 /** PGHI's per-coefficient steps (Gaussian model, centred differences, floored logs) as trapezoidal edges. */
 function estimatedEdges(S: Float32Array, T: number): Edges & { dT: Float64Array } {
   const K = T * M;
@@ -166,16 +252,15 @@ function estimatedEdges(S: Float32Array, T: number): Edges & { dT: Float64Array 
   const floor = Math.log(TOL * mx) - Math.log(1e3);
   const s = new Float64Array(K);
   for (let i = 0; i < K; i++) s[i] = Math.max(floor, Math.log(S[i]));
+  const P = Float64Array.from(s, (v) => Math.exp(2 * v));
   const dT = new Float64Array(K);
   const dF = new Float64Array(K);
   for (let t = 0; t < T; t++) {
     for (let m = 0; m < M; m++) {
       const i = t * M + m;
-      const sp = m + 1 < M ? s[i + 1] : s[i - 1];
-      const sm = m > 0 ? s[i - 1] : s[i + 1];
-      dT[i] = (TWO_PI * a * m) / N + ((a * N) / LAMBDA) * (sp - sm) * 0.5;
-      const g = t === 0 ? s[i + M] - s[i] : t === T - 1 ? s[i] - s[i - M] : (s[i + M] - s[i - M]) * 0.5;
-      dF[i] = -(LAMBDA / (a * N)) * g;
+      dT[i] = (TWO_PI * a * m) / N + ((a * N) / LAMBDA) * dsdw(s, P, i, m);
+      const g = t === 0 ? s[i + M] - s[i] : t === T - 1 ? s[i] - s[i - M] : dsdt(s, P, i, t, T);
+      dF[i] = -(LAMBDA / (a * N)) * g * binScale;
     }
   }
   return { ...trapezoid(dT, dF, T), dT };
@@ -343,6 +428,8 @@ function fglaWith(S: Float32Array, c0: Coefficients, w: Float32Array, L: number,
 const args = process.argv.slice(2);
 const opt = (k: string): string | undefined => (args.includes(`--${k}`) ? args[args.indexOf(`--${k}`) + 1] : undefined);
 const variant = opt('variant') ?? 'oracle';
+if (opt('time') !== undefined && variant !== 'deriv2') timeDerivative = opt('time') as TimeDerivative;
+if (opt('bin-scale') !== undefined) binScale = Number(opt('bin-scale'));
 const arg = opt('arg');
 const tr = stftTransform(cfg);
 const dir = join(here, '..', 'data', 'bench');
@@ -355,14 +442,18 @@ const synthetic = opt('synthetic'); // fundamental(s) in Hz, comma-separated: 4 
 const inputs: [string, () => Promise<Float32Array>][] =
   synthetic !== undefined
     ? synthetic.split(',').map((f0s) => {
-        const f0 = Number(f0s);
-        // harmonics up to 5 kHz at 1/k, fixed phases k²
+        const f0 = Number(f0s.replace(/^[a-z]+/, ''));
+        // `clicksR`: R decaying 1 kHz bursts per second (e^{−40} over each); `amF`: 440 Hz at 90 % amplitude modulation of F Hz;
+        // a number: harmonics up to 5 kHz at 1/k, fixed phases k²
         const tone = (n: number): number => {
+          const t = n / cfg.sampleRate;
+          if (f0s.startsWith('clicks')) return Math.exp(-((t * f0) % 1) * 40) * Math.sin(TWO_PI * 1000 * t);
+          if (f0s.startsWith('am')) return (1 + 0.9 * Math.sin(TWO_PI * f0 * t)) * Math.sin(TWO_PI * 440 * t);
           let v = 0;
           for (let k = 1; k * f0 < 5000; k++) v += Math.sin((TWO_PI * f0 * k * n) / cfg.sampleRate + k * k) / k;
           return 0.3 * v;
         };
-        return [`harmonic-${f0}Hz`, async () => Float32Array.from({ length: 4 * cfg.sampleRate }, (_, n) => tone(n))];
+        return [/^[a-z]/.test(f0s) ? f0s : `harmonic-${f0}Hz`, async () => Float32Array.from({ length: 4 * cfg.sampleRate }, (_, n) => tone(n))];
       })
     : readdirSync(dir)
         .filter((name) => name.endsWith('.wav'))
@@ -405,6 +496,21 @@ for (const [name, load] of inputs) {
     parts.push(record('true', score(integrate(S, T, tru))));
     parts.push(record('true-frame', score(integrate(S, T, { eT: tru.eT, eF: est.eF }))));
     parts.push(record('true-bin', score(integrate(S, T, { eT: est.eT, eF: tru.eF }))));
+  } else if (variant === 'deriv') {
+    for (const d of (arg ?? 'log3,pow7,sinc4,sinc8,sinc16').split(',') as TimeDerivative[]) {
+      timeDerivative = d;
+      parts.push(record(d, score(integrate(S, T, estimatedEdges(S, T)))));
+    }
+    timeDerivative = 'log3';
+  } else if (variant === 'deriv2') {
+    // frequency-derivative schemes (`--arg`, e.g. log3,pow2,pow4), each with the time derivative `--time` (default sinc4)
+    timeDerivative = (opt('time') ?? 'sinc4') as TimeDerivative;
+    for (const d of (arg ?? 'log3,pow1,pow2,pow4').split(',')) {
+      freqDerivative = d;
+      parts.push(record(`${timeDerivative}+${d}`, score(integrate(S, T, estimatedEdges(S, T)))));
+    }
+    freqDerivative = 'log3';
+    timeDerivative = 'log3';
   } else if (variant === 'smooth') {
     const ph = integrate(S, T, est);
     parts.push(record('pghi', score(ph)));

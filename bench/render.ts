@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
       for (const method of ['fgla', 'pghi+fgla'] as PhaseMethod[]) {
         const params: RenderParams = {
           model, a: { path: a, start: 0.25 }, b: { path: b, start: 0.25 }, duration, curve: '0:1,1:0',
-          phase: { method, iterations: iters, momentum: 0.99, tolerance: RENDER_DEFAULTS.tolerance }, normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
+          phase: { method, iterations: iters, momentum: 0.99, tolerance: RENDER_DEFAULTS.tolerance, timeDerivative: RENDER_DEFAULTS.timeDerivative }, normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
         };
         // A fresh renderer's first render fills the model, analysis and encoding caches: a cold render (what `lts render` does).
         const fresh = await Renderer.create({ backend: String(flags.backend ?? 'wasm'), threads });

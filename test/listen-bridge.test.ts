@@ -76,7 +76,7 @@ test('renders are announced, played, stopped and auditioned in the page the way 
       b: { path: fx.fileB, start: 0.5 },
       duration: 0.8,
       curve: '0:1,1:0',
-      phase: { method: 'fgla', iterations: 2, momentum: 0.99, tolerance: 1e-4 },
+      phase: { method: 'fgla', iterations: 2, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
       normalizeDbfs: null,
       sample: false,
       seed: 1,

@@ -189,7 +189,7 @@ test('generate renders with the curve a = (v + 1) / 2, the iterations and normal
   assert.equal(sidecar.params.duration, 1.5);
   assert.deepEqual(sidecar.params.a, { path: join(work, 'dataset', 'audio', 'low.wav'), start: 0.25 });
   assert.deepEqual(sidecar.params.b, { path: join(work, 'dataset', 'audio', 'high.wav'), start: 0.5 });
-  assert.deepEqual(sidecar.params.phase, { method: 'pghi+fgla', iterations: 8, momentum: 0.99, tolerance: 1e-4 });
+  assert.deepEqual(sidecar.params.phase, { method: 'pghi+fgla', iterations: 8, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' });
   assert.equal(sidecar.params.normalizeDbfs, -1);
   assert.equal(sidecar.params.sample, false);
   // the curve per frame equals the original's resampling: linear interpolation of (v + 1) / 2 at linspace(0, n - 1, frames)

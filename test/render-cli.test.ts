@@ -82,6 +82,33 @@ test('the sidecar records the PGHI tolerance; a sidecar without one (lts 0.1.0) 
   assert.equal(JSON.parse(readFileSync(join(fx.dir, 'tol-legacy.json'), 'utf8')).params.phase.tolerance, 1e-5);
 });
 
+test("the sidecar records PGHI's time derivative; a sidecar without one (lts 0.2.0) re-renders with the log difference it was made with", () => {
+  const out = join(fx.dir, 'td.wav');
+  const r = lts(...base(), '--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--phase', 'pghi', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const sidecar = JSON.parse(readFileSync(join(fx.dir, 'td.json'), 'utf8'));
+  assert.equal(sidecar.params.phase.timeDerivative, 'power');
+  const variant = (name: string, timeDerivative: string | undefined) => {
+    const sc = structuredClone(sidecar);
+    if (timeDerivative === undefined) delete sc.params.phase.timeDerivative;
+    else sc.params.phase.timeDerivative = timeDerivative;
+    writeFileSync(join(fx.dir, `${name}.src.json`), JSON.stringify(sc));
+    return lts('render', '--from', join(fx.dir, `${name}.src.json`), '--out', join(fx.dir, `${name}.wav`));
+  };
+  for (const [name, td] of [['td-legacy', undefined], ['td-log', 'log'], ['td-power', 'power']] as const) {
+    assert.equal(variant(name, td).code, 0, name);
+  }
+  const wav = (name: string) => readFileSync(join(fx.dir, `${name}.wav`));
+  assert.deepEqual(wav('td-power'), readFileSync(out), 'the sidecar rebuilds its render byte for byte');
+  assert.deepEqual(wav('td-legacy'), wav('td-log'));
+  assert.notDeepEqual(wav('td-legacy'), wav('td-power'), 'the time derivative must make a difference on this render');
+  assert.equal(JSON.parse(readFileSync(join(fx.dir, 'td-legacy.json'), 'utf8')).params.phase.timeDerivative, 'log');
+  const bad = variant('td-bad', 'cubic');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').pop(), `lts render: PGHI time derivative "cubic" is not 'power' or 'log'; leave it out for 'power'`);
+  assert.ok(!existsSync(join(fx.dir, 'td-bad.wav')));
+});
+
 test('negative values after options are values, as in the README (--normalize -1, --curve -0.2)', () => {
   const out = join(fx.dir, 'negative.wav');
   const r = lts(...base(), '--a', fx.fileA, '--b', fx.fileB, '--duration', '0.5', '--normalize', '-3', '--curve', '-0.2', '--out', out);

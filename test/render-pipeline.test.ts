@@ -30,7 +30,7 @@ function params(curve: string, over: Partial<RenderParams> = {}): RenderParams {
     b: { path: fx.fileB, start: 0.5 },
     duration: 1,
     curve,
-    phase: { method: 'pghi+fgla', iterations: 4, momentum: 0.99, tolerance: 1e-4 },
+    phase: { method: 'pghi+fgla', iterations: 4, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
     normalizeDbfs: null,
     sample: false,
     seed: 0,
@@ -99,7 +99,7 @@ test('a = 0.5 lies between A and B; a = 1.2 moves beyond A, away from B', async 
 
 test('the same seed gives byte-identical WAV files, another seed a different one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lts-render-'));
-  const p = params('0:1,0.5:0.2,1:0.7', { sample: true, seed: 7, phase: { method: 'fgla', iterations: 3, momentum: 0.99, tolerance: 1e-4 } });
+  const p = params('0:1,0.5:0.2,1:0.7', { sample: true, seed: 7, phase: { method: 'fgla', iterations: 3, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' } });
   const r1 = await renderer.render(p, { dir });
   const r2 = await renderer.render(p, { dir });
   const r3 = await renderer.render({ ...p, seed: 8 }, { dir });

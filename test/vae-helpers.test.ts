@@ -31,7 +31,7 @@ const demoExcerpt = (i: number, start: number) => ({ path: join(DEMO_DATASET_DIR
 function demoRender(over: Partial<RenderParams> & Pick<RenderParams, 'a' | 'b' | 'duration' | 'curve'>): RenderParams {
   return {
     model: DEFAULT_MODEL_DIR,
-    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4 },
+    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
     normalizeDbfs: null,
     sample: false,
     seed: 0,

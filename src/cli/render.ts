@@ -10,7 +10,7 @@ import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
 import { parseThreads } from '../engine/vae-helpers.ts';
-import { LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
+import { LEGACY_PGHI_TIME_DERIVATIVE, LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
 import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
 import { serveRender } from '../io/listen-bridge.ts';
@@ -89,6 +89,10 @@ export function readSidecar(path: string): RenderSidecar {
   if (json.params.phase && typeof json.params.phase === 'object' && json.params.phase.tolerance === undefined) {
     json.params.phase = { ...json.params.phase, tolerance: LEGACY_PGHI_TOLERANCE };
   }
+  // Sidecars from before the PGHI time derivative was recorded used the log-magnitude difference.
+  if (json.params.phase && typeof json.params.phase === 'object' && json.params.phase.timeDerivative === undefined) {
+    json.params.phase = { ...json.params.phase, timeDerivative: LEGACY_PGHI_TIME_DERIVATIVE };
+  }
   return json;
 }
 
@@ -151,6 +155,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
         iterations: numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations),
         momentum: numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum),
         tolerance: RENDER_DEFAULTS.tolerance,
+        timeDerivative: RENDER_DEFAULTS.timeDerivative,
       },
       normalizeDbfs: v.normalize === undefined ? null : numberFlag(v.normalize, '--normalize', 0),
       sample: v.sample ?? false,

@@ -54,6 +54,8 @@ export interface ReconstructPhaseOptions {
   seed?: number;
   /** Relative tolerance of PGHI (default 1e-4, i.e. −80 dB; see `pghi.ts`). */
   tolerance?: number;
+  /** PGHI's time derivative of the log-magnitude, `'power'` (default) or `'log'` (see `PghiOptions` in `pghi.ts`). */
+  timeDerivative?: 'power' | 'log';
   /** Called with (done, total) FGLA iterations as they complete (and (1, 1) after PGHI alone). */
   onProgress?: (done: number, total: number) => void;
   /** Abort: checked before the work starts and between FGLA iterations; throws the signal's reason (an `AbortError`). */
@@ -115,11 +117,11 @@ export function reconstructPhase(
   }
   const cfg: StftConfig = transform.config;
   if (method === 'pghi') {
-    const out = pghiSignal(mag, cfg, length, { tolerance: opts.tolerance, seed: opts.seed });
+    const out = pghiSignal(mag, cfg, length, { tolerance: opts.tolerance, timeDerivative: opts.timeDerivative, seed: opts.seed });
     opts.onProgress?.(1, 1);
     return out;
   }
-  const start = pghi(mag, cfg, { tolerance: opts.tolerance, seed: opts.seed });
+  const start = pghi(mag, cfg, { tolerance: opts.tolerance, timeDerivative: opts.timeDerivative, seed: opts.seed });
   return fgla(mag, transform, length, {
     iterations,
     momentum: opts.momentum,

@@ -540,6 +540,7 @@ export class OscServer {
         iterations: this.iterations,
         momentum: RENDER_DEFAULTS.momentum,
         tolerance: RENDER_DEFAULTS.tolerance,
+        timeDerivative: RENDER_DEFAULTS.timeDerivative,
       },
       normalizeDbfs: this.normalize ? OSC_NORMALIZE_DBFS : null,
       sample: false,

@@ -25,10 +25,19 @@ export interface PhaseSettings {
    * ({@link LEGACY_PGHI_TOLERANCE}) so that they still reproduce byte for byte.
    */
   tolerance: number;
+  /**
+   * How PGHI takes the time derivative of the log-magnitude (see `PghiOptions.timeDerivative` in
+   * `pghi.ts`): `'power'` for new renders. Sidecars written before it was recorded used `'log'`;
+   * `lts render --from` fills that in ({@link LEGACY_PGHI_TIME_DERIVATIVE}).
+   */
+  timeDerivative: 'power' | 'log';
 }
 
 /** The PGHI tolerance of renders whose sidecar does not record one (lts 0.1.0 used 1e-5). */
 export const LEGACY_PGHI_TOLERANCE = 1e-5;
+
+/** The PGHI time derivative of renders whose sidecar does not record one (lts 0.2.0 and earlier). */
+export const LEGACY_PGHI_TIME_DERIVATIVE: 'power' | 'log' = 'log';
 
 /** Everything that determines a render; stored verbatim in the JSON sidecar. */
 export interface RenderParams {

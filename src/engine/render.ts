@@ -18,7 +18,7 @@ import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
 import { reconstructPhase } from '../dsp/phase.ts';
-import { DEFAULT_PGHI_TOLERANCE } from '../dsp/pghi.ts';
+import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
 import { readAudio } from '../io/audio.ts';
 import { encodeWav } from '../io/wav.ts';
@@ -80,6 +80,7 @@ export const RENDER_DEFAULTS = {
   method: 'pghi+fgla' as const,
   momentum: 0.99,
   tolerance: DEFAULT_PGHI_TOLERANCE,
+  timeDerivative: DEFAULT_PGHI_TIME_DERIVATIVE,
   fadeMs: 10,
   seed: 0,
 };
@@ -216,6 +217,7 @@ export class Renderer {
       iterations: params.phase.iterations,
       momentum: params.phase.momentum,
       tolerance: params.phase.tolerance,
+      timeDerivative: params.phase.timeDerivative,
       seed: params.seed,
       signal: opts.signal,
       onProgress: (done: number, total: number) => report(opts, 'phase', total > 0 ? done / total : 1),
@@ -402,6 +404,9 @@ export function validateParams(p: RenderParams): void {
   num(p.phase.iterations, '--iters', (x) => Number.isInteger(x) && x >= 0 && x <= 512, 'use a whole number from 0 to 512');
   num(p.phase.momentum, '--momentum', (x) => x >= 0 && x < 2, 'use a value in [0, 2), 0.99 by default');
   num(p.phase.tolerance, 'PGHI tolerance', (x) => x > 0 && x < 1, 'use a value in (0, 1), 1e-4 by default');
+  if (p.phase.timeDerivative !== 'power' && p.phase.timeDerivative !== 'log') {
+    throw new UserError(`PGHI time derivative ${JSON.stringify(p.phase.timeDerivative)} is not 'power' or 'log'; leave it out for 'power'`);
+  }
   num(p.seed, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, 'use a whole number from 0 to 4294967295');
   num(p.fadeMs, '--fade', (x) => x >= 0 && x <= 1000, 'use milliseconds from 0 to 1000');
   if (p.normalizeDbfs !== null) num(p.normalizeDbfs, '--normalize', (x) => x <= 0 && x >= -60, 'use dBFS from -60 to 0, e.g. --normalize -1');

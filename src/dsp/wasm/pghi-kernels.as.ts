@@ -35,6 +35,9 @@ declare function pffftTransformOrdered(setup: i32, input: usize, output: usize, 
 declare function jsLog(x: f64): f64;
 
 /** Buckets of the priority queue (a multiple of 32; the same as pghi.ts). */
+/** Taps of the time differentiator (pghi.ts DIFF_1, DIFF_2): Hann-tapered ideal differentiator over ±2 frames, on |c|². */
+const DIFF_1: f64 = 0.75;
+const DIFF_2: f64 = 0.125;
 const QUEUE_BUCKETS: i32 = 4096;
 /** Angles in the phasor table (a power of two; the same as pghi.ts). */
 const PHASOR_STEPS: i32 = 65536;
@@ -140,16 +143,19 @@ export function pghiScan(data: usize, n: i32): i32 {
  * @param threshold tolerance · max|c|.
  * @param logThr    ln(threshold).
  * @param F         log floor, ln(threshold) − ln(1000) (computed by the caller, with the same libm as pghi.ts).
+ * @param magFloor  the same floor as a magnitude, threshold / 1000 (for the power differences of the time derivative).
  * @param qScale    (QUEUE_BUCKETS − 1) / max(1e-12, ln(max|c|) − logThr).
  * @param cT        a·N/λ.
  * @param cF        −λ/(a·N).
  * @param twoPiOverN 2π/N.
  * @param r0        xorshift32 state (odd), the first draw of the seeded generator.
+ * @param power     1: the time derivative from power differences over ±2 frames (pghi.ts `timeDerivative: 'power'`), 0: log centred.
  * @returns The number of coefficients at or above the threshold.
  */
 export function pghiPrepare(
   st: usize, data: usize, lnTable: usize, T: i32, M: i32, advance: usize,
-  threshold: f64, logThr: f64, F: f64, qScale: f64, cT: f64, cF: f64, twoPiOverN: f64, N: i32, a: i32, r0: i32,
+  threshold: f64, logThr: f64, F: f64, magFloor: f64, qScale: f64, cT: f64, cF: f64, twoPiOverN: f64, N: i32, a: i32, r0: i32,
+  power: i32,
 ): i32 {
   for (let m: i32 = 0; m < M; m++) store<f64>(advance + (<usize>m << 3), twoPiOverN * <f64>((a * m) % N));
   const W16 = <usize>(M + 2) << 4;
@@ -170,23 +176,44 @@ export function pghiPrepare(
     if (t < T) {
       if (t + 1 < T) logRow(data, t + 1, M, st, lnTable);
       const row = st + <usize>(t + 1) * W16 + 16;
-      const up: usize = T == 1 || t == T - 1 ? 0 : W16;
-      const down: usize = T == 1 || t == 0 ? 0 : W16;
+      // time derivative: power differences over ±2 frames inside, ±1 next to the edges, log one-sided at the edges
+      const reach: i32 = T == 1 ? 0 : t == 0 || t == T - 1 || power == 0 ? 1 : t == 1 || t == T - 2 ? 2 : 3;
+      const up: usize = reach == 0 || t == T - 1 ? 0 : W16;
+      const down: usize = reach == 0 || t == 0 ? 0 : W16;
       const f: f64 = up != 0 && down != 0 ? cF / 2 : cF;
       const src = data + ((<usize>t * <usize>M) << 2);
+      const rowBytes = <usize>M << 2;
       for (let m: i32 = 0; m < M; m++) {
         const o = row + (<usize>m << 4);
-        if (<f64>load<f32>(src + (<usize>m << 2)) >= threshold) {
+        const pv = src + (<usize>m << 2);
+        const v: f64 = <f64>load<f32>(pv);
+        if (v >= threshold) {
           let x: f64 = <f64>load<f32>(o - 16, 8);
           const s0 = x > F ? x : F;
           x = <f64>load<f32>(o + 16, 8);
           const s1 = x > F ? x : F;
-          x = <f64>load<f32>(o + up, 8);
-          const su = x > F ? x : F;
-          x = <f64>load<f32>(o - down, 8);
-          const sd = x > F ? x : F;
           store<f32>(o, <f32>(load<f64>(advance + (<usize>m << 3)) + hT * (s1 - s0)));
-          store<f32>(o, <f32>(f * (su - sd)), 4);
+          if (reach >= 2) {
+            let y: f64 = <f64>load<f32>(pv + rowBytes);
+            const p1 = y > magFloor ? y : magFloor;
+            y = <f64>load<f32>(pv - rowBytes);
+            const m1 = y > magFloor ? y : magFloor;
+            let d: f64 = p1 * p1 - m1 * m1;
+            if (reach == 3) {
+              y = <f64>load<f32>(pv + 2 * rowBytes);
+              const p2 = y > magFloor ? y : magFloor;
+              y = <f64>load<f32>(pv - 2 * rowBytes);
+              const m2 = y > magFloor ? y : magFloor;
+              d = DIFF_1 * d - DIFF_2 * (p2 * p2 - m2 * m2);
+            } else d = 0.5 * d;
+            store<f32>(o, <f32>(cF * (d / (2 * v * v))), 4);
+          } else {
+            x = <f64>load<f32>(o + up, 8);
+            const su = x > F ? x : F;
+            x = <f64>load<f32>(o - down, 8);
+            const sd = x > F ? x : F;
+            store<f32>(o, <f32>(f * (su - sd)), 4);
+          }
           const q: f64 = (<f64>load<f32>(o, 8) - logThr) * qScale;
           store<i32>(o, q < 1 ? 0 : q >= <f64>top ? top : <i32>q, 12);
           remaining++;

@@ -22,8 +22,8 @@ export type PghiScanFn = (data: number, n: number) => number;
 /** `pghiPrepare(...)`: log-magnitudes, phase steps, buckets and starting phases; returns the number of coefficients to integrate. */
 export type PghiPrepareFn = (
   st: number, data: number, lnTable: number, T: number, M: number, advance: number,
-  threshold: number, logThr: number, F: number, qScale: number, cT: number, cF: number, twoPiOverN: number,
-  N: number, a: number, r0: number,
+  threshold: number, logThr: number, F: number, magFloor: number, qScale: number, cT: number, cF: number, twoPiOverN: number,
+  N: number, a: number, r0: number, power: number,
 ) => number;
 /** `pghiIntegrate(...)`: the heap integration. */
 export type PghiIntegrateFn = (
