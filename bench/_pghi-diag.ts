@@ -17,6 +17,15 @@
  *   best edge reaching it is popped), edge weight min(|c_i|, |c_j|), bin-direction edges scaled by `--arg`.
  * - `gauss`: the STFT taken with a truncated Gaussian window exp(−π n²/λ), λ = 0.25645·N², the
  *   window PGHI's relations are exact for, instead of Hann; SC still measured with the Hann STFT.
+ * - `deriv`: time-derivative schemes for the bin steps (`--arg log3,pow7,sinc4,two0.125,gam0.5,mix2,curv1`:
+ *   centred log difference, power stencils, windowed ideal differentiators of the power, hybrids); `deriv2`:
+ *   frequency-derivative schemes for the frame steps (`--arg log3,hann,pow2`) with `--time SCHEME`.
+ * - `where`: where the step errors sit (edges at a peak, in a valley or on a flank along frequency).
+ * - `oracle` also prints true bin steps at valleys only, and a two-partial Hann model of the valleys
+ *   (`--fit`, `--span`, `--peak`), with PGHI's sign and with the true one.
+ *
+ * `--time SCHEME` (e.g. `two0.125`, the shipped `timeDerivative: 'power'`) sets the bin steps' time derivative
+ * for the other variants; `--bin-scale F` scales the bin steps.
  *
  * `--synthetic 60,100,150` runs on 4 s stationary harmonic tones of those fundamentals instead (`clicks8`: 8 decaying
  * 1 kHz bursts a second; `am40`: a 440 Hz tone amplitude-modulated at 40 Hz).
@@ -290,6 +299,25 @@ function trueEdges(c: Coefficients): Edges {
   return { eT, eF };
 }
 
+/**
+ * The local maxima at or above `thr` of the frame at offset `o`: bin `k`, frequency `w` in bins from the exact
+ * Hann two-bin ratio |W(δ−1)|/|W(δ)| = (1+δ)/(2−δ), and amplitude `A` (the peak magnitude over |W(δ)|).
+ */
+function framePeaks(S: Float32Array, o: number, thr: number): { k: number; w: number; A: number }[] {
+  const peaks: { k: number; w: number; A: number }[] = [];
+  for (let k = 1; k < M - 1; k++) {
+    const v = S[o + k];
+    if (v >= thr && v > S[o + k - 1] && v >= S[o + k + 1]) {
+      const l = S[o + k - 1];
+      const r = S[o + k + 1];
+      const R = Math.max(l, r) / v;
+      const d = (r >= l ? 1 : -1) * ((2 * R - 1) / (1 + R));
+      peaks.push({ k, w: k + d, A: v / Math.abs(hannKernel(d)) });
+    }
+  }
+  return peaks;
+}
+
 /** Frame steps from the peak (exact Hann two-bin ratio) whose region holds the bin. */
 function peakLockedSteps(S: Float32Array, T: number): Float64Array {
   const dT = new Float64Array(T * M);
@@ -301,16 +329,9 @@ function peakLockedSteps(S: Float32Array, T: number): Float64Array {
   for (let t = 0; t < T; t++) {
     const o = t * M;
     peaks.length = 0;
-    for (let k = 1; k < M - 1; k++) {
-      const v = S[o + k];
-      if (v >= thr && v > S[o + k - 1] && v >= S[o + k + 1]) {
-        const l = S[o + k - 1];
-        const r = S[o + k + 1];
-        const R = Math.max(l, r) / v; // Hann: |W(δ−1)|/|W(δ)| = (1+δ)/(2−δ)
-        const d = (2 * R - 1) / (1 + R);
-        freq[k] = k + (r >= l ? d : -d);
-        peaks.push(k);
-      }
+    for (const p of framePeaks(S, o, thr)) {
+      freq[p.k] = p.w;
+      peaks.push(p.k);
     }
     let pi = 0;
     for (let m = 0; m < M; m++) {
@@ -324,6 +345,90 @@ function peakLockedSteps(S: Float32Array, T: number): Float64Array {
     }
   }
   return dT;
+}
+
+/** Valley model knobs (`--fit`, `--span`, `--peak`): fit residual / energy, edges each side of the minimum, peak floor / max. */
+let FIT = 0.1;
+let SPAN = 1;
+let PEAK = 1e-3;
+
+/** Hann window's spectrum in bins, normalised to 1 at 0 (real, signed): sinc(x)/(1 − x²). */
+function hannKernel(x: number): number {
+  if (Math.abs(x) < 1e-9) return 1;
+  if (Math.abs(Math.abs(x) - 1) < 1e-9) return 0.5;
+  return Math.sin(Math.PI * x) / (Math.PI * x * (1 - x * x));
+}
+
+/**
+ * Bin steps across the valley between every two neighbouring peaks of a frame from a two-partial Hann model:
+ * c(m) = A1·W(m − ω1) + A2·W(m − ω2)·e^{iΔ} (window-centred phase, relative to partial 1), peaks from the exact
+ * Hann two-bin ratio, A from the peak magnitude; |Δ| fitted to the magnitudes between the peaks (64-step search),
+ * its sign the one whose total phase change across the valley is nearer to PGHI's estimate. Returns the bin edges
+ * with the model's steps between the peaks (the others unchanged).
+ */
+function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float64Array): Float64Array {
+  const eF = Float64Array.from(est.eF);
+  let mx = 0;
+  for (const v of S) if (v > mx) mx = v;
+  const thr = mx * PEAK;
+  const cand = new Float64Array(64);
+  for (let t = 0; t < T; t++) {
+    const o = t * M;
+    const peaks = framePeaks(S, o, thr);
+    for (let j = 0; j + 1 < peaks.length; j++) {
+      const p1 = peaks[j];
+      const p2 = peaks[j + 1];
+      if (p2.k - p1.k < 2 || p2.k - p1.k > 12) continue;
+      // fit |Δ| to the magnitudes strictly between the peaks
+      let best = 0;
+      let bestErr = Infinity;
+      for (let q = 0; q < 64; q++) {
+        const D = (Math.PI * q) / 63;
+        const cr = Math.cos(D);
+        const ci = Math.sin(D);
+        let err = 0;
+        for (let m = p1.k + 1; m < p2.k; m++) {
+          const a = p1.A * hannKernel(m - p1.w);
+          const b = p2.A * hannKernel(m - p2.w);
+          const mag = Math.hypot(a + b * cr, b * ci);
+          err += (mag - S[o + m]) ** 2;
+        }
+        cand[q] = err;
+        if (err < bestErr) {
+          bestErr = err;
+          best = D;
+        }
+      }
+      // the two signs: model steps from p1 to p2, compared with PGHI's total change across the valley
+      const steps = (D: number): number[] => {
+        const out: number[] = [];
+        let prev = NaN;
+        for (let m = p1.k; m <= p2.k; m++) {
+          const a = p1.A * hannKernel(m - p1.w);
+          const b = p2.A * hannKernel(m - p2.w);
+          const ph = Math.atan2(b * Math.sin(D), a + b * Math.cos(D));
+          if (m > p1.k) out.push(wrap(ph - prev));
+          prev = ph;
+        }
+        return out;
+      };
+      const plus = steps(best);
+      const minus = steps(-best);
+      let pg = 0;
+      for (let m = p1.k; m < p2.k; m++) pg += (truth ?? est.eF)[o + m];
+      const tot = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
+      const chosen = Math.abs(wrap(tot(plus) - pg)) <= Math.abs(wrap(tot(minus) - pg)) ? plus : minus;
+      let energy = 0;
+      let vmin = p1.k + 1;
+      for (let m = p1.k + 1; m < p2.k; m++) {
+        energy += S[o + m] ** 2;
+        if (S[o + m] < S[o + vmin]) vmin = m;
+      }
+      if (bestErr > FIT * energy) continue;
+      for (let m = Math.max(p1.k, vmin - SPAN); m < Math.min(p2.k, vmin + SPAN); m++) eF[o + m] = chosen[m - p1.k];
+    }
+  }
+  return eF;
 }
 
 /** Gauss-Seidel sweeps: each phase becomes the S-weighted circular mean of its neighbours' predictions. */
@@ -430,6 +535,9 @@ const opt = (k: string): string | undefined => (args.includes(`--${k}`) ? args[a
 const variant = opt('variant') ?? 'oracle';
 if (opt('time') !== undefined && variant !== 'deriv2') timeDerivative = opt('time') as TimeDerivative;
 if (opt('bin-scale') !== undefined) binScale = Number(opt('bin-scale'));
+if (opt('fit') !== undefined) FIT = Number(opt('fit'));
+if (opt('span') !== undefined) SPAN = Number(opt('span'));
+if (opt('peak') !== undefined) PEAK = Number(opt('peak'));
 const arg = opt('arg');
 const tr = stftTransform(cfg);
 const dir = join(here, '..', 'data', 'bench');
@@ -496,6 +604,46 @@ for (const [name, load] of inputs) {
     parts.push(record('true', score(integrate(S, T, tru))));
     parts.push(record('true-frame', score(integrate(S, T, { eT: tru.eT, eF: est.eF }))));
     parts.push(record('true-bin', score(integrate(S, T, { eT: est.eT, eF: tru.eF }))));
+    // true bin steps only on edges that touch a local minimum along frequency (valleys between partials)
+    const valley = (i: number): boolean => {
+      const m = i % M;
+      return m > 0 && m + 1 < M && S[i] <= S[i - 1] && S[i] <= S[i + 1];
+    };
+    const mixed = Float64Array.from(est.eF, (v, i) => ((i % M) + 1 < M && (valley(i) || valley(i + 1)) ? tru.eF[i] : v));
+    parts.push(record('true-bin-valleys', score(integrate(S, T, { eT: est.eT, eF: mixed }))));
+    parts.push(record('model-valleys', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est) }))));
+    parts.push(record('model-valleys-true-sign', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, tru.eF) }))));
+  } else if (variant === 'where') {
+    // weighted squared step errors by where the edge is: at a peak along frequency, in a valley, on a flank
+    const tru = trueEdges(c);
+    const cls = (i: number): number => {
+      const m = i % M;
+      const l = m > 0 ? S[i - 1] : S[i + 1];
+      const r = m + 1 < M ? S[i + 1] : S[i - 1];
+      return S[i] >= l && S[i] >= r ? 0 : S[i] <= l && S[i] <= r ? 1 : 2;
+    };
+    const eb = [0, 0, 0];
+    const ef = [0, 0, 0];
+    const wb = [0, 0, 0];
+    let total = 0;
+    for (let i = 0; i < T * M; i++) {
+      if ((i % M) + 1 < M) {
+        const w = Math.min(S[i], S[i + 1]) ** 2;
+        const k = Math.max(cls(i), cls(i + 1)) === 1 || cls(i) === 1 || cls(i + 1) === 1 ? 1 : cls(i) === 0 || cls(i + 1) === 0 ? 0 : 2;
+        eb[k] += w * wrap(est.eF[i] - tru.eF[i]) ** 2;
+        wb[k] += w;
+      }
+      if (i + M < T * M) {
+        const w = Math.min(S[i], S[i + M]) ** 2;
+        ef[cls(i)] += w * wrap(est.eT[i] - tru.eT[i]) ** 2;
+        total += w;
+      }
+    }
+    const sb = eb.reduce((x, y) => x + y);
+    const sf = ef.reduce((x, y) => x + y);
+    const pct = (v: number, t: number): string => `${((100 * v) / t).toFixed(0)}%`;
+    parts.push(`bin-step error at peak/valley/flank ${eb.map((v) => pct(v, sb)).join(' ')} (weight ${wb.map((v) => pct(v, wb[0] + wb[1] + wb[2])).join(' ')})`);
+    parts.push(`frame-step error ${ef.map((v) => pct(v, sf)).join(' ')}; rms bin ${Math.sqrt(sb / (wb[0] + wb[1] + wb[2])).toFixed(3)} frame ${Math.sqrt(sf / total).toFixed(3)}`);
   } else if (variant === 'deriv') {
     for (const d of (arg ?? 'log3,pow7,sinc4,sinc8,sinc16').split(',') as TimeDerivative[]) {
       timeDerivative = d;
