@@ -431,11 +431,16 @@ function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float6
   return eF;
 }
 
+/** Edge weight of {@link smooth} (`--smooth-weight src|src2|min|min2`). */
+let smoothWeight = 'src';
+
 /** Gauss-Seidel sweeps: each phase becomes the S-weighted circular mean of its neighbours' predictions. */
 function smooth(S: Float32Array, T: number, e: Edges, ph: Float64Array, sweeps: number): void {
   const K = T * M;
   let mx = 0;
   for (const v of S) if (v > mx) mx = v;
+  const SW = (i: number, j: number): number =>
+    smoothWeight === 'src2' ? S[j] * S[j] : smoothWeight === 'min' ? Math.min(S[i], S[j]) : smoothWeight === 'min2' ? Math.min(S[i], S[j]) ** 2 : S[j];
   const zr = Float64Array.from(ph, Math.cos);
   const zi = Float64Array.from(ph, Math.sin);
   for (let s = 0; s < sweeps; s++) {
@@ -449,8 +454,8 @@ function smooth(S: Float32Array, T: number, e: Edges, ph: Float64Array, sweeps: 
       const add = (j: number, step: number): void => {
         const c = Math.cos(step);
         const sn = Math.sin(step);
-        ar += S[j] * (zr[j] * c - zi[j] * sn);
-        ai += S[j] * (zr[j] * sn + zi[j] * c);
+        ar += SW(i, j) * (zr[j] * c - zi[j] * sn);
+        ai += SW(i, j) * (zr[j] * sn + zi[j] * c);
       };
       if (t > 0) add(i - M, e.eT[i - M]);
       if (t + 1 < T) add(i + M, -e.eT[i]);
@@ -536,6 +541,7 @@ const variant = opt('variant') ?? 'oracle';
 if (opt('time') !== undefined && variant !== 'deriv2') timeDerivative = opt('time') as TimeDerivative;
 if (opt('bin-scale') !== undefined) binScale = Number(opt('bin-scale'));
 if (opt('fit') !== undefined) FIT = Number(opt('fit'));
+if (opt('smooth-weight') !== undefined) smoothWeight = opt('smooth-weight') as string;
 if (opt('span') !== undefined) SPAN = Number(opt('span'));
 if (opt('peak') !== undefined) PEAK = Number(opt('peak'));
 const arg = opt('arg');
