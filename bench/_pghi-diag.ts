@@ -366,7 +366,7 @@ function hannKernel(x: number): number {
  * its sign the one whose total phase change across the valley is nearer to PGHI's estimate. Returns the bin edges
  * with the model's steps between the peaks (the others unchanged).
  */
-function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float64Array): Float64Array {
+function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float64Array, truePhase?: Float64Array): Float64Array {
   const eF = Float64Array.from(est.eF);
   let mx = 0;
   for (const v of S) if (v > mx) mx = v;
@@ -417,7 +417,8 @@ function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float6
       let pg = 0;
       for (let m = p1.k; m < p2.k; m++) pg += (truth ?? est.eF)[o + m];
       const tot = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
-      const chosen = Math.abs(wrap(tot(plus) - pg)) <= Math.abs(wrap(tot(minus) - pg)) ? plus : minus;
+      let chosen = Math.abs(wrap(tot(plus) - pg)) <= Math.abs(wrap(tot(minus) - pg)) ? plus : minus;
+      if (truePhase !== undefined) chosen = steps(wrap(truePhase[o + p2.k] - truePhase[o + p1.k]));
       let energy = 0;
       let vmin = p1.k + 1;
       for (let m = p1.k + 1; m < p2.k; m++) {
@@ -619,6 +620,8 @@ for (const [name, load] of inputs) {
     parts.push(record('true-bin-valleys', score(integrate(S, T, { eT: est.eT, eF: mixed }))));
     parts.push(record('model-valleys', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est) }))));
     parts.push(record('model-valleys-true-sign', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, tru.eF) }))));
+    const tp = Float64Array.from({ length: T * M }, (_, i) => Math.atan2(c.im[i], c.re[i]) - Math.PI * (i % M));
+    parts.push(record('model-valleys-true-delta', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, undefined, tp) }))));
   } else if (variant === 'where') {
     // weighted squared step errors by where the edge is: at a peak along frequency, in a valley, on a flank
     const tru = trueEdges(c);
