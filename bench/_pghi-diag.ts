@@ -127,7 +127,7 @@ function integrate(S: Float32Array, T: number, e: Edges, fPen?: number): Float64
     if (fPen === undefined) {
       ph[j] = p;
       h.push(S[j], j);
-    } else h.push((f ? fPen : 1) * Math.min(S[i], S[j]), j, p);
+    } else h.push((f && (!valleyOnly || isValley(S, i) || isValley(S, j)) ? fPen : 1) * Math.min(S[i], S[j]), j, p);
   };
   const expand = (i: number): void => {
     const t = (i / M) | 0;
@@ -154,6 +154,15 @@ function integrate(S: Float32Array, T: number, e: Edges, fPen?: number): Float64
     }
   }
   return ph;
+}
+
+/** With `--valley-only`, `prim`'s bin-edge weight applies only to edges touching a local minimum along frequency. */
+let valleyOnly = false;
+
+/** Whether coefficient i is a local minimum along frequency (not at DC or Nyquist). */
+function isValley(S: Float32Array, i: number): boolean {
+  const m = i % M;
+  return m > 0 && m + 1 < M && S[i] <= S[i - 1] && S[i] <= S[i + 1];
 }
 
 /** Coefficients in stft.ts's convention (phase origin at the frame start: (−1)^m). */
@@ -542,6 +551,7 @@ const variant = opt('variant') ?? 'oracle';
 if (opt('time') !== undefined && variant !== 'deriv2') timeDerivative = opt('time') as TimeDerivative;
 if (opt('bin-scale') !== undefined) binScale = Number(opt('bin-scale'));
 if (opt('fit') !== undefined) FIT = Number(opt('fit'));
+valleyOnly = args.includes('--valley-only');
 if (opt('smooth-weight') !== undefined) smoothWeight = opt('smooth-weight') as string;
 if (opt('span') !== undefined) SPAN = Number(opt('span'));
 if (opt('peak') !== undefined) PEAK = Number(opt('peak'));
@@ -612,11 +622,7 @@ for (const [name, load] of inputs) {
     parts.push(record('true-frame', score(integrate(S, T, { eT: tru.eT, eF: est.eF }))));
     parts.push(record('true-bin', score(integrate(S, T, { eT: est.eT, eF: tru.eF }))));
     // true bin steps only on edges that touch a local minimum along frequency (valleys between partials)
-    const valley = (i: number): boolean => {
-      const m = i % M;
-      return m > 0 && m + 1 < M && S[i] <= S[i - 1] && S[i] <= S[i + 1];
-    };
-    const mixed = Float64Array.from(est.eF, (v, i) => ((i % M) + 1 < M && (valley(i) || valley(i + 1)) ? tru.eF[i] : v));
+    const mixed = Float64Array.from(est.eF, (v, i) => ((i % M) + 1 < M && (isValley(S, i) || isValley(S, i + 1)) ? tru.eF[i] : v));
     parts.push(record('true-bin-valleys', score(integrate(S, T, { eT: est.eT, eF: mixed }))));
     parts.push(record('model-valleys', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est) }))));
     parts.push(record('model-valleys-true-sign', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, tru.eF) }))));
