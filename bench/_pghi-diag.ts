@@ -20,6 +20,8 @@
  * - `deriv`: time-derivative schemes for the bin steps (`--arg log3,pow7,sinc4,two0.125,gam0.5,mix2,curv1`:
  *   centred log difference, power stencils, windowed ideal differentiators of the power, hybrids); `deriv2`:
  *   frequency-derivative schemes for the frame steps (`--arg log3,hann,pow2`) with `--time SCHEME`.
+ * - `realign`: after PGHI, impose at every frame the valley jumps PGHI's steps predict, averaged over ±K frames
+ *   (`--arg 0,2,8,32`): far worse.
  * - `where`: where the step errors sit (edges at a peak, in a valley or on a flank along frequency).
  * - `oracle` also prints true bin steps at valleys only, and a two-partial Hann model of the valleys
  *   (`--fit`, `--span`, `--peak`), with PGHI's sign and with the true one.
@@ -444,6 +446,56 @@ function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float6
 /** Edge weight of {@link smooth} (`--smooth-weight src|src2|min|min2`). */
 let smoothWeight = 'src';
 
+/**
+ * Valley-jump realignment after PGHI: at every frame and valley between neighbouring peaks, the discrepancy
+ * d = wrap(J − R) between the jump PGHI's own bin steps predict across the valley (J, summed from peak to peak) and the
+ * jump its integrated phases realise (R) is averaged (circular, weight |c(valley)|²) over ±K frames and ±1 bin of the
+ * valley, and the bins above each valley are turned by the running sum of these averages.
+ */
+function realignValleys(S: Float32Array, T: number, est: Edges, ph: Float64Array, K: number): void {
+  let mx = 0;
+  for (const v of S) if (v > mx) mx = v;
+  const Dr = new Float64Array(T * M);
+  const Di = new Float64Array(T * M);
+  const has = new Uint8Array(T * M);
+  for (let t = 0; t < T; t++) {
+    const o = t * M;
+    const pk = framePeaks(S, o, mx * PEAK);
+    for (let j = 0; j + 1 < pk.length; j++) {
+      const a0 = pk[j].k;
+      const b0 = pk[j + 1].k;
+      if (b0 - a0 < 2 || b0 - a0 > 12) continue;
+      let vmin = a0 + 1;
+      let J = 0;
+      for (let m = a0; m < b0; m++) J += est.eF[o + m];
+      for (let m = a0 + 1; m < b0; m++) if (S[o + m] < S[o + vmin]) vmin = m;
+      const d = wrap(J - (ph[o + b0] - ph[o + a0]));
+      const w = S[o + vmin] ** 2;
+      Dr[o + vmin] = w * Math.cos(d);
+      Di[o + vmin] = w * Math.sin(d);
+      has[o + vmin] = 1;
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    const o = t * M;
+    let C = 0;
+    for (let m = 0; m < M; m++) {
+      if (has[o + m]) {
+        let zr = 0;
+        let zi = 0;
+        for (let u = Math.max(0, t - K); u <= Math.min(T - 1, t + K); u++) {
+          for (let q = Math.max(0, m - 1); q <= Math.min(M - 1, m + 1); q++) {
+            zr += Dr[u * M + q];
+            zi += Di[u * M + q];
+          }
+        }
+        C += Math.atan2(zi, zr);
+      }
+      ph[o + m] += C;
+    }
+  }
+}
+
 /** Gauss-Seidel sweeps: each phase becomes the S-weighted circular mean of its neighbours' predictions. */
 function smooth(S: Float32Array, T: number, e: Edges, ph: Float64Array, sweeps: number): void {
   const K = T * M;
@@ -627,6 +679,27 @@ for (const [name, load] of inputs) {
     parts.push(record('model-valleys', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est) }))));
     parts.push(record('model-valleys-true-sign', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, tru.eF) }))));
     const tp = Float64Array.from({ length: T * M }, (_, i) => Math.atan2(c.im[i], c.re[i]) - Math.PI * (i % M));
+    // PGHI's steps, with each valley's total jump from peak to peak corrected to the true one (on the minimum's edge)
+    {
+      const eF = Float64Array.from(est.eF);
+      let mx = 0;
+      for (const v of S) if (v > mx) mx = v;
+      for (let t = 0; t < T; t++) {
+        const o = t * M;
+        const pk = framePeaks(S, o, mx * PEAK);
+        for (let j = 0; j + 1 < pk.length; j++) {
+          const a0 = pk[j].k;
+          const b0 = pk[j + 1].k;
+          if (b0 - a0 < 2 || b0 - a0 > 12) continue;
+          let vmin = a0 + 1;
+          let total = 0;
+          for (let m = a0; m < b0; m++) total += est.eF[o + m];
+          for (let m = a0 + 1; m < b0; m++) if (S[o + m] < S[o + vmin]) vmin = m;
+          eF[o + vmin] += wrap(wrap(tp[o + b0] - tp[o + a0]) - total);
+        }
+      }
+      parts.push(record('true-jump', score(integrate(S, T, { eT: est.eT, eF }))));
+    }
     parts.push(record('model-valleys-true-delta', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, undefined, tp) }))));
   } else if (variant === 'where') {
     // weighted squared step errors by where the edge is: at a peak along frequency, in a valley, on a flank
@@ -674,6 +747,14 @@ for (const [name, load] of inputs) {
     }
     freqDerivative = 'log3';
     timeDerivative = 'log3';
+  } else if (variant === 'realign') {
+    const ph = integrate(S, T, est);
+    parts.push(record('pghi', score(ph)));
+    for (const K of (arg ?? '0,4,16').split(',').map(Number)) {
+      const q = Float64Array.from(ph);
+      realignValleys(S, T, est, q, K);
+      parts.push(record(`realigned K${K}`, score(q)));
+    }
   } else if (variant === 'smooth') {
     const ph = integrate(S, T, est);
     parts.push(record('pghi', score(ph)));
