@@ -447,6 +447,26 @@ function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float6
 let smoothWeight = 'src';
 
 /**
+ * The valleys of the frame at offset `o` between neighbouring peaks at or above `thr` that are 2 to 12 bins apart:
+ * the peaks' bins `a0` < `b0`, the minimum `vmin` between them and `J`, the jump PGHI's bin steps predict from `a0` to `b0`.
+ */
+function valleys(S: Float32Array, o: number, thr: number, est: Edges): { a0: number; b0: number; vmin: number; J: number }[] {
+  const out: { a0: number; b0: number; vmin: number; J: number }[] = [];
+  const pk = framePeaks(S, o, thr);
+  for (let j = 0; j + 1 < pk.length; j++) {
+    const a0 = pk[j].k;
+    const b0 = pk[j + 1].k;
+    if (b0 - a0 < 2 || b0 - a0 > 12) continue;
+    let vmin = a0 + 1;
+    let J = 0;
+    for (let m = a0; m < b0; m++) J += est.eF[o + m];
+    for (let m = a0 + 1; m < b0; m++) if (S[o + m] < S[o + vmin]) vmin = m;
+    out.push({ a0, b0, vmin, J });
+  }
+  return out;
+}
+
+/**
  * Valley-jump realignment after PGHI: at every frame and valley between neighbouring peaks, the discrepancy
  * d = wrap(J − R) between the jump PGHI's own bin steps predict across the valley (J, summed from peak to peak) and the
  * jump its integrated phases realise (R) is averaged (circular, weight |c(valley)|²) over ±K frames and ±1 bin of the
@@ -460,15 +480,7 @@ function realignValleys(S: Float32Array, T: number, est: Edges, ph: Float64Array
   const has = new Uint8Array(T * M);
   for (let t = 0; t < T; t++) {
     const o = t * M;
-    const pk = framePeaks(S, o, mx * PEAK);
-    for (let j = 0; j + 1 < pk.length; j++) {
-      const a0 = pk[j].k;
-      const b0 = pk[j + 1].k;
-      if (b0 - a0 < 2 || b0 - a0 > 12) continue;
-      let vmin = a0 + 1;
-      let J = 0;
-      for (let m = a0; m < b0; m++) J += est.eF[o + m];
-      for (let m = a0 + 1; m < b0; m++) if (S[o + m] < S[o + vmin]) vmin = m;
+    for (const { a0, b0, vmin, J } of valleys(S, o, mx * PEAK, est)) {
       const d = wrap(J - (ph[o + b0] - ph[o + a0]));
       const w = S[o + vmin] ** 2;
       Dr[o + vmin] = w * Math.cos(d);
@@ -686,17 +698,7 @@ for (const [name, load] of inputs) {
       for (const v of S) if (v > mx) mx = v;
       for (let t = 0; t < T; t++) {
         const o = t * M;
-        const pk = framePeaks(S, o, mx * PEAK);
-        for (let j = 0; j + 1 < pk.length; j++) {
-          const a0 = pk[j].k;
-          const b0 = pk[j + 1].k;
-          if (b0 - a0 < 2 || b0 - a0 > 12) continue;
-          let vmin = a0 + 1;
-          let total = 0;
-          for (let m = a0; m < b0; m++) total += est.eF[o + m];
-          for (let m = a0 + 1; m < b0; m++) if (S[o + m] < S[o + vmin]) vmin = m;
-          eF[o + vmin] += wrap(wrap(tp[o + b0] - tp[o + a0]) - total);
-        }
+        for (const { a0, b0, vmin, J } of valleys(S, o, mx * PEAK, est)) eF[o + vmin] += wrap(wrap(tp[o + b0] - tp[o + a0]) - J);
       }
       parts.push(record('true-jump', score(integrate(S, T, { eT: est.eT, eF }))));
     }
