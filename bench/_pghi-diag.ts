@@ -377,7 +377,9 @@ function hannKernel(x: number): number {
  * its sign the one whose total phase change across the valley is nearer to PGHI's estimate. Returns the bin edges
  * with the model's steps between the peaks (the others unchanged).
  */
-function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float64Array, truePhase?: Float64Array): Float64Array {
+function valleyModelEdges(
+  S: Float32Array, T: number, est: Edges, truth?: Float64Array, truePhase?: Float64Array, jumpOnly = false,
+): Float64Array {
   const eF = Float64Array.from(est.eF);
   let mx = 0;
   for (const v of S) if (v > mx) mx = v;
@@ -437,7 +439,12 @@ function valleyModelEdges(S: Float32Array, T: number, est: Edges, truth?: Float6
         if (S[o + m] < S[o + vmin]) vmin = m;
       }
       if (bestErr > FIT * energy) continue;
-      for (let m = Math.max(p1.k, vmin - SPAN); m < Math.min(p2.k, vmin + SPAN); m++) eF[o + m] = chosen[m - p1.k];
+      if (jumpOnly) {
+        // keep PGHI's steps; only move the total jump from peak to peak to the model's, on the minimum's edge
+        let J = 0;
+        for (let m = p1.k; m < p2.k; m++) J += est.eF[o + m];
+        eF[o + vmin] += wrap(tot(chosen) - J);
+      } else for (let m = Math.max(p1.k, vmin - SPAN); m < Math.min(p2.k, vmin + SPAN); m++) eF[o + m] = chosen[m - p1.k];
     }
   }
   return eF;
@@ -702,6 +709,8 @@ for (const [name, load] of inputs) {
       }
       parts.push(record('true-jump', score(integrate(S, T, { eT: est.eT, eF }))));
     }
+    parts.push(record('model-jump', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, undefined, undefined, true) }))));
+    parts.push(record('model-jump-true-sign', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, tru.eF, undefined, true) }))));
     parts.push(record('model-valleys-true-delta', score(integrate(S, T, { eT: est.eT, eF: valleyModelEdges(S, T, est, undefined, tp) }))));
   } else if (variant === 'where') {
     // weighted squared step errors by where the edge is: at a peak along frequency, in a valley, on a flank
