@@ -32,7 +32,8 @@ import { tmpdir, loadavg } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber, fftFloor } from './util.ts';
+import { parseArgs, printTable, writeJson, median, machineInfo, formatNumber } from './util.ts';
+import { pffft } from '../src/dsp/fft.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { writeWav } from '../src/io/wav.ts';
 import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
@@ -165,6 +166,34 @@ function writeSection(path: string, body: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text.replace(/\n*$/, '\n'));
   renameSync(tmp, path);
+}
+
+/**
+ * The FFT-bound floor of Fast Griffin-Lim on the STFT: the PFFFT transforms alone that `fgla`
+ * performs for `frames` frames and `iterations` iterations (one inverse for the start, then a
+ * forward and an inverse per frame and iteration), on PFFFT's heap, without windowing, projection or
+ * overlap-add. Timed beside `fgla` in the same run, it shows how much of a slow figure is the
+ * machine (the floor slows down too) and how much is the work around the FFTs.
+ *
+ * @param frames Number of STFT frames.
+ * @param iterations FGLA iterations.
+ * @param nFft FFT size (default 2048).
+ */
+export function fftFloor(frames: number, iterations: number, nFft = 2048): void {
+  const setup = pffft.setup(nFft, 'real');
+  const buf = pffft.malloc(3 * nFft * 4);
+  try {
+    pffft.heapF32().fill(0.001, buf >> 2, (buf >> 2) + nFft);
+    for (let t = 0; t < frames; t++) pffft.transform(setup, buf + 4 * nFft, buf, buf + 8 * nFft, 1);
+    for (let it = 0; it < iterations; it++) {
+      for (let t = 0; t < frames; t++) {
+        pffft.transform(setup, buf, buf + 4 * nFft, buf + 8 * nFft, 0);
+        pffft.transform(setup, buf + 4 * nFft, buf, buf + 8 * nFft, 1);
+      }
+    }
+  } finally {
+    pffft.free(buf);
+  }
 }
 
 function markdownTable(rows: Record<string, unknown>[]): string {

@@ -6,7 +6,6 @@ import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { pffft } from '../src/dsp/fft.ts';
 
 /** Parse `--key value`, `--flag` and positional arguments. */
 export function parseArgs(argv: string[]): { flags: Record<string, string | true>; positional: string[] } {
@@ -89,32 +88,4 @@ export async function bestTime(fn: () => unknown | Promise<unknown>, repeats = 3
     best = Math.min(best, (performance.now() - t0) / 1000);
   }
   return best;
-}
-
-/**
- * The FFT-bound floor of Fast Griffin-Lim on the STFT: the PFFFT transforms alone that `fgla`
- * performs for `frames` frames and `iterations` iterations (one inverse for the start, then a
- * forward and an inverse per frame and iteration), on PFFFT's heap, without windowing, projection or
- * overlap-add. Timed beside `fgla` in the same run, it shows how much of a slow figure is the
- * machine (the floor slows down too) and how much is the work around the FFTs.
- *
- * @param frames Number of STFT frames.
- * @param iterations FGLA iterations.
- * @param nFft FFT size (default 2048).
- */
-export function fftFloor(frames: number, iterations: number, nFft = 2048): void {
-  const setup = pffft.setup(nFft, 'real');
-  const buf = pffft.malloc(3 * nFft * 4);
-  try {
-    pffft.heapF32().fill(0.001, buf >> 2, (buf >> 2) + nFft);
-    for (let t = 0; t < frames; t++) pffft.transform(setup, buf + 4 * nFft, buf, buf + 8 * nFft, 1);
-    for (let it = 0; it < iterations; it++) {
-      for (let t = 0; t < frames; t++) {
-        pffft.transform(setup, buf, buf + 4 * nFft, buf + 8 * nFft, 0);
-        pffft.transform(setup, buf + 4 * nFft, buf, buf + 8 * nFft, 1);
-      }
-    }
-  } finally {
-    pffft.free(buf);
-  }
 }

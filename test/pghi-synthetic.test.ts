@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { median } from '../bench/util.ts';
 import { pghi, pghiSignal, HANN_LAMBDA } from '../src/dsp/pghi.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { stft, istft, DEFAULT_STFT } from '../src/dsp/stft.ts';
@@ -180,10 +181,6 @@ test('bad input gives a one-line UserError naming the problem', () => {
 });
 
 test("the time derivative from power differences beats the log-magnitude one on real recordings; the log one wins on very fast decays", async () => {
-  const median = (xs: number[]): number => {
-    const v = [...xs].sort((p, q) => p - q);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const both = (y: Float32Array): { power: number; log: number } => {
     const m = magnitudes(stft(y, cfg));
     return { power: rebuildSc(y, pghi(m, cfg)), log: rebuildSc(y, pghi(m, cfg, { timeDerivative: 'log' })) };

@@ -14,6 +14,7 @@ import type { Magnitudes, StftConfig } from '../src/dsp/types.ts';
 import { UserError } from '../src/io/errors.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { readdirSync } from 'node:fs';
+import { median } from '../bench/util.ts';
 
 const CFG: StftConfig = { kind: 'stft', sampleRate: 44100, nFft: 2048, hop: 256 };
 
@@ -94,10 +95,6 @@ test("without look-ahead, the backward difference of the power beats that of the
   const dir = new URL('../data/bench/', import.meta.url).pathname;
   const files = readdirSync(dir).filter((f) => f.endsWith('.wav'));
   assert.ok(files.length >= 6, `data/bench has ${files.length} WAV files`);
-  const median = (xs: number[]): number => {
-    const v = [...xs].sort((p, q) => p - q);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const power: number[] = [];
   const log: number[] = [];
   for (const f of files) {

@@ -10,7 +10,7 @@ import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
 import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
 import { parseThreads } from '../engine/vae-helpers.ts';
-import { LEGACY_PGHI_TIME_DERIVATIVE, LEGACY_PGHI_TOLERANCE, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
+import { LEGACY_PHASE_SETTINGS, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
 import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
 import { serveRender } from '../io/listen-bridge.ts';
@@ -85,14 +85,8 @@ export function readSidecar(path: string): RenderSidecar {
     throw new UserError(`--from ${path}: not an lts render sidecar (the .json beside a render)`);
   }
   if (json.version !== 1) throw new UserError(`--from ${path}: sidecar version ${String(json.version)} is newer than this lts; upgrade lts`);
-  // Sidecars from before the PGHI tolerance was recorded were rendered with 1e-5.
-  if (json.params.phase && typeof json.params.phase === 'object' && json.params.phase.tolerance === undefined) {
-    json.params.phase = { ...json.params.phase, tolerance: LEGACY_PGHI_TOLERANCE };
-  }
-  // Sidecars from before the PGHI time derivative was recorded used the log-magnitude difference.
-  if (json.params.phase && typeof json.params.phase === 'object' && json.params.phase.timeDerivative === undefined) {
-    json.params.phase = { ...json.params.phase, timeDerivative: LEGACY_PGHI_TIME_DERIVATIVE };
-  }
+  // Sidecars from before a PGHI setting was recorded were rendered with its old value (tolerance 1e-5, log difference).
+  if (json.params.phase && typeof json.params.phase === 'object') json.params.phase = { ...LEGACY_PHASE_SETTINGS, ...json.params.phase };
   return json;
 }
 

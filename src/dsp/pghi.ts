@@ -131,8 +131,16 @@ export const HANN_LAMBDA = 0.25645;
 /** Default relative tolerance of {@link pghi} and `RtPghi`: coefficients more than 80 dB below the maximum get random phase. */
 export const DEFAULT_PGHI_TOLERANCE = 1e-4;
 
+/** How PGHI and `RtPghi` take the time derivative of the log-magnitude (see {@link PghiOptions.timeDerivative}). */
+export type PghiTimeDerivative = 'power' | 'log';
+
+/** Whether `x` is a {@link PghiTimeDerivative} (for checking options and sidecars). */
+export function isPghiTimeDerivative(x: unknown): x is PghiTimeDerivative {
+  return x === 'power' || x === 'log';
+}
+
 /** Default {@link PghiOptions.timeDerivative}: from power differences over ±2 frames. */
-export const DEFAULT_PGHI_TIME_DERIVATIVE: 'power' | 'log' = 'power';
+export const DEFAULT_PGHI_TIME_DERIVATIVE: PghiTimeDerivative = 'power';
 
 /** Options of {@link pghi}. */
 export interface PghiOptions {
@@ -176,7 +184,7 @@ export interface PghiOptions {
    * The first and last frames always use the one-sided difference of ln|c|, and the second and
    * next-to-last frames, with `'power'`, the centred difference of the power.
    */
-  timeDerivative?: 'power' | 'log';
+  timeDerivative?: PghiTimeDerivative;
   /** Seed of the random phases given to coefficients below the tolerance (`createRng(seed)` seeds an inline xorshift32). Default 0. */
   seed?: number;
   /**
@@ -293,7 +301,7 @@ export function pghiSignal(mag: Magnitudes, cfg: StftConfig, length: number, opt
 /** Checked options of {@link pghi}. */
 interface Checked {
   tolerance: number;
-  timeDerivative: 'power' | 'log';
+  timeDerivative: PghiTimeDerivative;
   lambdaFactor: number;
   seed: number;
   path: 'auto' | 'wasm' | 'js';
@@ -329,7 +337,7 @@ function checkInputs(mag: Magnitudes, cfg: StftConfig, opts: PghiOptions): Check
   const path = opts.path ?? 'auto';
   if (path !== 'auto' && path !== 'wasm' && path !== 'js') throw new Error(`pghi: path must be 'auto', 'wasm' or 'js', got ${String(path)}`);
   const timeDerivative = opts.timeDerivative ?? DEFAULT_PGHI_TIME_DERIVATIVE;
-  if (timeDerivative !== 'power' && timeDerivative !== 'log') {
+  if (!isPghiTimeDerivative(timeDerivative)) {
     throw new UserError(`pghi: timeDerivative must be 'power' or 'log', got ${String(timeDerivative)}; leave it unset for 'power'`);
   }
   return { tolerance, timeDerivative, lambdaFactor, seed: opts.seed ?? 0, path };

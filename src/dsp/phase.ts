@@ -13,7 +13,7 @@
  *   beat many from a random start.
  */
 import type { Magnitudes, StftConfig, Transform } from './types.ts';
-import { pghi, pghiSignal } from './pghi.ts';
+import { pghi, pghiSignal, type PghiTimeDerivative } from './pghi.ts';
 import { fgla } from './fgla.ts';
 import { UserError } from '../io/errors.ts';
 
@@ -55,7 +55,7 @@ export interface ReconstructPhaseOptions {
   /** Relative tolerance of PGHI (default 1e-4, i.e. −80 dB; see `pghi.ts`). */
   tolerance?: number;
   /** PGHI's time derivative of the log-magnitude, `'power'` (default) or `'log'` (see `PghiOptions` in `pghi.ts`). */
-  timeDerivative?: 'power' | 'log';
+  timeDerivative?: PghiTimeDerivative;
   /** Called with (done, total) FGLA iterations as they complete (and (1, 1) after PGHI alone). */
   onProgress?: (done: number, total: number) => void;
   /** Abort: checked before the work starts and between FGLA iterations; throws the signal's reason (an `AbortError`). */

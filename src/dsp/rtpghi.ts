@@ -53,7 +53,7 @@ import type { StftConfig } from './types.ts';
 import { validateStftConfig, hannWindow, synthesisWindow, pffftFrameScratch } from './stft.ts';
 import { pffft } from './fft.ts';
 import { createRng, type Rng } from './rng.ts';
-import { HANN_LAMBDA, DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE } from './pghi.ts';
+import { HANN_LAMBDA, DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE, isPghiTimeDerivative, type PghiTimeDerivative } from './pghi.ts';
 import { UserError } from '../io/errors.ts';
 
 /** Options of {@link RtPghi}. */
@@ -84,7 +84,7 @@ export interface RtPghiOptions {
    * `s` is used either way (the option applies only to the last frame, which {@link RtPghi.flush} synthesises
    * without a next one); the centred power difference measured 0.3 dB worse there (−24.17 against −24.51).
    */
-  timeDerivative?: 'power' | 'log';
+  timeDerivative?: PghiTimeDerivative;
 }
 
 
@@ -191,7 +191,7 @@ export class RtPghi {
     const seed = opts.seed ?? 0;
     if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UserError(`RtPghi: seed must be an integer 0..4294967295, got ${seed}`);
     const timeDerivative = opts.timeDerivative ?? DEFAULT_PGHI_TIME_DERIVATIVE;
-    if (timeDerivative !== 'power' && timeDerivative !== 'log') {
+    if (!isPghiTimeDerivative(timeDerivative)) {
       throw new UserError(`RtPghi: timeDerivative must be 'power' or 'log', got ${String(timeDerivative)}; leave it unset for 'power'`);
     }
     this.powerDifference = timeDerivative === 'power';

@@ -5,6 +5,7 @@
  * decoded, and the audio rebuilt by phase reconstruction.
  */
 import type { PhaseMethod } from '../dsp/phase.ts';
+import type { PghiTimeDerivative } from '../dsp/pghi.ts';
 
 /** One excerpt: an audio file and the start time of the excerpt in seconds. */
 export interface Excerpt {
@@ -30,14 +31,23 @@ export interface PhaseSettings {
    * `pghi.ts`): `'power'` for new renders. Sidecars written before it was recorded used `'log'`;
    * `lts render --from` fills that in ({@link LEGACY_PGHI_TIME_DERIVATIVE}).
    */
-  timeDerivative: 'power' | 'log';
+  timeDerivative: PghiTimeDerivative;
 }
 
 /** The PGHI tolerance of renders whose sidecar does not record one (lts 0.1.0 used 1e-5). */
 export const LEGACY_PGHI_TOLERANCE = 1e-5;
 
 /** The PGHI time derivative of renders whose sidecar does not record one (lts 0.2.0 and earlier). */
-export const LEGACY_PGHI_TIME_DERIVATIVE: 'power' | 'log' = 'log';
+export const LEGACY_PGHI_TIME_DERIVATIVE: PghiTimeDerivative = 'log';
+
+/**
+ * The phase settings a sidecar may lack, as its render was made: `lts render --from` fills them in so that old
+ * sidecars still reproduce byte for byte.
+ */
+export const LEGACY_PHASE_SETTINGS: Readonly<Pick<PhaseSettings, 'tolerance' | 'timeDerivative'>> = Object.freeze({
+  tolerance: LEGACY_PGHI_TOLERANCE,
+  timeDerivative: LEGACY_PGHI_TIME_DERIVATIVE,
+});
 
 /** Everything that determines a render; stored verbatim in the JSON sidecar. */
 export interface RenderParams {

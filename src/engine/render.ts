@@ -18,7 +18,7 @@ import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
 import { reconstructPhase } from '../dsp/phase.ts';
-import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE } from '../dsp/pghi.ts';
+import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE, isPghiTimeDerivative } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
 import { readAudio } from '../io/audio.ts';
 import { encodeWav } from '../io/wav.ts';
@@ -404,7 +404,7 @@ export function validateParams(p: RenderParams): void {
   num(p.phase.iterations, '--iters', (x) => Number.isInteger(x) && x >= 0 && x <= 512, 'use a whole number from 0 to 512');
   num(p.phase.momentum, '--momentum', (x) => x >= 0 && x < 2, 'use a value in [0, 2), 0.99 by default');
   num(p.phase.tolerance, 'PGHI tolerance', (x) => x > 0 && x < 1, 'use a value in (0, 1), 1e-4 by default');
-  if (p.phase.timeDerivative !== 'power' && p.phase.timeDerivative !== 'log') {
+  if (!isPghiTimeDerivative(p.phase.timeDerivative)) {
     throw new UserError(`PGHI time derivative ${JSON.stringify(p.phase.timeDerivative)} is not 'power' or 'log'; leave it out for 'power'`);
   }
   num(p.seed, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, 'use a whole number from 0 to 4294967295');

@@ -34,10 +34,10 @@ declare function pffftTransformOrdered(setup: i32, input: usize, output: usize, 
  */
 declare function jsLog(x: f64): f64;
 
-/** Buckets of the priority queue (a multiple of 32; the same as pghi.ts). */
 /** Taps of the time differentiator (pghi.ts DIFF_1, DIFF_2): Hann-tapered ideal differentiator over ±2 frames, on |c|². */
 const DIFF_1: f64 = 0.75;
 const DIFF_2: f64 = 0.125;
+/** Buckets of the priority queue (a multiple of 32; the same as pghi.ts). */
 const QUEUE_BUCKETS: i32 = 4096;
 /** Angles in the phasor table (a power of two; the same as pghi.ts). */
 const PHASOR_STEPS: i32 = 65536;
