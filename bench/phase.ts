@@ -6,10 +6,11 @@
  *
  * For every WAV file in DIR (default `data/bench/`), read at 44.1 kHz mono,
  * the true magnitude is taken and the signal rebuilt with:
- * - STFT 2048/256 Fast Griffin-Lim from random phase, at each iteration count;
+ * - STFT 2048/256 Fast Griffin-Lim (FGLA) and the accelerated Griffin-Lim
+ *   algorithm (AGLA, `FglaOptions.acceleration`) from random phase, at each iteration count;
  * - STFT PGHI alone (one row, no iterations);
- * - STFT PGHI followed by FGLA, at each iteration count;
- * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA from random phase;
+ * - STFT PGHI followed by FGLA, and by AGLA, at each iteration count;
+ * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA and AGLA from random phase;
  * - the FFT floor: the PFFFT transforms of FGLA at each iteration count
  *   alone (`fftFloor`), so that a slow figure on a shared machine can be read
  *   against the machine's own floor in the same run;
@@ -39,7 +40,7 @@ import { writeWav } from '../src/io/wav.ts';
 import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
-import { reconstructPhase, type PhaseMethod } from '../src/dsp/phase.ts';
+import { reconstructPhase, PHASE_METHODS, type PhaseMethod } from '../src/dsp/phase.ts';
 import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
 import type { Magnitudes, Transform } from '../src/dsp/types.ts';
 
@@ -236,8 +237,8 @@ export async function main(argv: string[]): Promise<void> {
     const x = (await readAudio(join(input, files[0]), { sampleRate: SR })).samples.subarray(0, 4 * SR);
     const S = magnitudes(stft(x, DEFAULT_STFT));
     const C = magnitudes(cqtT.analyze(x));
-    for (const method of ['fgla', 'pghi', 'pghi+fgla'] as const) reconstructPhase(S, stftT, x.length, { method, iterations: 2 });
-    reconstructPhase(C, cqtT, x.length, { method: 'fgla', iterations: 2 });
+    for (const method of PHASE_METHODS) reconstructPhase(S, stftT, x.length, { method, iterations: 2 });
+    for (const method of ['fgla', 'agla'] as const) reconstructPhase(C, cqtT, x.length, { method, iterations: 2 });
   }
   let peerNote = peerWanted ? '' : 'torchaudio peer skipped (--no-peer)';
   const tmp = mkdtempSync(join(tmpdir(), 'lts-bench-phase-'));
@@ -267,8 +268,10 @@ export async function main(argv: string[]): Promise<void> {
         });
       };
       for (const it of iters) run('fgla', stftT, S, it);
+      for (const it of iters) run('agla', stftT, S, it);
       run('pghi', stftT, S, null);
       for (const it of iters) run('pghi+fgla', stftT, S, it);
+      for (const it of iters) run('pghi+agla', stftT, S, it);
       for (const it of iters) {
         // The PFFFT transforms of FGLA alone: the machine's floor, right after the rows above.
         const { seconds, cpuSeconds } = timed(() => fftFloor(S.frames, it), repeats);
@@ -278,6 +281,7 @@ export async function main(argv: string[]): Promise<void> {
         }
       }
       for (const it of iters) run('fgla', cqtT, C, it);
+      for (const it of iters) run('agla', cqtT, C, it);
 
       // The peer on the same file right away, so both see the same machine load.
       if (peerWanted && !peerNote.startsWith('torchaudio peer not measured')) {

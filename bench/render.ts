@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs, printTable, writeJson, machineInfo } from './util.ts';
-import { Renderer, RENDER_DEFAULTS } from '../src/engine/render.ts';
+import { Renderer, defaultPhaseSettings } from '../src/engine/render.ts';
 import { RENDER_STAGES, type RenderParams, type RenderStage } from '../src/engine/render-types.ts';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR, PROJECT_ROOT } from '../src/paths.ts';
 import type { PhaseMethod } from '../src/dsp/phase.ts';
@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
       for (const method of ['fgla', 'pghi+fgla'] as PhaseMethod[]) {
         const params: RenderParams = {
           model, a: { path: a, start: 0.25 }, b: { path: b, start: 0.25 }, duration, curve: '0:1,1:0',
-          phase: { method, iterations: iters, momentum: 0.99, tolerance: RENDER_DEFAULTS.tolerance, timeDerivative: RENDER_DEFAULTS.timeDerivative }, normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
+          phase: defaultPhaseSettings(method, iters), normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
         };
         // A fresh renderer's first render fills the model, analysis and encoding caches: a cold render (what `lts render` does).
         const fresh = await Renderer.create({ backend: String(flags.backend ?? 'wasm'), threads });

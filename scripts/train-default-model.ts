@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, DEMO_DATASET_DIR, DEFAULT_MODEL_DIR } from '../src/paths.ts';
-import { Renderer, RENDER_DEFAULTS } from '../src/engine/render.ts';
+import { Renderer, defaultPhaseSettings } from '../src/engine/render.ts';
 import { scanDataset, splitByFile } from '../src/engine/dataset.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
@@ -57,7 +57,7 @@ async function evaluate(renderer: Renderer, modelDir: string, files: string[]): 
     const duration = Math.floor((audio.duration - 0.05) * 100) / 100;
     const { samples } = await renderer.synthesize({
       model: modelDir, a: { path: f, start: 0 }, b: { path: f, start: 0 }, duration, curve: '1',
-      phase: { method: 'pghi+fgla', iterations: 32, momentum: 0.99, tolerance: RENDER_DEFAULTS.tolerance, timeDerivative: RENDER_DEFAULTS.timeDerivative }, normalizeDbfs: null, sample: false, seed: 0, fadeMs: 0,
+      phase: defaultPhaseSettings(), normalizeDbfs: null, sample: false, seed: 0, fadeMs: 0,
     });
     out.push(signalSpectralConvergence(audio.samples.subarray(0, samples.length), samples));
   }

@@ -4,6 +4,7 @@ import { cqt, icqt, cqtTransform, cqtConfig, cqtLayout, DEFAULT_CQT, type CqtExt
 import type { CqtConfig, Coefficients } from '../src/dsp/types.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
 import { UserError } from '../src/io/errors.ts';
+import { relErr } from './helpers/signal.ts';
 
 const SR = 44100;
 
@@ -27,16 +28,6 @@ function chirps(n: number): Float32Array {
     x[i] = v;
   }
   return x;
-}
-
-function relErr(est: Float32Array, ref: Float32Array): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < ref.length; i++) {
-    e += (est[i] - ref[i]) ** 2;
-    r += ref[i] ** 2;
-  }
-  return Math.sqrt(e / r);
 }
 
 function roundTrip(cfg: CqtConfig, x: Float32Array, what: string): void {

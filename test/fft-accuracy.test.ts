@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { realFFT, complexFFT, nextFastSize, isFastSize } from '../src/dsp/fft.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
+import { relErr } from './helpers/signal.ts';
 
 /** Naive O(n^2) DFT in float64: X[k] = sum_j x[j] e^{-2 pi i jk/n} (sign < 0), or the inverse (sign > 0, no scaling). */
 function naiveDft(re: Float64Array, im: Float64Array, sign: number): { re: Float64Array; im: Float64Array } {
@@ -24,16 +25,6 @@ function naiveDft(re: Float64Array, im: Float64Array, sign: number): { re: Float
   return { re: oRe, im: oIm };
 }
 
-function rmsRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < a.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    r += b[i] ** 2;
-  }
-  return Math.sqrt(e / r);
-}
-
 const REAL_SIZES = [32, 64, 96, 160, 480, 512, 2048];
 const COMPLEX_SIZES = [16, 48, 80, 240, 256, 1024];
 
@@ -50,7 +41,7 @@ test('realFFT.forward matches a float64 naive DFT (numpy.fft.rfft layout)', () =
       expect[2 * k] = ref.re[k];
       expect[2 * k + 1] = ref.im[k];
     }
-    assert.ok(rmsRelErr(out, expect) < 2e-6, `n=${n}: relative error ${rmsRelErr(out, expect)}`);
+    assert.ok(relErr(out, expect) < 2e-6, `n=${n}: relative error ${relErr(out, expect)}`);
     assert.equal(out[1], 0, 'imaginary part of DC is exactly 0');
     assert.equal(out[n + 1], 0, 'imaginary part of Nyquist is exactly 0');
   }
@@ -75,7 +66,7 @@ test('realFFT.inverse matches the naive inverse DFT scaled by 1/n and ignores DC
     const expect = ref.re.map((v) => v / n);
     const out = new Float32Array(n);
     realFFT(n).inverse(spec, out);
-    assert.ok(rmsRelErr(out, expect) < 2e-6, `n=${n}: relative error ${rmsRelErr(out, expect)}`);
+    assert.ok(relErr(out, expect) < 2e-6, `n=${n}: relative error ${relErr(out, expect)}`);
   }
 });
 
@@ -103,14 +94,14 @@ test('complexFFT forward and inverse match the naive DFT', () => {
     const f = complexFFT(n);
     const out = new Float32Array(2 * n);
     f.forward(x, out);
-    assert.ok(rmsRelErr(out, eF) < 2e-6, `forward n=${n}: ${rmsRelErr(out, eF)}`);
+    assert.ok(relErr(out, eF) < 2e-6, `forward n=${n}: ${relErr(out, eF)}`);
     f.inverse(x, out);
-    assert.ok(rmsRelErr(out, eI) < 2e-6, `inverse n=${n}: ${rmsRelErr(out, eI)}`);
+    assert.ok(relErr(out, eI) < 2e-6, `inverse n=${n}: ${relErr(out, eI)}`);
     // In-place use is allowed.
     const y = x.slice();
     f.forward(y, y);
     f.inverse(y, y);
-    assert.ok(rmsRelErr(y, x) < 1e-6, `round trip n=${n}`);
+    assert.ok(relErr(y, x) < 1e-6, `round trip n=${n}`);
   }
 });
 
@@ -138,7 +129,7 @@ test('realFFT round trip on a long signal and instances are cached per size', ()
   assert.equal(f.size, n);
   f.forward(x, spec);
   f.inverse(spec, y);
-  assert.ok(rmsRelErr(y, x) < 1e-6);
+  assert.ok(relErr(y, x) < 1e-6);
 });
 
 test('nextFastSize agrees with a brute-force search and isFastSize', () => {

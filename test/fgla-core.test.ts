@@ -5,6 +5,7 @@ import { stft, istft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { magnitudes, randomPhase, zeroPhase } from '../src/dsp/coefficients.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
 import type { Coefficients, Magnitudes, StftConfig, Transform } from '../src/dsp/types.ts';
+import { relErr } from './helpers/signal.ts';
 
 const SR = 44100;
 
@@ -35,16 +36,6 @@ function scDb(y: Float32Array, target: Magnitudes, cfg: StftConfig): number {
   return 10 * Math.log10(e / r);
 }
 
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < a.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    r += b[i] ** 2;
-  }
-  return Math.sqrt(e / r);
-}
-
 const LEN = SR + 321; // about 1 s, not a multiple of the hop
 const X = tone(LEN);
 const TR = stftTransform(DEFAULT_STFT);
@@ -56,9 +47,9 @@ test('0 iterations synthesises the start: random phase and zero phase, on both p
     assert.equal(yr.length, LEN);
     // The random start is exp(2 pi i u) for the uniforms u of createRng(seed): the same as coefficients.randomPhase.
     const ref = istft(randomPhase(MAG, 5), DEFAULT_STFT, LEN);
-    assert.ok(relDiff(yr, ref) < 1e-4, `${path} random start: ${relDiff(yr, ref)}`);
+    assert.ok(relErr(yr, ref) < 1e-4, `${path} random start: ${relErr(yr, ref)}`);
     const yz = fgla(MAG, TR, LEN, { iterations: 0, init: 'zero', path });
-    assert.ok(relDiff(yz, istft(zeroPhase(MAG), DEFAULT_STFT, LEN)) < 1e-5, `${path} zero start`);
+    assert.ok(relErr(yz, istft(zeroPhase(MAG), DEFAULT_STFT, LEN)) < 1e-5, `${path} zero start`);
   }
 });
 
@@ -81,7 +72,7 @@ test('deterministic: same seed gives identical output, different seed differs', 
   const b = fgla(MAG, TR, LEN, { iterations: 4, seed: 11 });
   const c = fgla(MAG, TR, LEN, { iterations: 4, seed: 12 });
   assert.deepEqual(a, b);
-  assert.ok(relDiff(a, c) > 0.1, 'a different seed gives a different phase');
+  assert.ok(relErr(a, c) > 0.1, 'a different seed gives a different phase');
   const g1 = fgla(MAG, TR, LEN, { iterations: 4, seed: 11, path: 'generic' });
   const g2 = fgla(MAG, TR, LEN, { iterations: 4, seed: 11, path: 'generic' });
   assert.deepEqual(g1, g2);
@@ -96,9 +87,9 @@ test('zero start converges too', () => {
 test('a Coefficients start uses its phase: the true phase reconstructs the signal', () => {
   const c = TR.analyze(X);
   const y0 = fgla(MAG, TR, LEN, { iterations: 0, init: c });
-  assert.ok(relDiff(y0, X) < 1e-4);
+  assert.ok(relErr(y0, X) < 1e-4);
   const y8 = fgla(MAG, TR, LEN, { iterations: 8, init: c });
-  assert.ok(relDiff(y8, X) < 1e-3, 'the true phase is a fixed point');
+  assert.ok(relErr(y8, X) < 1e-3, 'the true phase is a fixed point');
 });
 
 test('fused WebAssembly path equals the generic JS path within float32 tolerance', () => {
@@ -113,14 +104,14 @@ test('fused WebAssembly path equals the generic JS path within float32 tolerance
       for (const iterations of [0, 1, 3, 8]) {
         const f = fglaCoefficients(mag, tr, len, { iterations, init, seed: 7, path: 'fused' });
         const g = fglaCoefficients(mag, tr, len, { iterations, init, seed: 7, path: 'generic' });
-        const d = relDiff(f.signal, g.signal);
+        const d = relErr(f.signal, g.signal);
         assert.ok(d < 1e-4, `nFft ${cfg.nFft} hop ${cfg.hop} init ${typeof init} it ${iterations}: signal diff ${d}`);
         if (iterations > 0) {
-          assert.ok(relDiff(f.coefficients.re, g.coefficients.re) < 1e-4, 'coefficients re');
-          assert.ok(relDiff(f.coefficients.im, g.coefficients.im) < 1e-4, 'coefficients im');
+          assert.ok(relErr(f.coefficients.re, g.coefficients.re) < 1e-4, 'coefficients re');
+          assert.ok(relErr(f.coefficients.im, g.coefficients.im) < 1e-4, 'coefficients im');
         }
         // The returned coefficients are what was synthesised.
-        assert.ok(relDiff(istft(f.coefficients, cfg, len), f.signal) < 1e-5);
+        assert.ok(relErr(istft(f.coefficients, cfg, len), f.signal) < 1e-5);
         // They carry the target magnitudes (after an iteration DC and Nyquist too, as real values;
         // the start only keeps the real part of its random DC/Nyquist phasor, as synthesis does).
         const m = magnitudes(f.coefficients).data;
@@ -199,7 +190,7 @@ test('very short signals (shorter than one window, even empty) work on both path
     const g = fgla(mag, tr, len, { iterations: 3, seed: 1, path: 'generic' });
     assert.equal(f.length, len);
     assert.ok(f.every(Number.isFinite));
-    if (len > 0) assert.ok(relDiff(f, g) < 1e-4, `len ${len}: ${relDiff(f, g)}`);
+    if (len > 0) assert.ok(relErr(f, g) < 1e-4, `len ${len}: ${relErr(f, g)}`);
   }
 });
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ListenServer, type PageReport } from '../src/io/listen-server.ts';
 import { listenAudioOutput, listenRenderer, followLiveEngine } from '../src/io/listen-bridge.ts';
-import { Renderer } from '../src/engine/render.ts';
+import { Renderer, defaultPhaseSettings } from '../src/engine/render.ts';
 import { LiveEngine, encodeExcerpt } from '../src/engine/live.ts';
 import { loadModelFolder } from '../src/engine/model-folder.ts';
 import { parseWav } from '../src/io/wav.ts';
@@ -76,7 +76,7 @@ test('renders are announced, played, stopped and auditioned in the page the way 
       b: { path: fx.fileB, start: 0.5 },
       duration: 0.8,
       curve: '0:1,1:0',
-      phase: { method: 'fgla', iterations: 2, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
+      phase: defaultPhaseSettings('fgla', 2),
       normalizeDbfs: null,
       sample: false,
       seed: 1,

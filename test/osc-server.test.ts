@@ -181,7 +181,7 @@ test('generate renders with the curve a = (v + 1) / 2, the iterations and normal
   from = dump.received.length;
   oscsend(port, '/interpolate_two/generate', 'fff', '1.5', '0.25', '0.5');
   await dump.report(/Interpolate two - duration set to 1\.5/, from, 60000);
-  await dump.report(/Running phase estimation \(pghi\+fgla, 8 iterations\)/, from, 60000);
+  await dump.report(/Running phase estimation \(pghi\+agla, 8 iterations\)/, from, 60000);
   const done = await dump.report(/Audio generated at .*render-\d{4}\.wav, playing/, from, 60000);
   await dump.report(/Cannot play: no audio device/, from, 60000);
   const wavPath = /at (.*\.wav), playing/.exec(String(done.value))![1];
@@ -189,7 +189,9 @@ test('generate renders with the curve a = (v + 1) / 2, the iterations and normal
   assert.equal(sidecar.params.duration, 1.5);
   assert.deepEqual(sidecar.params.a, { path: join(work, 'dataset', 'audio', 'low.wav'), start: 0.25 });
   assert.deepEqual(sidecar.params.b, { path: join(work, 'dataset', 'audio', 'high.wav'), start: 0.5 });
-  assert.deepEqual(sidecar.params.phase, { method: 'pghi+fgla', iterations: 8, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' });
+  assert.deepEqual(sidecar.params.phase, {
+    method: 'pghi+agla', iterations: 8, momentum: 0.99, acceleration: { beta: 1.25, gamma: 1.25 }, tolerance: 1e-4, timeDerivative: 'power',
+  });
   assert.equal(sidecar.params.normalizeDbfs, -1);
   assert.equal(sidecar.params.sample, false);
   // the curve per frame equals the original's resampling: linear interpolation of (v + 1) / 2 at linspace(0, n - 1, frames)
@@ -256,7 +258,7 @@ test('/sound/stop cancels a running render; the server answers other messages me
   const before = readdirSync(renders).length;
   from = dump.received.length;
   oscsend(port, '/interpolate_two/generate', 'fff', '1.9', '0', '0');
-  await dump.report(/Running phase estimation \(pghi\+fgla, 512 iterations\)/, from, 60000);
+  await dump.report(/Running phase estimation \(pghi\+agla, 512 iterations\)/, from, 60000);
   oscsend(port, '/test/connection');
   await dump.report(/Connection works/, from);
   oscsend(port, '/sound/stop');
@@ -290,15 +292,15 @@ test('/load/model accepts a run folder of the original LTS and imports it once i
   await dump.report(/Model loaded successfully from .*run-003/, from, 60000);
   assert.ok(!dump.received.slice(from).some((d) => /Importing/.test(String(d.value))), 'the second load reuses the import');
 
-  // a constant-Q model renders with Fast Griffin-Lim through the invertible constant-Q transform
+  // a constant-Q model renders with the accelerated Griffin-Lim algorithm through the invertible constant-Q transform
   from = dump.received.length;
   oscsend(port, '/interpolate_two/generate', 'fff', '0.5', '0.1', '0.2');
-  await dump.report(/Running phase estimation \(fgla, 8 iterations\)/, from, 60000);
+  await dump.report(/Running phase estimation \(agla, 8 iterations\)/, from, 60000);
   const done = await dump.report(/Audio generated at .*, playing/, from, 60000);
   const wavPath = /at (.*\.wav), playing/.exec(String(done.value))![1];
   const sidecar = JSON.parse(readFileSync(wavPath.replace(/\.wav$/, '.json'), 'utf8'));
   assert.equal(sidecar.params.model, join(importDir, cached[0]));
-  assert.equal(sidecar.params.phase.method, 'fgla');
+  assert.equal(sidecar.params.phase.method, 'agla');
   assert.equal(parseWav(readFileSync(wavPath), wavPath).channels[0].length, 8000);
 });
 

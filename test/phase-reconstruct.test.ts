@@ -36,12 +36,12 @@ const L = x.length;
 const sc = (y: Float32Array) => signalSpectralConvergence(x, y);
 
 test('PHASE_METHODS and parsePhaseMethod', () => {
-  assert.deepEqual([...PHASE_METHODS], ['fgla', 'pghi', 'pghi+fgla']);
+  assert.deepEqual([...PHASE_METHODS], ['fgla', 'agla', 'pghi', 'pghi+fgla', 'pghi+agla']);
   for (const m of PHASE_METHODS) assert.equal(parsePhaseMethod(m), m);
   assert.equal(parsePhaseMethod(' PGHI+FGLA '), 'pghi+fgla');
   assert.throws(
     () => parsePhaseMethod('gla'),
-    (e: unknown) => e instanceof UserError && e.message === 'unknown phase method "gla"; use one of: fgla, pghi, pghi+fgla',
+    (e: unknown) => e instanceof UserError && e.message === 'unknown phase method "gla"; use one of: fgla, agla, pghi, pghi+fgla, pghi+agla',
   );
 });
 
@@ -88,7 +88,7 @@ test('PGHI methods refuse the constant-Q transform with a one-line hint; fgla wo
   for (const method of ['pghi', 'pghi+fgla'] as const) {
     assert.throws(
       () => reconstructPhase(C, cqt, short.length, { method, iterations: 2 }),
-      (e: unknown) => e instanceof UserError && /^PGHI needs an STFT model .*; use --phase fgla$/.test(e.message),
+      (e: unknown) => e instanceof UserError && /^PGHI needs an STFT model .*; use --phase agla$/.test(e.message),
     );
   }
   const y = reconstructPhase(C, cqt, short.length, { method: 'fgla', iterations: 2 });

@@ -109,6 +109,51 @@ test("the sidecar records PGHI's time derivative; a sidecar without one (lts 0.2
   assert.ok(!existsSync(join(fx.dir, 'td-bad.wav')));
 });
 
+test("renders default to PGHI + AGLA and record AGLA's beta and gamma; a sidecar without them (lts 0.3.0) re-renders; bad ones give one line", () => {
+  const out = join(fx.dir, 'agla.wav');
+  const r = lts(...base(), '--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const sidecar = JSON.parse(readFileSync(join(fx.dir, 'agla.json'), 'utf8'));
+  assert.equal(sidecar.params.phase.method, 'pghi+agla');
+  assert.deepEqual(sidecar.params.phase.acceleration, { beta: 1.25, gamma: 1.25 });
+  const variant = (name: string, edit: (phase: Record<string, unknown>) => void) => {
+    const sc = structuredClone(sidecar);
+    edit(sc.params.phase);
+    writeFileSync(join(fx.dir, `${name}.src.json`), JSON.stringify(sc));
+    return lts('render', '--from', join(fx.dir, `${name}.src.json`), '--out', join(fx.dir, `${name}.wav`));
+  };
+  const wav = (name: string) => readFileSync(join(fx.dir, `${name}.wav`));
+  assert.equal(variant('agla-same', () => {}).code, 0);
+  assert.deepEqual(wav('agla-same'), readFileSync(out), 'the sidecar rebuilds its render byte for byte');
+  // An lts 0.3.0 sidecar: FGLA, no acceleration recorded.
+  assert.equal(variant('agla-legacy', (p) => { p.method = 'pghi+fgla'; delete p.acceleration; }).code, 0);
+  assert.equal(variant('agla-fgla', (p) => { p.method = 'pghi+fgla'; }).code, 0);
+  assert.deepEqual(wav('agla-legacy'), wav('agla-fgla'));
+  assert.notDeepEqual(wav('agla-fgla'), readFileSync(out), 'AGLA and FGLA must differ on this render');
+  for (const [name, acceleration, message] of [
+    ['agla-bad-gamma', { beta: 1.25, gamma: 3 }, 'AGLA acceleration: gamma must be a number in (0, 2], got 3; leave it out for beta 1.25, gamma 1.25'],
+    ['agla-bad-beta', { beta: -1, gamma: 1.25 }, 'AGLA acceleration: beta must be a finite number >= 0, got -1; leave it out for beta 1.25, gamma 1.25'],
+    ['agla-bad-type', 'fast', 'AGLA acceleration must be an object { beta, gamma }, got fast; leave it out for beta 1.25, gamma 1.25'],
+  ] as const) {
+    const bad = variant(name, (p) => { p.acceleration = acceleration; });
+    assert.equal(bad.code, 2, name);
+    assert.equal(bad.stderr.trim().split('\n').pop(), `lts render: ${message}`);
+    assert.ok(!existsSync(join(fx.dir, `${name}.wav`)), name);
+  }
+});
+
+test('without --phase a constant-Q model renders with AGLA (PGHI needs an STFT model); --phase pghi on it gives one line', async () => {
+  const cq = await makeTinyModel('cqt');
+  const out = join(cq.dir, 'cq.wav');
+  const r = lts('render', '--model', cq.modelDir, '--iters', '2', '--a', cq.fileA, '--b', cq.fileB, '--duration', '0.8', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(readFileSync(join(cq.dir, 'cq.json'), 'utf8')).params.phase.method, 'agla');
+  const bad = lts('render', '--model', cq.modelDir, '--phase', 'pghi', '--a', cq.fileA, '--b', cq.fileB, '--duration', '0.8', '--out', join(cq.dir, 'bad.wav'));
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').pop(), 'lts render: PGHI needs an STFT model (this one uses the cqt transform); use --phase agla');
+  assert.ok(!existsSync(join(cq.dir, 'bad.wav')));
+});
+
 test('negative values after options are values, as in the README (--normalize -1, --curve -0.2)', () => {
   const out = join(fx.dir, 'negative.wav');
   const r = lts(...base(), '--a', fx.fileA, '--b', fx.fileB, '--duration', '0.5', '--normalize', '-3', '--curve', '-0.2', '--out', out);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Renderer, applyFades } from '../src/engine/render.ts';
+import { Renderer, applyFades, defaultPhaseSettings } from '../src/engine/render.ts';
 import type { RenderParams } from '../src/engine/render-types.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { analyzeMagnitudes, toFeatures, fromFeatures } from '../src/engine/features.ts';
@@ -30,7 +30,7 @@ function params(curve: string, over: Partial<RenderParams> = {}): RenderParams {
     b: { path: fx.fileB, start: 0.5 },
     duration: 1,
     curve,
-    phase: { method: 'pghi+fgla', iterations: 4, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
+    phase: defaultPhaseSettings('pghi+fgla', 4),
     normalizeDbfs: null,
     sample: false,
     seed: 0,
@@ -99,7 +99,7 @@ test('a = 0.5 lies between A and B; a = 1.2 moves beyond A, away from B', async 
 
 test('the same seed gives byte-identical WAV files, another seed a different one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lts-render-'));
-  const p = params('0:1,0.5:0.2,1:0.7', { sample: true, seed: 7, phase: { method: 'fgla', iterations: 3, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' } });
+  const p = params('0:1,0.5:0.2,1:0.7', { sample: true, seed: 7, phase: defaultPhaseSettings('fgla', 3) });
   const r1 = await renderer.render(p, { dir });
   const r2 = await renderer.render(p, { dir });
   const r3 = await renderer.render({ ...p, seed: 8 }, { dir });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_STFT, stft, istft, stftTransform, hannWindow, validateStftConfig, windowSumSquare } from '../src/dsp/stft.ts';
 import type { StftConfig, Coefficients } from '../src/dsp/types.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
+import { relErr } from './helpers/signal.ts';
 
 const cfg = (nFft: number, hop: number): StftConfig => ({ kind: 'stft', sampleRate: 44100, nFft, hop });
 
@@ -27,16 +28,6 @@ function chirpTone(n: number, sr = 44100): Float32Array {
     x[i] = v;
   }
   return x;
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < a.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    r += b[i] ** 2;
-  }
-  return r === 0 ? Math.sqrt(e) : Math.sqrt(e / r);
 }
 
 test('perfect reconstruction: noise and chirps, many lengths and configurations', () => {

@@ -176,11 +176,11 @@ test('transport: method cycles within what the model supports, iterations step t
   let s = loaded();
   s = reducer(s, { type: 'focus', panel: 'transport' });
   s = reducer(s, { type: 'model-loaded', name: 'm', sampleRate: 44100, transform: 'stft' });
-  assert.equal(s.settings.method, 'pghi+fgla');
-  s = press(s, 'm').state;
-  assert.equal(s.settings.method, 'fgla');
-  s = press(s, 'm').state;
-  assert.equal(s.settings.method, 'pghi');
+  assert.equal(s.settings.method, 'pghi+agla');
+  for (const next of ['pghi+fgla', 'agla', 'fgla', 'pghi']) {
+    s = press(s, 'm').state;
+    assert.equal(s.settings.method, next);
+  }
   assert.equal(press(s, '', { return: true }).effect, 'generate');
   s = press(s, '+').state;
   assert.equal(s.settings.iterations, 64);
@@ -188,10 +188,11 @@ test('transport: method cycles within what the model supports, iterations step t
   assert.equal(s.settings.iterations, 8);
   s = press(s, 'n').state;
   assert.equal(s.settings.normalize, false);
-  // A constant-Q model only offers FGLA.
+  // A constant-Q model offers AGLA and FGLA (no PGHI): 'pghi' falls back to the first, AGLA.
   s = reducer(s, { type: 'model-loaded', name: 'c', sampleRate: 44100, transform: 'cqt' });
-  assert.equal(s.settings.method, 'fgla');
+  assert.equal(s.settings.method, 'agla');
   assert.equal(press(s, 'm').state.settings.method, 'fgla');
+  assert.equal(press(press(s, 'm').state, 'm').state.settings.method, 'agla');
 });
 
 test('global keys work in every panel; overlays take every key until closed', () => {

@@ -13,7 +13,7 @@ import { loadModelFolder, saveModelFolder, weightsChecksum } from '../src/engine
 import { analyzeMagnitudes, toFeatures } from '../src/engine/features.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { VaeHelpers, parseThreads, type HelperModel } from '../src/engine/vae-helpers.ts';
-import { Renderer } from '../src/engine/render.ts';
+import { Renderer, defaultPhaseSettings } from '../src/engine/render.ts';
 import type { RenderParams } from '../src/engine/render-types.ts';
 import { TimbreVae } from '../src/engine/vae.ts';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../src/paths.ts';
@@ -31,7 +31,7 @@ const demoExcerpt = (i: number, start: number) => ({ path: join(DEMO_DATASET_DIR
 function demoRender(over: Partial<RenderParams> & Pick<RenderParams, 'a' | 'b' | 'duration' | 'curve'>): RenderParams {
   return {
     model: DEFAULT_MODEL_DIR,
-    phase: { method: 'pghi', iterations: 0, momentum: 0.99, tolerance: 1e-4, timeDerivative: 'power' },
+    phase: defaultPhaseSettings('pghi', 0),
     normalizeDbfs: null,
     sample: false,
     seed: 0,

@@ -8,7 +8,7 @@ import { UserError } from '../io/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../paths.ts';
 import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
-import { Renderer, RENDER_DEFAULTS } from '../engine/render.ts';
+import { Renderer, RENDER_DEFAULTS, defaultPhaseMethod, defaultPhaseSettings } from '../engine/render.ts';
 import { parseThreads } from '../engine/vae-helpers.ts';
 import { LEGACY_PHASE_SETTINGS, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
@@ -30,9 +30,9 @@ and write a WAV with a JSON sidecar that reproduces it.
                           t:a breakpoints over normalised time, e.g. 0:0,0.5:1.2,1:0
                           smooth:0:0,0.5:1.2,1:0 for a smooth curve; a constant, e.g. 0.5;
                           or a preset name: ${listPresets().map((p) => p.name).join(', ')}
-  --phase METHOD        ${PHASE_METHODS.join(' | ')} (default: ${RENDER_DEFAULTS.method}; pghi needs an STFT model)
-  --iters N             Fast Griffin-Lim iterations, 0-512 (default: ${RENDER_DEFAULTS.iterations})
-  --momentum M          FGLA momentum (default: ${RENDER_DEFAULTS.momentum})
+  --phase METHOD        ${PHASE_METHODS.join(' | ')} (default: ${RENDER_DEFAULTS.method}, or ${defaultPhaseMethod('cqt')} for a constant-Q model; pghi needs an STFT model)
+  --iters N             Griffin-Lim iterations (FGLA or AGLA), 0-512 (default: ${RENDER_DEFAULTS.iterations})
+  --momentum M          FGLA momentum, AGLA alpha (default: ${RENDER_DEFAULTS.momentum})
   --normalize DBFS      peak-normalise the output to DBFS, e.g. -1 (default: off)
   --sample              sample z per frame like the original LTS (reproducible with --seed)
   --seed N              seed for sampling and the random phase start (default: ${RENDER_DEFAULTS.seed})
@@ -144,13 +144,11 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
       b: { path: resolve(b.path), start: b.start },
       duration: numberFlag(v.duration, '--duration', NaN),
       curve: v.curve ?? '0:1,1:0',
-      phase: {
-        method: v.phase ? parsePhaseMethod(v.phase) : RENDER_DEFAULTS.method,
-        iterations: numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations),
-        momentum: numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum),
-        tolerance: RENDER_DEFAULTS.tolerance,
-        timeDerivative: RENDER_DEFAULTS.timeDerivative,
-      },
+      phase: defaultPhaseSettings(
+        v.phase ? parsePhaseMethod(v.phase) : RENDER_DEFAULTS.method,
+        numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations),
+        numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum),
+      ),
       normalizeDbfs: v.normalize === undefined ? null : numberFlag(v.normalize, '--normalize', 0),
       sample: v.sample ?? false,
       seed: numberFlag(v.seed, '--seed', RENDER_DEFAULTS.seed),
@@ -179,6 +177,11 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
   }
   if (!v.json) console.error(`backend: ${renderer.backend.description}; encode/decode on ${renderer.threads === 1 ? '1 thread' : `${renderer.threads} threads`}`);
   try {
+    if (!v.from && !v.phase) {
+      // No --phase: the best method this model supports (PGHI needs an STFT model).
+      const m = await renderer.loadModel(params.model);
+      params.phase.method = defaultPhaseMethod(m.transform.config.kind);
+    }
     if (expectedSha) {
       const m = await renderer.loadModel(params.model);
       if (m.weightsSha256 !== expectedSha) {

@@ -18,6 +18,34 @@
  * J. Lim, "Signal estimation from modified short-time Fourier transform",
  * IEEE TASSP 1984.
  *
+ * With `acceleration` it is the accelerated Griffin-Lim algorithm (AGLA) of
+ * R. Nenov, D.-K. Nguyen, P. Balazs, "Faster than fast: accelerating the
+ * Griffin-Lim algorithm", ICASSP 2023 (analysis and convergence:
+ * arXiv:2306.12504), which keeps two sequences besides the iterate:
+ *
+ * ```
+ * c = S * angles0
+ * first iteration:  t = d = c = analyze(synthesize(c))
+ * then, each iteration:
+ *   y  = analyze(synthesize(c))
+ *   t' = (1 - gamma) * d + gamma * y
+ *   c  = t' + alpha * (t' - t) ;  d = t' + beta * (t' - t) ;  t = t'
+ *   c  = S * c / (|c| + 1e-16)
+ * return synthesize(c)
+ * ```
+ *
+ * With gamma 1 this is Fast Griffin-Lim again (up to float rounding).
+ * {@link DEFAULT_ACCELERATION} (beta 1.25, gamma 1.25, with alpha 0.99) was
+ * chosen on `data/bench/` and checked on `data/demo/` (2026-12-06, medians of the
+ * spectral convergence of the output, STFT 2048/256): from a random start after
+ * 32 iterations −24.90 dB against −22.78 with FGLA on `data/bench/` and −23.96
+ * against −21.20 on `data/demo/` (11 of 12 files better); after PGHI and 8
+ * iterations −32.81 against −32.45 and −37.96 against −37.51; constant-Q, random
+ * start, 32 iterations −19.36 against −17.81. Its lead shrinks with more
+ * iterations: at 64 from random −28.67 against −27.30, at 128 −30.91 against
+ * −31.38 (FGLA ahead). Larger steps diverge: gamma 1.35 with beta 1.1, or 1.3
+ * with beta 1.4, gave about −11 dB.
+ *
  * Two implementations, chosen automatically:
  * - **generic**: works with any {@link Transform} (STFT, constant-Q, ...), using
  *   its `analyze` / `synthesize`. Transform-private `extra` channels (not
@@ -67,6 +95,40 @@ export interface FglaOptions {
    * the generic path.
    */
   path?: 'auto' | 'fused' | 'generic';
+  /**
+   * Run the accelerated Griffin-Lim algorithm (AGLA) instead, with these beta and gamma and
+   * `momentum` as its alpha (see the module comment; {@link DEFAULT_ACCELERATION}). Default: none
+   * (Fast Griffin-Lim). Costs `4 * nFft` more bytes per frame on the fused path.
+   */
+  acceleration?: Acceleration;
+}
+
+/** The two parameters the accelerated Griffin-Lim algorithm adds to Fast Griffin-Lim's momentum alpha. */
+export interface Acceleration {
+  /** Inertia of the auxiliary sequence d, finite and >= 0 (default 1.25). */
+  beta: number;
+  /** Relaxation towards the new projection, finite and in (0, 2] (default 1.25; 1 gives Fast Griffin-Lim). */
+  gamma: number;
+}
+
+/** AGLA's beta and gamma, chosen by measurement (see the module comment). */
+export const DEFAULT_ACCELERATION: Readonly<Acceleration> = Object.freeze({ beta: 1.25, gamma: 1.25 });
+
+/**
+ * Check an {@link Acceleration}; returns it, or throws one line naming the bad value.
+ * @param a The value to check (from options or a sidecar).
+ * @param what How to name it in the message.
+ */
+export function checkAcceleration(a: unknown, what = 'acceleration'): Acceleration {
+  const o = a as Acceleration | null;
+  if (!o || typeof o !== 'object') throw new Error(`${what} must be an object { beta, gamma }, got ${String(a)}`);
+  if (typeof o.beta !== 'number' || !Number.isFinite(o.beta) || o.beta < 0) {
+    throw new Error(`${what}: beta must be a finite number >= 0, got ${String(o.beta)}`);
+  }
+  if (typeof o.gamma !== 'number' || !Number.isFinite(o.gamma) || !(o.gamma > 0 && o.gamma <= 2)) {
+    throw new Error(`${what}: gamma must be a number in (0, 2], got ${String(o.gamma)}`);
+  }
+  return { beta: o.beta, gamma: o.gamma };
 }
 
 /** Result of {@link fglaCoefficients}. */
@@ -146,15 +208,22 @@ function run(
   if (path !== 'auto' && path !== 'fused' && path !== 'generic') throw new Error(`fgla: path must be 'auto', 'fused' or 'generic', got ${String(path)}`);
   const isStft = transform.config?.kind === 'stft';
   if (path === 'fused' && !isStft) throw new Error("fgla: the fused path needs an STFT transform; use path: 'generic'");
+  const accel = opts.acceleration === undefined ? null : checkAcceleration(opts.acceleration, 'fgla: acceleration');
   opts.signal?.throwIfAborted();
-  const beta = momentum / (1 + momentum);
+  const step: Step = { momentum, accel };
   if (isStft && path !== 'generic') {
-    const fused = runFused(mag, transform.config as StftConfig, length, iterations, beta, init, seed, opts, wantCoefficients);
+    const fused = runFused(mag, transform.config as StftConfig, length, iterations, step, init, seed, opts, wantCoefficients);
     // null: the WebAssembly heap (2 GiB, shared with PFFFT) cannot hold this signal's state
     // (about 12 KiB per frame at nFft 2048, i.e. beyond ~15 minutes); JavaScript memory can.
     if (fused) return fused;
   }
-  return runGeneric(mag, transform, length, iterations, beta, init, seed, opts);
+  return runGeneric(mag, transform, length, iterations, step, init, seed, opts);
+}
+
+/** The update rule: Fast Griffin-Lim with momentum alpha (accel null) or AGLA with alpha = momentum. */
+interface Step {
+  momentum: number;
+  accel: Acceleration | null;
 }
 
 /**
@@ -173,7 +242,7 @@ function runGeneric(
   transform: Transform,
   length: number,
   iterations: number,
-  beta: number,
+  step: Step,
   init: 'random' | 'zero' | Coefficients,
   seed: number,
   opts: FglaOptions,
@@ -194,8 +263,13 @@ function runGeneric(
   const c: Coefficients = { frames, bins, re: cRe, im: cIm };
   if (typeof init === 'object' && init.extra !== undefined) c.extra = init.extra;
   let y = transform.synthesize(c, length);
+  // FGLA: the previous analysis. AGLA: the previous t, and d.
   const prevRe = new Float32Array(n);
   const prevIm = new Float32Array(n);
+  const { accel } = step;
+  const dRe = accel ? new Float32Array(n) : prevRe;
+  const dIm = accel ? new Float32Array(n) : prevIm;
+  const beta = step.momentum / (1 + step.momentum);
   for (let it = 0; it < iterations; it++) {
     opts.signal?.throwIfAborted();
     const r = transform.analyze(y);
@@ -203,7 +277,8 @@ function runGeneric(
       throw new Error(`fgla: transform.analyze returned ${r.frames}x${r.bins} coefficients, expected ${frames}x${bins}`);
     }
     const { re: rr, im: ri } = r;
-    for (let i = 0; i < n; i++) {
+    if (accel) aglaUpdate(S, rr, ri, prevRe, prevIm, dRe, dIm, cRe, cIm, step.momentum, accel, it === 0);
+    else for (let i = 0; i < n; i++) {
       const xr = rr[i];
       const xi = ri[i];
       const ar = xr - beta * prevRe[i];
@@ -220,6 +295,40 @@ function runGeneric(
     opts.onProgress?.(it + 1, iterations);
   }
   return { signal: y, coefficients: c };
+}
+
+/**
+ * One AGLA update of every coefficient (see the module comment): from the analysis y, the previous t
+ * and d (both updated in place), the projected iterate c. On the first iteration t = d = c = y.
+ */
+function aglaUpdate(
+  S: Float32Array, yRe: Float32Array, yIm: Float32Array, tRe: Float32Array, tIm: Float32Array,
+  dRe: Float32Array, dIm: Float32Array, cRe: Float32Array, cIm: Float32Array,
+  alpha: number, { beta, gamma }: Acceleration, first: boolean,
+): void {
+  const g1 = 1 - gamma;
+  for (let i = 0; i < S.length; i++) {
+    let ar: number;
+    let ai: number;
+    if (first) {
+      ar = tRe[i] = dRe[i] = yRe[i];
+      ai = tIm[i] = dIm[i] = yIm[i];
+    } else {
+      const nr = g1 * dRe[i] + gamma * yRe[i];
+      const ni = g1 * dIm[i] + gamma * yIm[i];
+      const gr = nr - tRe[i];
+      const gi = ni - tIm[i];
+      tRe[i] = nr;
+      tIm[i] = ni;
+      dRe[i] = nr + beta * gr;
+      dIm[i] = ni + beta * gi;
+      ar = nr + alpha * gr;
+      ai = ni + alpha * gi;
+    }
+    const s = S[i] / (Math.sqrt(ar * ar + ai * ai) + EPS);
+    cRe[i] = ar * s;
+    cIm[i] = ai * s;
+  }
 }
 
 /** Layout of PFFFT's unordered real spectrum of one size. */
@@ -265,7 +374,7 @@ function runFused(
   cfg: StftConfig,
   length: number,
   iterations: number,
-  beta: number,
+  step: Step,
   init: 'random' | 'zero' | Coefficients,
   seed: number,
   opts: FglaOptions,
@@ -285,7 +394,7 @@ function runFused(
   // out in chunks of frames through `start` (ordered magnitudes and phase source).
   const CHUNK = Math.min(T, 256);
   const sizes = {
-    win: N, invWss: padLen, mag: T * half, magEdge: 2 * T, prev: T * N,
+    win: N, invWss: padLen, mag: T * half, magEdge: 2 * T, prev: T * N, d: step.accel ? T * N : 0,
     yA: padLen, yB: padLen, frame: N, spec: N, work: N, rngState: 4,
     start: 3 * CHUNK * bins, cOut: wantCoefficients ? T * N : 0,
   };
@@ -344,12 +453,24 @@ function runFused(
       yOld = yNew;
       yNew = tmp;
     };
+    const aglaPass = (first: number, a: Acceleration, cOut: number) => {
+      stftKernels.aglaPass(
+        setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'), ptr('d'),
+        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), step.momentum, a.beta, a.gamma, first, cOut, dcPos, nyPos,
+      );
+      const tmp = yOld;
+      yOld = yNew;
+      yNew = tmp;
+    };
     pass(1, 0, wantCoefficients && iterations === 0 ? ptr('cOut') : 0);
     const pv = at('prev');
     pffft.heapF32().fill(0, pv, pv + T * N);
+    const beta = step.momentum / (1 + step.momentum);
     for (let it = 0; it < iterations; it++) {
       opts.signal?.throwIfAborted();
-      pass(0, beta, wantCoefficients && it === iterations - 1 ? ptr('cOut') : 0);
+      const cOut = wantCoefficients && it === iterations - 1 ? ptr('cOut') : 0;
+      if (step.accel) aglaPass(it === 0 ? 1 : 0, step.accel, cOut);
+      else pass(0, beta, cOut);
       opts.onProgress?.(it + 1, iterations);
     }
 

@@ -48,7 +48,7 @@ import { curveFromValues, formatCurveSpec } from './curve.ts';
 import { scanDataset, type DatasetFile } from './dataset.ts';
 import { userCacheDir } from './feature-cache.ts';
 import { importLtsRun, isOriginalLtsRun, readOriginalConfig, findOriginalH5 } from './import-lts.ts';
-import { RENDER_DEFAULTS, RenderCancelled } from './render.ts';
+import { RENDER_DEFAULTS, RenderCancelled, defaultPhaseMethod, defaultPhaseSettings } from './render.ts';
 import { RenderWorker, type ModelInfo } from './render-worker.ts';
 import type { RenderOutcome, RenderParams, RenderProgress, RenderTarget, RenderStage } from './render-types.ts';
 
@@ -535,13 +535,7 @@ export class OscServer {
       b: { path: this.second.path, start: off2 },
       duration: dur,
       curve: formatCurveSpec(curveFromValues(amounts, '/set_alfa')),
-      phase: {
-        method: this.model.info.transform === 'cqt' ? 'fgla' : 'pghi+fgla',
-        iterations: this.iterations,
-        momentum: RENDER_DEFAULTS.momentum,
-        tolerance: RENDER_DEFAULTS.tolerance,
-        timeDerivative: RENDER_DEFAULTS.timeDerivative,
-      },
+      phase: defaultPhaseSettings(defaultPhaseMethod(this.model.info.transform), this.iterations),
       normalizeDbfs: this.normalize ? OSC_NORMALIZE_DBFS : null,
       sample: false,
       seed: RENDER_DEFAULTS.seed,

@@ -5,7 +5,8 @@
  * decoded, and the audio rebuilt by phase reconstruction.
  */
 import type { PhaseMethod } from '../dsp/phase.ts';
-import type { PghiTimeDerivative } from '../dsp/pghi.ts';
+import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE, type PghiTimeDerivative } from '../dsp/pghi.ts';
+import { DEFAULT_ACCELERATION, type Acceleration } from '../dsp/fgla.ts';
 
 /** One excerpt: an audio file and the start time of the excerpt in seconds. */
 export interface Excerpt {
@@ -16,10 +17,16 @@ export interface Excerpt {
 /** Phase reconstruction settings. */
 export interface PhaseSettings {
   method: PhaseMethod;
-  /** FGLA iterations, 0..512 (the original UI offered 0..64). */
+  /** Griffin-Lim iterations (FGLA or AGLA), 0..512 (the original UI offered 0..64). */
   iterations: number;
-  /** FGLA momentum (Perraudin et al. 2013), default 0.99. */
+  /** FGLA momentum (Perraudin et al. 2013), also AGLA's alpha; default 0.99. */
   momentum: number;
+  /**
+   * AGLA's beta and gamma (see `fgla.ts`), used by the methods `'agla'` and `'pghi+agla'`:
+   * `DEFAULT_ACCELERATION` for new renders. Sidecars written before it was recorded (lts 0.3.0 and
+   * earlier) never used AGLA; `lts render --from` fills in the default.
+   */
+  acceleration: Acceleration;
   /**
    * PGHI relative tolerance (see `pghi.ts`): `DEFAULT_PGHI_TOLERANCE` (1e-4) for new renders.
    * Sidecars written before it was recorded used 1e-5; `lts render --from` fills that in
@@ -44,9 +51,10 @@ export const LEGACY_PGHI_TIME_DERIVATIVE: PghiTimeDerivative = 'log';
  * The phase settings a sidecar may lack, as its render was made: `lts render --from` fills them in so that old
  * sidecars still reproduce byte for byte.
  */
-export const LEGACY_PHASE_SETTINGS: Readonly<Pick<PhaseSettings, 'tolerance' | 'timeDerivative'>> = Object.freeze({
+export const LEGACY_PHASE_SETTINGS: Readonly<Pick<PhaseSettings, 'tolerance' | 'timeDerivative' | 'acceleration'>> = Object.freeze({
   tolerance: LEGACY_PGHI_TOLERANCE,
   timeDerivative: LEGACY_PGHI_TIME_DERIVATIVE,
+  acceleration: DEFAULT_ACCELERATION,
 });
 
 /** Everything that determines a render; stored verbatim in the JSON sidecar. */
@@ -123,4 +131,42 @@ export interface RenderSidecar {
   frames: number;
   timings: Record<RenderStage, number>;
   createdAt: string;
+}
+
+/** Defaults of every render parameter (the CLI, the TUI and the sidecar share them). */
+export const RENDER_DEFAULTS = {
+  iterations: 32,
+  method: 'pghi+agla' as const,
+  momentum: 0.99,
+  acceleration: DEFAULT_ACCELERATION,
+  tolerance: DEFAULT_PGHI_TOLERANCE,
+  timeDerivative: DEFAULT_PGHI_TIME_DERIVATIVE,
+  fadeMs: 10,
+  seed: 0,
+};
+
+/**
+ * The phase settings of a new render: {@link RENDER_DEFAULTS} with the given method and iteration count.
+ * @param method The phase method (`RENDER_DEFAULTS.method` unless the user or the model's transform asks for another).
+ * @param iterations Griffin-Lim iterations.
+ * @param momentum FGLA momentum / AGLA alpha.
+ */
+export function defaultPhaseSettings(
+  method: PhaseMethod = RENDER_DEFAULTS.method,
+  iterations: number = RENDER_DEFAULTS.iterations,
+  momentum: number = RENDER_DEFAULTS.momentum,
+): PhaseSettings {
+  return {
+    method,
+    iterations,
+    momentum,
+    acceleration: { ...RENDER_DEFAULTS.acceleration },
+    tolerance: RENDER_DEFAULTS.tolerance,
+    timeDerivative: RENDER_DEFAULTS.timeDerivative,
+  };
+}
+
+/** The best default method for a model's transform: PGHI + AGLA for the STFT, AGLA alone for the constant-Q transform. */
+export function defaultPhaseMethod(transform: 'stft' | 'cqt' | null | undefined): PhaseMethod {
+  return transform === 'cqt' ? 'agla' : RENDER_DEFAULTS.method;
 }

@@ -18,7 +18,8 @@ import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
 import { reconstructPhase } from '../dsp/phase.ts';
-import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE, isPghiTimeDerivative } from '../dsp/pghi.ts';
+import { checkAcceleration, DEFAULT_ACCELERATION } from '../dsp/fgla.ts';
+import { isPghiTimeDerivative } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
 import { readAudio } from '../io/audio.ts';
 import { encodeWav } from '../io/wav.ts';
@@ -36,6 +37,9 @@ import type { TimbreVae } from './vae.ts';
 import type { ModelConfig } from './types.ts';
 import {
   RENDER_STAGES,
+  RENDER_DEFAULTS,
+  defaultPhaseSettings,
+  defaultPhaseMethod,
   type Excerpt,
   type RenderOutcome,
   type RenderParams,
@@ -74,16 +78,7 @@ interface EncodedExcerpt {
 
 export { RenderCancelled };
 
-/** Defaults of every render parameter (the CLI, the TUI and the sidecar share them). */
-export const RENDER_DEFAULTS = {
-  iterations: 32,
-  method: 'pghi+fgla' as const,
-  momentum: 0.99,
-  tolerance: DEFAULT_PGHI_TOLERANCE,
-  timeDerivative: DEFAULT_PGHI_TIME_DERIVATIVE,
-  fadeMs: 10,
-  seed: 0,
-};
+export { RENDER_DEFAULTS, defaultPhaseSettings, defaultPhaseMethod };
 
 const MAX_CACHE = 16;
 
@@ -216,6 +211,7 @@ export class Renderer {
       method: params.phase.method,
       iterations: params.phase.iterations,
       momentum: params.phase.momentum,
+      acceleration: params.phase.acceleration,
       tolerance: params.phase.tolerance,
       timeDerivative: params.phase.timeDerivative,
       seed: params.seed,
@@ -404,6 +400,11 @@ export function validateParams(p: RenderParams): void {
   num(p.phase.iterations, '--iters', (x) => Number.isInteger(x) && x >= 0 && x <= 512, 'use a whole number from 0 to 512');
   num(p.phase.momentum, '--momentum', (x) => x >= 0 && x < 2, 'use a value in [0, 2), 0.99 by default');
   num(p.phase.tolerance, 'PGHI tolerance', (x) => x > 0 && x < 1, 'use a value in (0, 1), 1e-4 by default');
+  try {
+    checkAcceleration(p.phase.acceleration, 'AGLA acceleration');
+  } catch (e) {
+    throw new UserError(`${(e as Error).message}; leave it out for beta ${DEFAULT_ACCELERATION.beta}, gamma ${DEFAULT_ACCELERATION.gamma}`);
+  }
   if (!isPghiTimeDerivative(p.phase.timeDerivative)) {
     throw new UserError(`PGHI time derivative ${JSON.stringify(p.phase.timeDerivative)} is not 'power' or 'log'; leave it out for 'power'`);
   }

@@ -55,7 +55,7 @@ export interface SessionState {
   curve: { values: number[]; range: [number, number] };
   settings: {
     normalize: boolean;
-    /** Phase method name (`pghi+fgla`, `fgla`, `pghi`). */
+    /** Phase method name (`pghi+agla`, `pghi+fgla`, `agla`, `fgla`, `pghi`). */
     method: string;
     iterations: number;
     /** Audio output device id, or null for the default device. */

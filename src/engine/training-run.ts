@@ -30,6 +30,7 @@ import { readAudio } from '../io/audio.ts';
 import { writeWav } from '../io/wav.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { reconstructPhase, type PhaseMethod } from '../dsp/phase.ts';
+import { defaultPhaseMethod } from './render-types.ts';
 import { VERSION } from '../version.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
 import { TimbreVae } from './vae.ts';
@@ -449,7 +450,7 @@ export async function writeAudioExamples(
   if (chosen.length === 0) return [];
   mkdirSync(dir, { recursive: true });
   const sr = config.features.transform.sampleRate;
-  const method: PhaseMethod = transform.config.kind === 'stft' ? 'pghi+fgla' : 'fgla';
+  const method: PhaseMethod = defaultPhaseMethod(transform.config.kind);
   const out: AudioExample[] = [];
   for (let i = 0; i < chosen.length; i++) {
     const f = chosen[i];

@@ -22,8 +22,7 @@ import type { ListenLiveStream } from '../io/listen-server.ts';
 import { LIVE_NEEDS_STFT_TEXT, epochMs, type LiveStartParams } from './live-protocol.ts';
 import type { LiveEvent } from './live-worker.ts';
 import type { OscHandle } from './services.ts';
-import type { RenderParams } from '../engine/render-types.ts';
-import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE } from '../dsp/pghi.ts';
+import { defaultPhaseSettings, type RenderParams } from '../engine/render-types.ts';
 import type { PlaybackHandle } from '../io/audio-out.ts';
 import { commandForKey, isEffect, splitKeys, type Effect } from './keys.ts';
 import {
@@ -417,7 +416,7 @@ export function App(props: AppProps) {
       b: { path: B.path, start: B.start },
       duration: st.duration,
       curve: formatCurveSpec(curveFromValues(st.curve.values, 'curve')),
-      phase: { method: st.settings.method, iterations: st.settings.iterations, momentum: 0.99, tolerance: DEFAULT_PGHI_TOLERANCE, timeDerivative: DEFAULT_PGHI_TIME_DERIVATIVE },
+      phase: defaultPhaseSettings(st.settings.method, st.settings.iterations),
       normalizeDbfs: st.settings.normalize ? NORMALIZE_DBFS : null,
       sample: false,
       seed: 0,

@@ -150,7 +150,7 @@ export const KEYMAP: { section: string; panel: PanelId | 'global' | 'midi'; keys
     panel: 'transport',
     keys: [
       { keys: 'Enter', does: 'Generate & Play' },
-      { keys: 'm', does: 'phase method: pghi+fgla, fgla, pghi' },
+      { keys: 'm', does: 'phase method (pghi+agla, agla, ...)' },
       { keys: '- / +', does: 'fewer / more phase iterations' },
       { keys: 'n', does: 'Normalize on / off' },
       { keys: 'o', does: 'audio output device' },

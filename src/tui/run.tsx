@@ -26,7 +26,8 @@ import { KNOB_RANGE, restorable, type AppState, type RestorableState } from './s
 import type { ListenFlags } from '../cli/listen.ts';
 import type { ListenServer, ListenState } from '../io/listen-server.ts';
 import { listenStateFromApp } from '../io/listen-bridge.ts';
-import type { PhaseMethod } from '../dsp/phase.ts';
+import { PHASE_METHODS, type PhaseMethod } from '../dsp/phase.ts';
+import { RENDER_DEFAULTS } from '../engine/render-types.ts';
 
 /** Options of {@link runTui}; every path may be relative to the current folder. */
 export interface RunTuiOptions {
@@ -72,7 +73,7 @@ export function sessionToRestorable(s: SessionState): RestorableState {
     curve: s.curve,
     settings: {
       normalize: s.settings.normalize,
-      method: (['pghi+fgla', 'fgla', 'pghi'].includes(s.settings.method) ? s.settings.method : 'pghi+fgla') as PhaseMethod,
+      method: (PHASE_METHODS as readonly string[]).includes(s.settings.method) ? (s.settings.method as PhaseMethod) : RENDER_DEFAULTS.method,
       iterations: s.settings.iterations,
       deviceId: s.settings.deviceId,
     },

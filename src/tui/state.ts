@@ -9,6 +9,7 @@
  * value per plot column over the excerpt (see `curve-view.ts`).
  */
 import type { PhaseMethod } from '../dsp/phase.ts';
+import { RENDER_DEFAULTS } from '../engine/render-types.ts';
 import { LIVE_CONTROL_RANGE } from '../engine/midi-map.ts';
 import { computeLayout, type Layout } from './layout.ts';
 import {
@@ -235,7 +236,7 @@ export function initialState(opts: { dataset: string; model: string; columns: nu
     slots: { A: null, B: null },
     duration: DEFAULT_DURATION,
     curve: { values: new Array<number>(layout.plotWidth).fill(RESET_VALUE), cursor: 0, mark: null, range: [...CURVE_RANGES[0]] as [number, number] },
-    settings: { normalize: true, method: 'pghi+fgla', iterations: 32, deviceId: null },
+    settings: { normalize: true, method: RENDER_DEFAULTS.method, iterations: RENDER_DEFAULTS.iterations, deviceId: null },
     model: { dir: opts.model, name: null, sampleRate: null, transform: null, loading: true, error: null },
     backend: null,
     audio: { available: null, reason: null, devices: [] },
@@ -329,7 +330,7 @@ export interface RestorableState {
 
 /** Phase methods a model's transform supports (PGHI needs an STFT model). */
 export function methodsFor(transform: 'stft' | 'cqt' | null): PhaseMethod[] {
-  return transform === 'cqt' ? ['fgla'] : ['pghi+fgla', 'fgla', 'pghi'];
+  return transform === 'cqt' ? ['agla', 'fgla'] : ['pghi+agla', 'pghi+fgla', 'agla', 'fgla', 'pghi'];
 }
 
 /** The dataset entries that match the filter (case-insensitive substring of the relative path; spaces separate terms that must all match). */

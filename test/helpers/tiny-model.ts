@@ -14,6 +14,7 @@ import { analyzeMagnitudes, toFeatures } from '../../src/engine/features.ts';
 import { writeWav } from '../../src/io/wav.ts';
 import { createRng, gaussian } from '../../src/dsp/rng.ts';
 import type { ModelConfig } from '../../src/engine/types.ts';
+import { cqtConfig } from '../../src/dsp/cqt.ts';
 
 export const SR = 16000;
 
@@ -39,8 +40,11 @@ export interface TinyModel {
   config: ModelConfig;
 }
 
-/** Train and save the fixture model; returns its folder and the two source files. */
-export async function makeTinyModel(): Promise<TinyModel> {
+/**
+ * Train and save the fixture model; returns its folder and the two source files.
+ * @param transform `'stft'` (default: 256/64, 129 bins) or `'cqt'` (7 octaves of 12 bins from C1, hop 64).
+ */
+export async function makeTinyModel(transform: 'stft' | 'cqt' = 'stft'): Promise<TinyModel> {
   await initBackend('auto');
   const dir = mkdtempSync(join(tmpdir(), 'lts-tiny-'));
   const a = tone(196, 2, 3, 1);
@@ -51,13 +55,16 @@ export async function makeTinyModel(): Promise<TinyModel> {
   writeWav(fileB, b, SR, { encoding: 'float32' });
   const config: ModelConfig = {
     formatVersion: 1,
-    features: { transform: { kind: 'stft', sampleRate: SR, nFft: 256, hop: 64 }, scaling: 'log' },
-    network: { inputBins: 129, hidden: [64], latent: 2, outputActivation: 'relu' },
+    features: {
+      transform: transform === 'cqt' ? cqtConfig({ sampleRate: SR, hop: 64, octaves: 7, binsPerOctave: 12 }) : { kind: 'stft', sampleRate: SR, nFft: 256, hop: 64 },
+      scaling: 'log',
+    },
+    network: { inputBins: transform === 'cqt' ? 84 : 129, hidden: [64], latent: 2, outputActivation: 'relu' },
     training: { beta: 5e-4, learningRate: 3e-3, batchSize: 64, epochs: 1, patience: 10, checkpointEvery: 1, seed: 3 },
   };
   const fa = toFeatures(analyzeMagnitudes(a, config.features), 'log');
   const fb = toFeatures(analyzeMagnitudes(b, config.features), 'log');
-  const bins = 129;
+  const bins = config.network.inputBins;
   const frames = fa.frames + fb.frames;
   const all = new Float32Array(frames * bins);
   all.set(fa.data, 0);

@@ -108,19 +108,141 @@ export function fglaPass(
     } else {
       memory.copy(spec, p, n << 2);
     }
-    if (cOut != 0) memory.copy(cOut + ((<usize>t * n) << 2), spec, n << 2);
-    pffftTransform(setup, spec, frame, work, 1);
-    // Weighted overlap-add.
-    const dst = yNew + base;
-    for (let j: usize = 0; j < n << 2; j += 16) {
-      v128.store(dst + j, f32x4.add(v128.load(dst + j), f32x4.mul(v128.load(frame + j), v128.load(win + j))));
-    }
-    // Samples [base, base + hop) are final: normalise them and clear yOld there.
-    finalize(yNew + base, yOld + base, invWss + base, <usize>hop);
+    synthesizeFrame(setup, n, t, hop, win, invWss, yOld, yNew, frame, spec, work, cOut);
   }
-  // The tail after the last frame's first hop samples.
+  finishPass(n, frames, hop, invWss, yOld, yNew);
+}
+
+/**
+ * The synthesis half of a pass for frame t, shared by {@link fglaPass} and {@link aglaPass}: spec holds the
+ * projected coefficients c_t (unordered layout); copy them to cOut (when not 0), inverse FFT, weighted
+ * overlap-add into yNew, then normalise the hop samples no later frame touches and clear yOld there.
+ */
+@inline
+function synthesizeFrame(
+  setup: i32, n: usize, t: i32, hop: i32, win: usize, invWss: usize,
+  yOld: usize, yNew: usize, frame: usize, spec: usize, work: usize, cOut: usize,
+): void {
+  const base = (<usize>t * <usize>hop) << 2;
+  if (cOut != 0) memory.copy(cOut + ((<usize>t * n) << 2), spec, n << 2);
+  pffftTransform(setup, spec, frame, work, 1);
+  // Weighted overlap-add.
+  const dst = yNew + base;
+  for (let j: usize = 0; j < n << 2; j += 16) {
+    v128.store(dst + j, f32x4.add(v128.load(dst + j), f32x4.mul(v128.load(frame + j), v128.load(win + j))));
+  }
+  // Samples [base, base + hop) are final: normalise them and clear yOld there.
+  finalize(yNew + base, yOld + base, invWss + base, <usize>hop);
+}
+
+/** The tail of a pass: normalise the samples after the last frame's first hop samples, clear yOld there. */
+@inline
+function finishPass(n: usize, frames: i32, hop: i32, invWss: usize, yOld: usize, yNew: usize): void {
   const done = (<usize>frames * <usize>hop) << 2;
   finalize(yNew + done, yOld + done, invWss + done, n - <usize>hop);
+}
+
+/**
+ * One pass of the accelerated Griffin-Lim algorithm (AGLA: R. Nenov, D.-K. Nguyen, P. Balazs,
+ * "Faster than fast: accelerating the Griffin-Lim algorithm", ICASSP 2023; and "Accelerated
+ * Griffin-Lim algorithm: a fast and provably converging numerical method for phase retrieval",
+ * arXiv:2306.12504), fused frame by frame like {@link fglaPass}. For each frame t:
+ *
+ *   y_t  = FFT(win * yOld[t*hop : t*hop + N])        (P_C1 P_C2 c of the previous pass)
+ *   first pass:  t_t = d_t = c_t = y_t
+ *   otherwise:   t_t = (1 - gamma) * d_t + gamma * y_t
+ *                c_t = t_t + alpha * (t_t - tOld_t)
+ *                d_t = t_t + beta  * (t_t - tOld_t)
+ *   tOld_t = t_t
+ *   c_t  = mag_t * c_t / (|c_t| + EPS)               (magnitude projection P_C2)
+ *   then the synthesis of {@link fglaPass}.
+ *
+ * With gamma = 1 this is Fast Griffin-Lim with momentum alpha. The arguments are those of
+ * {@link fglaPass} except: tOld and d, T * N floats each (the previous t and d, unordered layout;
+ * read only when first = 0), alpha, beta and gamma, and first (1 on the first pass).
+ */
+export function aglaPass(
+  setup: i32, nFft: i32, hop: i32, frames: i32,
+  win: usize, invWss: usize, mag: usize, magEdge: usize, tOld: usize, d: usize,
+  yOld: usize, yNew: usize, frame: usize, spec: usize, work: usize,
+  alpha: f32, beta: f32, gamma: f32, first: i32, cOut: usize, dcPos: i32, nyPos: i32,
+): void {
+  const n = <usize>nFft;
+  const blocks = n >> 3;
+  const va = f32x4.splat(alpha);
+  const vb = f32x4.splat(beta);
+  const vg = f32x4.splat(gamma);
+  const vg1 = f32x4.splat(<f32>1 - gamma);
+  const veps = f32x4.splat(EPS);
+  const dcOff = <usize>dcPos << 2;
+  const nyOff = <usize>nyPos << 2;
+  for (let t: i32 = 0; t < frames; t++) {
+    const base = (<usize>t * <usize>hop) << 2;
+    const pt = tOld + ((<usize>t * n) << 2);
+    const pd = d + ((<usize>t * n) << 2);
+    const src = yOld + base;
+    for (let j: usize = 0; j < n << 2; j += 16) {
+      v128.store(frame + j, f32x4.mul(v128.load(src + j), v128.load(win + j)));
+    }
+    pffftTransform(setup, frame, spec, work, 0);
+    const m = mag + ((<usize>t * (n >> 1)) << 2);
+    const e = magEdge + ((<usize>t * 2) << 2);
+    if (first != 0) {
+      // t = d = c = y.
+      memory.copy(pt, spec, n << 2);
+      memory.copy(pd, spec, n << 2);
+      for (let b: usize = 0; b < blocks; b++) {
+        const o = b << 5;
+        const cre = v128.load(spec + o);
+        const cim = v128.load(spec + o, 16);
+        const abs = f32x4.sqrt(f32x4.add(f32x4.mul(cre, cre), f32x4.mul(cim, cim)));
+        const s = f32x4.div(v128.load(m + (b << 4)), f32x4.add(abs, veps));
+        v128.store(spec + o, f32x4.mul(cre, s));
+        v128.store(spec + o, f32x4.mul(cim, s), 16);
+      }
+      const ydc = load<f32>(pt + dcOff);
+      const yny = load<f32>(pt + nyOff);
+      store<f32>(spec + dcOff, load<f32>(e) * ydc / (Mathf.abs(ydc) + EPS));
+      store<f32>(spec + nyOff, load<f32>(e, 4) * yny / (Mathf.abs(yny) + EPS));
+    } else {
+      // DC and Nyquist are real: handle them as scalars after the vector loop.
+      const ydc = load<f32>(spec + dcOff);
+      const yny = load<f32>(spec + nyOff);
+      const tdc0 = load<f32>(pt + dcOff);
+      const tny0 = load<f32>(pt + nyOff);
+      const ddc = load<f32>(pd + dcOff);
+      const dny = load<f32>(pd + nyOff);
+      for (let b: usize = 0; b < blocks; b++) {
+        const o = b << 5;
+        const tre = f32x4.add(f32x4.mul(vg1, v128.load(pd + o)), f32x4.mul(vg, v128.load(spec + o)));
+        const tim = f32x4.add(f32x4.mul(vg1, v128.load(pd + o, 16)), f32x4.mul(vg, v128.load(spec + o, 16)));
+        const gre = f32x4.sub(tre, v128.load(pt + o));
+        const gim = f32x4.sub(tim, v128.load(pt + o, 16));
+        v128.store(pt + o, tre);
+        v128.store(pt + o, tim, 16);
+        v128.store(pd + o, f32x4.add(tre, f32x4.mul(vb, gre)));
+        v128.store(pd + o, f32x4.add(tim, f32x4.mul(vb, gim)), 16);
+        const cre = f32x4.add(tre, f32x4.mul(va, gre));
+        const cim = f32x4.add(tim, f32x4.mul(va, gim));
+        const abs = f32x4.sqrt(f32x4.add(f32x4.mul(cre, cre), f32x4.mul(cim, cim)));
+        const s = f32x4.div(v128.load(m + (b << 4)), f32x4.add(abs, veps));
+        v128.store(spec + o, f32x4.mul(cre, s));
+        v128.store(spec + o, f32x4.mul(cim, s), 16);
+      }
+      const tdc = (<f32>1 - gamma) * ddc + gamma * ydc;
+      const tny = (<f32>1 - gamma) * dny + gamma * yny;
+      store<f32>(pt + dcOff, tdc);
+      store<f32>(pt + nyOff, tny);
+      store<f32>(pd + dcOff, tdc + beta * (tdc - tdc0));
+      store<f32>(pd + nyOff, tny + beta * (tny - tny0));
+      const cdc = tdc + alpha * (tdc - tdc0);
+      const cny = tny + alpha * (tny - tny0);
+      store<f32>(spec + dcOff, load<f32>(e) * cdc / (Mathf.abs(cdc) + EPS));
+      store<f32>(spec + nyOff, load<f32>(e, 4) * cny / (Mathf.abs(cny) + EPS));
+    }
+    synthesizeFrame(setup, n, t, hop, win, invWss, yOld, yNew, frame, spec, work, cOut);
+  }
+  finishPass(n, frames, hop, invWss, yOld, yNew);
 }
 
 /** y[i] *= w[i]; z[i] = 0 for i < count (floats). */

@@ -3,7 +3,7 @@
  * (`stft-kernels.wasm`, built from `stft-kernels.as.ts` by `npm run build:wasm`).
  *
  * The kernels are instantiated on PFFFT's linear memory and call PFFFT's raw
- * `pffft_transform` export directly, so a whole Fast Griffin-Lim iteration
+ * `pffft_transform` export directly, so a whole Fast (or accelerated) Griffin-Lim iteration
  * (analysis, momentum, magnitude projection, synthesis, overlap-add and
  * normalisation) runs inside WebAssembly with one call from JavaScript.
  *
@@ -20,6 +20,14 @@ export type FglaPassFn = (
   win: number, invWss: number, mag: number, magEdge: number, prev: number,
   yOld: number, yNew: number, frame: number, spec: number, work: number,
   beta: number, mode: number, cOut: number, dcPos: number, nyPos: number,
+) => void;
+
+/** Signature of the `aglaPass` kernel (see `stft-kernels.as.ts`). */
+export type AglaPassFn = (
+  setup: number, nFft: number, hop: number, frames: number,
+  win: number, invWss: number, mag: number, magEdge: number, tOld: number, d: number,
+  yOld: number, yNew: number, frame: number, spec: number, work: number,
+  alpha: number, beta: number, gamma: number, first: number, cOut: number, dcPos: number, nyPos: number,
 ) => void;
 
 /** Signature of the `fglaStart` kernel (see `stft-kernels.as.ts`). */
@@ -39,6 +47,8 @@ export interface StftKernels {
   phasorTable: number;
   /** One fused Fast Griffin-Lim pass over every frame. */
   fglaPass: FglaPassFn;
+  /** One fused accelerated Griffin-Lim pass over every frame. */
+  aglaPass: AglaPassFn;
   /** Lays out the starting coefficients and target magnitudes in PFFFT's unordered layout. */
   fglaStart: FglaStartFn;
 }
@@ -58,9 +68,9 @@ function load(): StftKernels {
     env: { memory: pffft.memory },
     'stft-kernels.as': { pffftTransform: pffft.transform, pffftZreorder: pffft.zreorder },
   });
-  const { fglaPass, fglaStart, randomPhasors } = instance.exports;
-  if (typeof fglaPass !== 'function' || typeof fglaStart !== 'function' || typeof randomPhasors !== 'function') {
-    throw new Error('stft-kernels: the .wasm lacks the fglaPass/fglaStart/randomPhasors exports; run npm run build:wasm');
+  const { fglaPass, aglaPass, fglaStart, randomPhasors } = instance.exports;
+  if (typeof fglaPass !== 'function' || typeof aglaPass !== 'function' || typeof fglaStart !== 'function' || typeof randomPhasors !== 'function') {
+    throw new Error('stft-kernels: the .wasm lacks the fglaPass/aglaPass/fglaStart/randomPhasors exports; run npm run build:wasm');
   }
   const phasorTable = pffft.malloc(8192 * 8);
   const table = new Float64Array(pffft.memory.buffer, phasorTable, 8192);
@@ -70,6 +80,7 @@ function load(): StftKernels {
   }
   return {
     fglaPass: fglaPass as FglaPassFn,
+    aglaPass: aglaPass as AglaPassFn,
     fglaStart: fglaStart as FglaStartFn,
     randomPhasors: randomPhasors as RandomPhasorsFn,
     phasorTable,
