@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { SessionStore, defaultStateDir, loadSession, validateSession, SESSION_FILE } from '../src/engine/session.ts';
 import { initialState, reducer, type AppState } from '../src/tui/state.ts';
 import { sessionToRestorable, stateToSession } from '../src/tui/run.tsx';
+import { VERSION } from '../src/version.ts';
 
 const STATE = {
   dataset: '/data/demo',
@@ -134,7 +135,8 @@ test('the written file is readable JSON with the documented fields', () => {
     store.update(STATE);
     store.flush();
     const json = JSON.parse(readFileSync(join(dir, SESSION_FILE), 'utf8'));
-    assert.deepEqual(Object.keys(json).sort(), ['curve', 'dataset', 'duration', 'kind', 'lastRender', 'model', 'savedAt', 'settings', 'slots', 'version']);
+    assert.deepEqual(Object.keys(json).sort(), ['curve', 'dataset', 'duration', 'kind', 'lastRender', 'lts', 'model', 'savedAt', 'settings', 'slots', 'version']);
+    assert.equal(json.lts, VERSION);
     assert.ok(!Number.isNaN(Date.parse(json.savedAt)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -178,6 +180,26 @@ test('the instrument\'s live settings survive a restart: state -> session.json -
     assert.equal(bad.session, null);
     assert.match(bad.notice ?? '', /^session file was unreadable \(live settings are invalid\).*moved aside/);
     assert.ok(readdirSync(dir).some((f) => f.startsWith('session.json.corrupt-')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the phase method a session restores: its own; pghi+fgla from a session saved before lts 0.4.0 (that version's default) becomes pghi+agla", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-session-method-'));
+  try {
+    const fresh = (): AppState => initialState({ dataset: '/data/demo', model: '/models/default', columns: 100, rows: 30 });
+    const restoreFrom = (file: object) => {
+      writeFileSync(join(dir, SESSION_FILE), JSON.stringify(file));
+      const { session, notice } = loadSession(dir);
+      assert.equal(notice, null);
+      return reducer(fresh(), { type: 'restore', session: sessionToRestorable(session!) }).settings.method;
+    };
+    const file = (method: string, lts?: string) => ({ kind: 'lts-session', version: 1, ...STATE, settings: { ...STATE.settings, method }, savedAt: '2026-12-01T00:00:00Z', ...(lts ? { lts } : {}) });
+    assert.equal(restoreFrom(file('pghi+fgla')), 'pghi+agla', 'the old default moves to the new one');
+    assert.equal(restoreFrom(file('pghi+fgla', '0.4.0')), 'pghi+fgla', 'chosen in this version: kept');
+    for (const m of ['fgla', 'pghi', 'agla']) assert.equal(restoreFrom(file(m)), m, `${m} was a choice: kept`);
+    assert.equal(restoreFrom(file('spectral-magic', '0.4.0')), 'pghi+agla', 'an unknown name gives the default');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { VERSION } from '../version.ts';
 
 /** The file name of the session inside the state folder. */
 export const SESSION_FILE = 'session.json';
@@ -71,6 +72,8 @@ export interface SessionState {
   live?: SessionLive;
   /** ISO time of the save. */
   savedAt: string;
+  /** The lts version that saved it (absent before 0.4.0). */
+  lts?: string;
 }
 
 /**
@@ -185,8 +188,8 @@ export class SessionStore {
   }
 
   /** Record a new state; it is written after the debounce delay. */
-  update(state: Omit<SessionState, 'savedAt' | 'kind' | 'version'>): void {
-    this.pending = { kind: 'lts-session', version: SESSION_VERSION, ...state, savedAt: '' };
+  update(state: Omit<SessionState, 'savedAt' | 'kind' | 'version' | 'lts'>): void {
+    this.pending = { kind: 'lts-session', version: SESSION_VERSION, ...state, savedAt: '', lts: VERSION };
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), this.opts.debounceMs ?? 250);
     this.timer.unref?.();

@@ -65,6 +65,17 @@ export function listenStateWithLive(state: AppState): ListenState {
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
+/**
+ * The phase method a session restores: its own, except that a session saved before lts 0.4.0 with
+ * `pghi+fgla`, that version's default, gets today's default (`pghi+agla`), and an unknown name the default.
+ */
+function restoredMethod(s: SessionState): PhaseMethod {
+  const m = s.settings.method;
+  if (!(PHASE_METHODS as readonly string[]).includes(m)) return RENDER_DEFAULTS.method;
+  if (s.lts === undefined && m === 'pghi+fgla') return RENDER_DEFAULTS.method;
+  return m as PhaseMethod;
+}
+
 /** Map a saved session to the state the app restores. */
 export function sessionToRestorable(s: SessionState): RestorableState {
   return {
@@ -73,7 +84,7 @@ export function sessionToRestorable(s: SessionState): RestorableState {
     curve: s.curve,
     settings: {
       normalize: s.settings.normalize,
-      method: (PHASE_METHODS as readonly string[]).includes(s.settings.method) ? (s.settings.method as PhaseMethod) : RENDER_DEFAULTS.method,
+      method: restoredMethod(s),
       iterations: s.settings.iterations,
       deviceId: s.settings.deviceId,
     },
@@ -83,7 +94,7 @@ export function sessionToRestorable(s: SessionState): RestorableState {
 }
 
 /** The session record for an app state. */
-export function stateToSession(state: AppState): Omit<SessionState, 'savedAt' | 'kind' | 'version'> {
+export function stateToSession(state: AppState): Omit<SessionState, 'savedAt' | 'kind' | 'version' | 'lts'> {
   const r = restorable(state);
   return {
     dataset: state.dataset.dir,
