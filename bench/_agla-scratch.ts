@@ -54,6 +54,8 @@ function agla(mag: Magnitudes, init: Coefficients, length: number, n: number, a:
       tRe[i] = tr_; tIm[i] = ti_;
     }
   }
+  if (args.out === 't') return tr.synthesize(proj(tRe, tIm), length);
+  if (args.out === 'd') return tr.synthesize(proj(dRe, dIm), length);
   return tr.synthesize(proj(cRe, cIm), length);
 }
 

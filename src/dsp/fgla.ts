@@ -41,7 +41,9 @@
  * 32 iterations −24.90 dB against −22.78 with FGLA on `data/bench/` and −23.96
  * against −21.20 on `data/demo/` (11 of 12 files better); after PGHI and 8
  * iterations −32.81 against −32.45 and −37.96 against −37.51; constant-Q, random
- * start, 32 iterations −19.36 against −17.81. Its lead shrinks with more
+ * start, 32 iterations −19.36 against −17.81 (`npm run bench -- phase`, with its
+ * own random start: −19.23 against −18.57, and at 8 iterations −13.08 against
+ * −14.06, FGLA ahead). Its lead shrinks with more
  * iterations: at 64 from random −28.67 against −27.30, at 128 −30.91 against
  * −31.38 (FGLA ahead). Larger steps diverge: gamma 1.35 with beta 1.1, or 1.3
  * with beta 1.4, gave about −11 dB.
