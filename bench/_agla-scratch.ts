@@ -2,6 +2,9 @@
  * Scratch: accelerated Griffin-Lim (Nenov, Nguyen, Balazs 2023) from a PGHI start vs FGLA.
  *   node --import tsx bench/_agla-scratch.ts --dir data/bench --iters 8 --params "0.99,1,1;0.99,1.1,1.2"
  * Each param triple is alpha,beta,gamma; gamma 1 = FGLA with momentum alpha.
+ * Options: --init random (an LCG random start instead of PGHI), --transform cqt (DEFAULT_CQT, random start),
+ * --out t|d (synthesise the last t or d instead of c), --lambda L (output x_n + L (x_n - x_{n-1})).
+ * Findings (2026-12-06) are in BENCHMARKS.md, "Accelerated Griffin-Lim".
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +36,7 @@ function agla(mag: Magnitudes, init: Coefficients, length: number, n: number, a:
     return { frames: mag.frames, bins: mag.bins, re: oRe, im: oIm, extra: lastExtra ?? extra };
   };
   let lastExtra: unknown = undefined;
+  let prevSig: Float32Array | null = null;
   let c = proj(init.re, init.im);
   // t0 = d0 = P_C1(c0)
   const y0 = tr.analyze(tr.synthesize(c, length));
@@ -43,7 +47,9 @@ function agla(mag: Magnitudes, init: Coefficients, length: number, n: number, a:
   const mode = args.start === 't' ? 't' : 'c';
   if (mode === 't') { cRe = Float32Array.from(y0.re); cIm = Float32Array.from(y0.im); }
   for (let k = 0; k < n; k++) {
-    const y = tr.analyze(tr.synthesize(proj(cRe, cIm), length));
+    const sig = tr.synthesize(proj(cRe, cIm), length);
+    prevSig = sig;
+    const y = tr.analyze(sig);
     lastExtra = y.extra;
     for (let i = 0; i < N; i++) {
       const tr_ = (1 - g) * dRe[i] + g * y.re[i];
@@ -56,7 +62,10 @@ function agla(mag: Magnitudes, init: Coefficients, length: number, n: number, a:
   }
   if (args.out === 't') return tr.synthesize(proj(tRe, tIm), length);
   if (args.out === 'd') return tr.synthesize(proj(dRe, dIm), length);
-  return tr.synthesize(proj(cRe, cIm), length);
+  const out = tr.synthesize(proj(cRe, cIm), length);
+  const lam = Number(args.lambda ?? 0);
+  if (lam !== 0 && prevSig) for (let i = 0; i < out.length; i++) out[i] += lam * (out[i] - prevSig[i]);
+  return out;
 }
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
