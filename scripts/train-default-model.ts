@@ -57,7 +57,7 @@ async function evaluate(renderer: Renderer, modelDir: string, files: string[]): 
     const duration = Math.floor((audio.duration - 0.05) * 100) / 100;
     const { samples } = await renderer.synthesize({
       model: modelDir, a: { path: f, start: 0 }, b: { path: f, start: 0 }, duration, curve: '1',
-      phase: defaultPhaseSettings(), normalizeDbfs: null, sample: false, seed: 0, fadeMs: 0,
+      phase: defaultPhaseSettings('pghi+fgla', 32), normalizeDbfs: null, sample: false, seed: 0, fadeMs: 0, // phase as in BENCHMARKS.md's figures
     });
     out.push(signalSpectralConvergence(audio.samples.subarray(0, samples.length), samples));
   }
