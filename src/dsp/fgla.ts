@@ -269,8 +269,8 @@ function runGeneric(
   const prevRe = new Float32Array(n);
   const prevIm = new Float32Array(n);
   const { accel } = step;
-  const dRe = accel ? new Float32Array(n) : prevRe;
-  const dIm = accel ? new Float32Array(n) : prevIm;
+  const dRe = new Float32Array(accel ? n : 0);
+  const dIm = new Float32Array(accel ? n : 0);
   const beta = step.momentum / (1 + step.momentum);
   for (let it = 0; it < iterations; it++) {
     opts.signal?.throwIfAborted();
@@ -279,17 +279,24 @@ function runGeneric(
       throw new Error(`fgla: transform.analyze returned ${r.frames}x${r.bins} coefficients, expected ${frames}x${bins}`);
     }
     const { re: rr, im: ri } = r;
-    if (accel) aglaUpdate(S, rr, ri, prevRe, prevIm, dRe, dIm, cRe, cIm, step.momentum, accel, it === 0);
-    else for (let i = 0; i < n; i++) {
-      const xr = rr[i];
-      const xi = ri[i];
-      const ar = xr - beta * prevRe[i];
-      const ai = xi - beta * prevIm[i];
-      prevRe[i] = xr;
-      prevIm[i] = xi;
-      const s = S[i] / (Math.sqrt(ar * ar + ai * ai) + EPS);
-      cRe[i] = ar * s;
-      cIm[i] = ai * s;
+    if (accel && it > 0) aglaUpdate(S, rr, ri, prevRe, prevIm, dRe, dIm, cRe, cIm, step.momentum, accel);
+    else {
+      for (let i = 0; i < n; i++) {
+        const xr = rr[i];
+        const xi = ri[i];
+        const ar = xr - beta * prevRe[i];
+        const ai = xi - beta * prevIm[i];
+        prevRe[i] = xr;
+        prevIm[i] = xi;
+        const s = S[i] / (Math.sqrt(ar * ar + ai * ai) + EPS);
+        cRe[i] = ar * s;
+        cIm[i] = ai * s;
+      }
+      // AGLA's first iteration is this one from prev = 0 (c = y); then t (kept in prev) = d = y.
+      if (accel) {
+        dRe.set(prevRe);
+        dIm.set(prevIm);
+      }
     }
     if (r.extra !== undefined) c.extra = r.extra;
     else delete c.extra;
@@ -300,33 +307,26 @@ function runGeneric(
 }
 
 /**
- * One AGLA update of every coefficient (see the module comment): from the analysis y, the previous t
- * and d (both updated in place), the projected iterate c. On the first iteration t = d = c = y.
+ * One AGLA update of every coefficient after the first iteration (see the module comment): from the
+ * analysis y, the previous t and d (both updated in place), the projected iterate c.
  */
 function aglaUpdate(
   S: Float32Array, yRe: Float32Array, yIm: Float32Array, tRe: Float32Array, tIm: Float32Array,
   dRe: Float32Array, dIm: Float32Array, cRe: Float32Array, cIm: Float32Array,
-  alpha: number, { beta, gamma }: Acceleration, first: boolean,
+  alpha: number, { beta, gamma }: Acceleration,
 ): void {
   const g1 = 1 - gamma;
   for (let i = 0; i < S.length; i++) {
-    let ar: number;
-    let ai: number;
-    if (first) {
-      ar = tRe[i] = dRe[i] = yRe[i];
-      ai = tIm[i] = dIm[i] = yIm[i];
-    } else {
-      const nr = g1 * dRe[i] + gamma * yRe[i];
-      const ni = g1 * dIm[i] + gamma * yIm[i];
-      const gr = nr - tRe[i];
-      const gi = ni - tIm[i];
-      tRe[i] = nr;
-      tIm[i] = ni;
-      dRe[i] = nr + beta * gr;
-      dIm[i] = ni + beta * gi;
-      ar = nr + alpha * gr;
-      ai = ni + alpha * gi;
-    }
+    const nr = g1 * dRe[i] + gamma * yRe[i];
+    const ni = g1 * dIm[i] + gamma * yIm[i];
+    const gr = nr - tRe[i];
+    const gi = ni - tIm[i];
+    tRe[i] = nr;
+    tIm[i] = ni;
+    dRe[i] = nr + beta * gr;
+    dIm[i] = ni + beta * gi;
+    const ar = nr + alpha * gr;
+    const ai = ni + alpha * gi;
     const s = S[i] / (Math.sqrt(ar * ar + ai * ai) + EPS);
     cRe[i] = ar * s;
     cIm[i] = ai * s;
@@ -446,23 +446,25 @@ function runFused(
 
     let yOld = ptr('yA');
     let yNew = ptr('yB');
+    // Each pass reads yOld and leaves the new signal in yNew: swap them after it.
+    const swap = () => {
+      const tmp = yOld;
+      yOld = yNew;
+      yNew = tmp;
+    };
     const pass = (mode: number, b: number, cOut: number) => {
       stftKernels.fglaPass(
         setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'),
         yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), b, mode, cOut, dcPos, nyPos,
       );
-      const tmp = yOld;
-      yOld = yNew;
-      yNew = tmp;
+      swap();
     };
-    const aglaPass = (first: number, a: Acceleration, cOut: number) => {
+    const aglaPass = (a: Acceleration, cOut: number) => {
       stftKernels.aglaPass(
         setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'), ptr('d'),
-        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), step.momentum, a.beta, a.gamma, first, cOut, dcPos, nyPos,
+        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), step.momentum, a.beta, a.gamma, cOut, dcPos, nyPos,
       );
-      const tmp = yOld;
-      yOld = yNew;
-      yNew = tmp;
+      swap();
     };
     pass(1, 0, wantCoefficients && iterations === 0 ? ptr('cOut') : 0);
     const pv = at('prev');
@@ -471,8 +473,12 @@ function runFused(
     for (let it = 0; it < iterations; it++) {
       opts.signal?.throwIfAborted();
       const cOut = wantCoefficients && it === iterations - 1 ? ptr('cOut') : 0;
-      if (step.accel) aglaPass(it === 0 ? 1 : 0, step.accel, cOut);
-      else pass(0, beta, cOut);
+      if (step.accel && it > 0) aglaPass(step.accel, cOut);
+      else {
+        pass(0, beta, cOut);
+        // AGLA's first iteration is this one from prev = 0 (c = y); then t (kept in prev) = d = y.
+        if (step.accel) pffft.heapF32().copyWithin(at('d'), pv, pv + T * N);
+      }
       opts.onProgress?.(it + 1, iterations);
     }
 

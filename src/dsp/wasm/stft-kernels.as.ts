@@ -73,12 +73,7 @@ export function fglaPass(
     const base = (<usize>t * <usize>hop) << 2;
     const p = prev + ((<usize>t * n) << 2);
     if (mode == 0) {
-      // Analysis: frame = win * yOld[base ...].
-      const src = yOld + base;
-      for (let j: usize = 0; j < n << 2; j += 16) {
-        v128.store(frame + j, f32x4.mul(v128.load(src + j), v128.load(win + j)));
-      }
-      pffftTransform(setup, frame, spec, work, 0);
+      analyzeFrame(setup, n, yOld + base, win, frame, spec, work);
       // DC and Nyquist are real: handle them as scalars after the vector loop.
       const rdc = load<f32>(spec + dcOff);
       const rny = load<f32>(spec + nyOff);
@@ -95,16 +90,9 @@ export function fglaPass(
         v128.store(p + o, rim, 16);
         const are = f32x4.sub(rre, f32x4.mul(vbeta, pre));
         const aim = f32x4.sub(rim, f32x4.mul(vbeta, pim));
-        const abs = f32x4.sqrt(f32x4.add(f32x4.mul(are, are), f32x4.mul(aim, aim)));
-        const s = f32x4.div(v128.load(m + (b << 4)), f32x4.add(abs, veps));
-        v128.store(spec + o, f32x4.mul(are, s));
-        v128.store(spec + o, f32x4.mul(aim, s), 16);
+        storeProjected(spec + o, are, aim, v128.load(m + (b << 4)), veps);
       }
-      const e = magEdge + ((<usize>t * 2) << 2);
-      const adc = rdc - beta * pdc;
-      const any = rny - beta * pny;
-      store<f32>(spec + dcOff, load<f32>(e) * adc / (Mathf.abs(adc) + EPS));
-      store<f32>(spec + nyOff, load<f32>(e, 4) * any / (Mathf.abs(any) + EPS));
+      storeProjectedEdges(spec, dcOff, nyOff, magEdge + ((<usize>t * 2) << 2), rdc - beta * pdc, rny - beta * pny);
     } else {
       memory.copy(spec, p, n << 2);
     }
@@ -142,30 +130,55 @@ function finishPass(n: usize, frames: i32, hop: i32, invWss: usize, yOld: usize,
   finalize(yNew + done, yOld + done, invWss + done, n - <usize>hop);
 }
 
+/** The analysis half of a pass for one frame: spec = FFT(win * src) (unordered layout). */
+@inline
+function analyzeFrame(setup: i32, n: usize, src: usize, win: usize, frame: usize, spec: usize, work: usize): void {
+  for (let j: usize = 0; j < n << 2; j += 16) {
+    v128.store(frame + j, f32x4.mul(v128.load(src + j), v128.load(win + j)));
+  }
+  pffftTransform(setup, frame, spec, work, 0);
+}
+
+/** The magnitude projection of 4 bins: dst's block gets m * (re, im) / (|(re, im)| + EPS). */
+@inline
+function storeProjected(dst: usize, re: v128, im: v128, m: v128, veps: v128): void {
+  const abs = f32x4.sqrt(f32x4.add(f32x4.mul(re, re), f32x4.mul(im, im)));
+  const s = f32x4.div(m, f32x4.add(abs, veps));
+  v128.store(dst, f32x4.mul(re, s));
+  v128.store(dst, f32x4.mul(im, s), 16);
+}
+
+/** The magnitude projection of the real DC and Nyquist values dc and ny (target magnitudes at e, e + 4). */
+@inline
+function storeProjectedEdges(spec: usize, dcOff: usize, nyOff: usize, e: usize, dc: f32, ny: f32): void {
+  store<f32>(spec + dcOff, load<f32>(e) * dc / (Mathf.abs(dc) + EPS));
+  store<f32>(spec + nyOff, load<f32>(e, 4) * ny / (Mathf.abs(ny) + EPS));
+}
+
 /**
  * One pass of the accelerated Griffin-Lim algorithm (AGLA: R. Nenov, D.-K. Nguyen, P. Balazs,
  * "Faster than fast: accelerating the Griffin-Lim algorithm", ICASSP 2023; and "Accelerated
  * Griffin-Lim algorithm: a fast and provably converging numerical method for phase retrieval",
  * arXiv:2306.12504), fused frame by frame like {@link fglaPass}. For each frame t:
  *
- *   y_t  = FFT(win * yOld[t*hop : t*hop + N])        (P_C1 P_C2 c of the previous pass)
- *   first pass:  t_t = d_t = c_t = y_t
- *   otherwise:   t_t = (1 - gamma) * d_t + gamma * y_t
- *                c_t = t_t + alpha * (t_t - tOld_t)
- *                d_t = t_t + beta  * (t_t - tOld_t)
+ *   y_t    = FFT(win * yOld[t*hop : t*hop + N])        (P_C1 P_C2 c of the previous pass)
+ *   t_t    = (1 - gamma) * d_t + gamma * y_t
+ *   c_t    = t_t + alpha * (t_t - tOld_t)
+ *   d_t    = t_t + beta  * (t_t - tOld_t)
  *   tOld_t = t_t
- *   c_t  = mag_t * c_t / (|c_t| + EPS)               (magnitude projection P_C2)
+ *   c_t    = mag_t * c_t / (|c_t| + EPS)               (magnitude projection P_C2)
  *   then the synthesis of {@link fglaPass}.
  *
- * With gamma = 1 this is Fast Griffin-Lim with momentum alpha. The arguments are those of
- * {@link fglaPass} except: tOld and d, T * N floats each (the previous t and d, unordered layout;
- * read only when first = 0), alpha, beta and gamma, and first (1 on the first pass).
+ * With gamma = 1 this is Fast Griffin-Lim with momentum alpha. AGLA's first iteration (t = d = c = y)
+ * is an {@link fglaPass} from prev = 0, after which the caller copies prev (= t) to d. The arguments
+ * are those of {@link fglaPass} except: tOld and d, T * N floats each (the previous t and d,
+ * unordered layout), and alpha, beta and gamma.
  */
 export function aglaPass(
   setup: i32, nFft: i32, hop: i32, frames: i32,
   win: usize, invWss: usize, mag: usize, magEdge: usize, tOld: usize, d: usize,
   yOld: usize, yNew: usize, frame: usize, spec: usize, work: usize,
-  alpha: f32, beta: f32, gamma: f32, first: i32, cOut: usize, dcPos: i32, nyPos: i32,
+  alpha: f32, beta: f32, gamma: f32, cOut: usize, dcPos: i32, nyPos: i32,
 ): void {
   const n = <usize>nFft;
   const blocks = n >> 3;
@@ -180,66 +193,34 @@ export function aglaPass(
     const base = (<usize>t * <usize>hop) << 2;
     const pt = tOld + ((<usize>t * n) << 2);
     const pd = d + ((<usize>t * n) << 2);
-    const src = yOld + base;
-    for (let j: usize = 0; j < n << 2; j += 16) {
-      v128.store(frame + j, f32x4.mul(v128.load(src + j), v128.load(win + j)));
-    }
-    pffftTransform(setup, frame, spec, work, 0);
+    analyzeFrame(setup, n, yOld + base, win, frame, spec, work);
+    // DC and Nyquist are real: handle them as scalars after the vector loop.
+    const ydc = load<f32>(spec + dcOff);
+    const yny = load<f32>(spec + nyOff);
+    const tdc0 = load<f32>(pt + dcOff);
+    const tny0 = load<f32>(pt + nyOff);
+    const ddc = load<f32>(pd + dcOff);
+    const dny = load<f32>(pd + nyOff);
     const m = mag + ((<usize>t * (n >> 1)) << 2);
-    const e = magEdge + ((<usize>t * 2) << 2);
-    if (first != 0) {
-      // t = d = c = y.
-      memory.copy(pt, spec, n << 2);
-      memory.copy(pd, spec, n << 2);
-      for (let b: usize = 0; b < blocks; b++) {
-        const o = b << 5;
-        const cre = v128.load(spec + o);
-        const cim = v128.load(spec + o, 16);
-        const abs = f32x4.sqrt(f32x4.add(f32x4.mul(cre, cre), f32x4.mul(cim, cim)));
-        const s = f32x4.div(v128.load(m + (b << 4)), f32x4.add(abs, veps));
-        v128.store(spec + o, f32x4.mul(cre, s));
-        v128.store(spec + o, f32x4.mul(cim, s), 16);
-      }
-      const ydc = load<f32>(pt + dcOff);
-      const yny = load<f32>(pt + nyOff);
-      store<f32>(spec + dcOff, load<f32>(e) * ydc / (Mathf.abs(ydc) + EPS));
-      store<f32>(spec + nyOff, load<f32>(e, 4) * yny / (Mathf.abs(yny) + EPS));
-    } else {
-      // DC and Nyquist are real: handle them as scalars after the vector loop.
-      const ydc = load<f32>(spec + dcOff);
-      const yny = load<f32>(spec + nyOff);
-      const tdc0 = load<f32>(pt + dcOff);
-      const tny0 = load<f32>(pt + nyOff);
-      const ddc = load<f32>(pd + dcOff);
-      const dny = load<f32>(pd + nyOff);
-      for (let b: usize = 0; b < blocks; b++) {
-        const o = b << 5;
-        const tre = f32x4.add(f32x4.mul(vg1, v128.load(pd + o)), f32x4.mul(vg, v128.load(spec + o)));
-        const tim = f32x4.add(f32x4.mul(vg1, v128.load(pd + o, 16)), f32x4.mul(vg, v128.load(spec + o, 16)));
-        const gre = f32x4.sub(tre, v128.load(pt + o));
-        const gim = f32x4.sub(tim, v128.load(pt + o, 16));
-        v128.store(pt + o, tre);
-        v128.store(pt + o, tim, 16);
-        v128.store(pd + o, f32x4.add(tre, f32x4.mul(vb, gre)));
-        v128.store(pd + o, f32x4.add(tim, f32x4.mul(vb, gim)), 16);
-        const cre = f32x4.add(tre, f32x4.mul(va, gre));
-        const cim = f32x4.add(tim, f32x4.mul(va, gim));
-        const abs = f32x4.sqrt(f32x4.add(f32x4.mul(cre, cre), f32x4.mul(cim, cim)));
-        const s = f32x4.div(v128.load(m + (b << 4)), f32x4.add(abs, veps));
-        v128.store(spec + o, f32x4.mul(cre, s));
-        v128.store(spec + o, f32x4.mul(cim, s), 16);
-      }
-      const tdc = (<f32>1 - gamma) * ddc + gamma * ydc;
-      const tny = (<f32>1 - gamma) * dny + gamma * yny;
-      store<f32>(pt + dcOff, tdc);
-      store<f32>(pt + nyOff, tny);
-      store<f32>(pd + dcOff, tdc + beta * (tdc - tdc0));
-      store<f32>(pd + nyOff, tny + beta * (tny - tny0));
-      const cdc = tdc + alpha * (tdc - tdc0);
-      const cny = tny + alpha * (tny - tny0);
-      store<f32>(spec + dcOff, load<f32>(e) * cdc / (Mathf.abs(cdc) + EPS));
-      store<f32>(spec + nyOff, load<f32>(e, 4) * cny / (Mathf.abs(cny) + EPS));
+    for (let b: usize = 0; b < blocks; b++) {
+      const o = b << 5;
+      const tre = f32x4.add(f32x4.mul(vg1, v128.load(pd + o)), f32x4.mul(vg, v128.load(spec + o)));
+      const tim = f32x4.add(f32x4.mul(vg1, v128.load(pd + o, 16)), f32x4.mul(vg, v128.load(spec + o, 16)));
+      const gre = f32x4.sub(tre, v128.load(pt + o));
+      const gim = f32x4.sub(tim, v128.load(pt + o, 16));
+      v128.store(pt + o, tre);
+      v128.store(pt + o, tim, 16);
+      v128.store(pd + o, f32x4.add(tre, f32x4.mul(vb, gre)));
+      v128.store(pd + o, f32x4.add(tim, f32x4.mul(vb, gim)), 16);
+      storeProjected(spec + o, f32x4.add(tre, f32x4.mul(va, gre)), f32x4.add(tim, f32x4.mul(va, gim)), v128.load(m + (b << 4)), veps);
     }
+    const tdc = (<f32>1 - gamma) * ddc + gamma * ydc;
+    const tny = (<f32>1 - gamma) * dny + gamma * yny;
+    store<f32>(pt + dcOff, tdc);
+    store<f32>(pt + nyOff, tny);
+    store<f32>(pd + dcOff, tdc + beta * (tdc - tdc0));
+    store<f32>(pd + nyOff, tny + beta * (tny - tny0));
+    storeProjectedEdges(spec, dcOff, nyOff, magEdge + ((<usize>t * 2) << 2), tdc + alpha * (tdc - tdc0), tny + alpha * (tny - tny0));
     synthesizeFrame(setup, n, t, hop, win, invWss, yOld, yNew, frame, spec, work, cOut);
   }
   finishPass(n, frames, hop, invWss, yOld, yNew);

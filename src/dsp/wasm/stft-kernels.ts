@@ -27,7 +27,7 @@ export type AglaPassFn = (
   setup: number, nFft: number, hop: number, frames: number,
   win: number, invWss: number, mag: number, magEdge: number, tOld: number, d: number,
   yOld: number, yNew: number, frame: number, spec: number, work: number,
-  alpha: number, beta: number, gamma: number, first: number, cOut: number, dcPos: number, nyPos: number,
+  alpha: number, beta: number, gamma: number, cOut: number, dcPos: number, nyPos: number,
 ) => void;
 
 /** Signature of the `fglaStart` kernel (see `stft-kernels.as.ts`). */
