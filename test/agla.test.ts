@@ -5,9 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fgla, checkAcceleration, DEFAULT_ACCELERATION } from '../src/dsp/fgla.ts';
 import { reconstructPhase } from '../src/dsp/phase.ts';
 import { pghi } from '../src/dsp/pghi.ts';
@@ -15,26 +12,14 @@ import { stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
 import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
-import { readAudio } from '../src/io/audio.ts';
 import { median } from '../bench/util.ts';
 import { relErr } from './helpers/signal.ts';
+import { readRecordings } from './helpers/recordings.ts';
 
-const BENCH = fileURLToPath(new URL('../data/bench/', import.meta.url));
 const TR = stftTransform(DEFAULT_STFT);
 
-async function benchFiles(seconds?: number): Promise<{ name: string; x: Float32Array }[]> {
-  const names = readdirSync(BENCH).filter((f) => f.endsWith('.wav')).sort();
-  assert.ok(names.length >= 6, 'data/bench holds the six benchmark recordings');
-  const out = [];
-  for (const name of names) {
-    const x = (await readAudio(join(BENCH, name), { sampleRate: 44100 })).samples;
-    out.push({ name, x: seconds === undefined ? x : x.subarray(0, Math.round(seconds * 44100)) });
-  }
-  return out;
-}
-
 test('AGLA: the fused WebAssembly path and the generic path compute the same, from random and from PGHI starts', async () => {
-  for (const { name, x } of (await benchFiles(1.5)).slice(0, 3)) {
+  for (const { name, x } of (await readRecordings('bench', 1.5)).slice(0, 3)) {
     const mag = magnitudes(TR.analyze(x));
     const start = pghi(mag, DEFAULT_STFT);
     for (const init of ['random', start] as const) {
@@ -51,7 +36,7 @@ test('AGLA: the fused WebAssembly path and the generic path compute the same, fr
 });
 
 test('AGLA with gamma 1 is Fast Griffin-Lim (up to float rounding), whatever beta', async () => {
-  const [{ x }] = await benchFiles(1.5);
+  const [{ x }] = await readRecordings('bench', 1.5);
   const mag = magnitudes(TR.analyze(x));
   for (const path of ['fused', 'generic'] as const) {
     const f = fgla(mag, TR, x.length, { iterations: 10, seed: 2, path });
@@ -63,7 +48,7 @@ test('AGLA with gamma 1 is Fast Griffin-Lim (up to float rounding), whatever bet
 });
 
 test('AGLA beats FGLA at the same iteration count on the benchmark recordings (median SC)', async () => {
-  const files = await benchFiles();
+  const files = await readRecordings('bench');
   const gain32: number[] = [];
   const gainPghi8: number[] = [];
   for (const { x } of files) {
@@ -81,7 +66,7 @@ test('AGLA beats FGLA at the same iteration count on the benchmark recordings (m
 test('AGLA on the constant-Q transform (generic path) beats FGLA too', async () => {
   const tr = cqtTransform(DEFAULT_CQT);
   const gains: number[] = [];
-  for (const { x } of (await benchFiles(2)).slice(2, 5)) {
+  for (const { x } of (await readRecordings('bench', 2)).slice(2, 5)) {
     const mag = magnitudes(tr.analyze(x));
     const sc = (method: 'fgla' | 'agla') => signalSpectralConvergence(x, reconstructPhase(mag, tr, x.length, { method, iterations: 24, seed: 1 }));
     gains.push(sc('fgla') - sc('agla'));

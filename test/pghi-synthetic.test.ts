@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { median } from '../bench/util.ts';
+import { readRecordings } from './helpers/recordings.ts';
 import { pghi, pghiSignal, HANN_LAMBDA } from '../src/dsp/pghi.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { stft, istft, DEFAULT_STFT } from '../src/dsp/stft.ts';
@@ -185,11 +185,8 @@ test("the time derivative from power differences beats the log-magnitude one on 
     const m = magnitudes(stft(y, cfg));
     return { power: rebuildSc(y, pghi(m, cfg)), log: rebuildSc(y, pghi(m, cfg, { timeDerivative: 'log' })) };
   };
-  for (const folder of ['bench', 'demo']) {
-    const dir = new URL(`../data/${folder}/`, import.meta.url).pathname;
-    const files = readdirSync(dir).filter((f) => f.endsWith('.wav'));
-    assert.ok(files.length >= 6, `data/${folder} has ${files.length} WAV files`);
-    const rows = await Promise.all(files.map(async (f) => both((await readAudio(dir + f, { sampleRate: sr })).samples)));
+  for (const folder of ['bench', 'demo'] as const) {
+    const rows = (await readRecordings(folder)).map(({ x }) => both(x));
     const p = median(rows.map((r) => r.power));
     const l = median(rows.map((r) => r.log));
     // measured 2026-12-06: bench -26.29 vs -25.21 dB, demo -30.19 vs -29.57 dB

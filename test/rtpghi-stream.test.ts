@@ -12,9 +12,8 @@ import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
 import { createRng, gaussian } from '../src/dsp/rng.ts';
 import type { Magnitudes, StftConfig } from '../src/dsp/types.ts';
 import { UserError } from '../src/io/errors.ts';
-import { readAudio } from '../src/io/audio.ts';
-import { readdirSync } from 'node:fs';
 import { median } from '../bench/util.ts';
+import { readRecordings } from './helpers/recordings.ts';
 
 const CFG: StftConfig = { kind: 'stft', sampleRate: 44100, nFft: 2048, hop: 256 };
 
@@ -92,13 +91,10 @@ test('streamed reconstruction is within a few dB of offline PGHI (spectral conve
 });
 
 test("without look-ahead, the backward difference of the power beats that of the log-magnitude on the recordings of data/bench; with look-ahead both options give the centred log difference (up to the last frame)", async () => {
-  const dir = new URL('../data/bench/', import.meta.url).pathname;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.wav'));
-  assert.ok(files.length >= 6, `data/bench has ${files.length} WAV files`);
+  const recordings = await readRecordings('bench');
   const power: number[] = [];
   const log: number[] = [];
-  for (const f of files) {
-    const x = (await readAudio(dir + f, { sampleRate: 44100 })).samples;
+  for (const { x } of recordings) {
     const mag = magnitudesOf(x, CFG);
     const sc = (timeDerivative: 'power' | 'log', lookahead: 0 | 1) =>
       stream(mag, new RtPghi(CFG, { lookahead, timeDerivative })).signal.subarray(0, x.length);
@@ -106,7 +102,7 @@ test("without look-ahead, the backward difference of the power beats that of the
     log.push(signalSpectralConvergence(x, sc('log', 0), CFG));
     // (the stream's last frame has no next one: flush() takes the backward difference, which the option chooses)
     const early = (y: Float32Array) => y.subarray(0, x.length - CFG.nFft);
-    if (f === files[0]) assert.deepEqual(early(sc('power', 1)), early(sc('log', 1)), 'look-ahead 1 does not depend on the option');
+    if (x === recordings[0].x) assert.deepEqual(early(sc('power', 1)), early(sc('log', 1)), 'look-ahead 1 does not depend on the option');
   }
   // measured 2026-12-06: -22.65 vs -21.72 dB
   assert.ok(median(power) < median(log) - 0.3, `median SC: power ${median(power).toFixed(2)} dB, log ${median(log).toFixed(2)} dB`);
