@@ -9,7 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, median } from './util.ts';
-import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
+import { stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
 import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
 import { pghi } from '../src/dsp/pghi.ts';
@@ -37,15 +37,14 @@ function agla(mag: Magnitudes, init: Coefficients, length: number, n: number, a:
   };
   let lastExtra: unknown = undefined;
   let prevSig: Float32Array | null = null;
-  let c = proj(init.re, init.im);
-  // t0 = d0 = P_C1(c0)
+  const c = proj(init.re, init.im);
+  // t0 = d0 = P_C1(c0); the first loop pass then repeats this projection (t = d = c = y), so n loop passes
+  // compute what fgla(…, { iterations: n, acceleration }) computes with one analysis less.
   const y0 = tr.analyze(tr.synthesize(c, length));
   lastExtra = y0.extra;
   const tRe = Float32Array.from(y0.re), tIm = Float32Array.from(y0.im);
   const dRe = Float32Array.from(y0.re), dIm = Float32Array.from(y0.im);
-  let cRe = Float32Array.from(c.re), cIm = Float32Array.from(c.im);
-  const mode = args.start === 't' ? 't' : 'c';
-  if (mode === 't') { cRe = Float32Array.from(y0.re); cIm = Float32Array.from(y0.im); }
+  const cRe = Float32Array.from(c.re), cIm = Float32Array.from(c.im);
   for (let k = 0; k < n; k++) {
     const sig = tr.synthesize(proj(cRe, cIm), length);
     prevSig = sig;
