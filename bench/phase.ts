@@ -267,11 +267,9 @@ export async function main(argv: string[]): Promise<void> {
           scDb: signalSpectralConvergence(x, value),
         });
       };
-      for (const it of iters) run('fgla', stftT, S, it);
-      for (const it of iters) run('agla', stftT, S, it);
+      for (const method of ['fgla', 'agla'] as const) for (const it of iters) run(method, stftT, S, it);
       run('pghi', stftT, S, null);
-      for (const it of iters) run('pghi+fgla', stftT, S, it);
-      for (const it of iters) run('pghi+agla', stftT, S, it);
+      for (const method of ['pghi+fgla', 'pghi+agla'] as const) for (const it of iters) run(method, stftT, S, it);
       for (const it of iters) {
         // The PFFFT transforms of FGLA alone: the machine's floor, right after the rows above.
         const { seconds, cpuSeconds } = timed(() => fftFloor(S.frames, it), repeats);
@@ -280,8 +278,7 @@ export async function main(argv: string[]): Promise<void> {
           if (r.file === name && r.iterations === it && r.transform === 'STFT 2048/256' && r.method !== FLOOR) r.vsFloor = r.cpuSeconds / cpuSeconds;
         }
       }
-      for (const it of iters) run('fgla', cqtT, C, it);
-      for (const it of iters) run('agla', cqtT, C, it);
+      for (const method of ['fgla', 'agla'] as const) for (const it of iters) run(method, cqtT, C, it);
 
       // The peer on the same file right away, so both see the same machine load.
       if (peerWanted && !peerNote.startsWith('torchaudio peer not measured')) {
