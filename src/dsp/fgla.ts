@@ -67,6 +67,7 @@ import { createRng } from './rng.ts';
 import { hannWindow, validateStftConfig, windowSumSquare } from './stft.ts';
 import { pffft } from './fft.ts';
 import { randomUnitPhasors, stftKernels } from './wasm/stft-kernels.ts';
+import { DEFAULT_ACCELERATION, checkAcceleration, type Acceleration } from './phase-settings.ts';
 
 /** Options of {@link fgla}. */
 export interface FglaOptions {
@@ -105,33 +106,7 @@ export interface FglaOptions {
   acceleration?: Acceleration;
 }
 
-/** The two parameters the accelerated Griffin-Lim algorithm adds to Fast Griffin-Lim's momentum alpha. */
-export interface Acceleration {
-  /** Inertia of the auxiliary sequence d, finite and >= 0 (default 1.25). */
-  beta: number;
-  /** Relaxation towards the new projection, finite and in (0, 2] (default 1.25; 1 gives Fast Griffin-Lim). */
-  gamma: number;
-}
-
-/** AGLA's beta and gamma, chosen by measurement (see the module comment). */
-export const DEFAULT_ACCELERATION: Readonly<Acceleration> = Object.freeze({ beta: 1.25, gamma: 1.25 });
-
-/**
- * Check an {@link Acceleration}; returns it, or throws one line naming the bad value.
- * @param a The value to check (from options or a sidecar).
- * @param what How to name it in the message.
- */
-export function checkAcceleration(a: unknown, what = 'acceleration'): Acceleration {
-  const o = a as Acceleration | null;
-  if (!o || typeof o !== 'object') throw new Error(`${what} must be an object { beta, gamma }, got ${String(a)}`);
-  if (typeof o.beta !== 'number' || !Number.isFinite(o.beta) || o.beta < 0) {
-    throw new Error(`${what}: beta must be a finite number >= 0, got ${String(o.beta)}`);
-  }
-  if (typeof o.gamma !== 'number' || !Number.isFinite(o.gamma) || !(o.gamma > 0 && o.gamma <= 2)) {
-    throw new Error(`${what}: gamma must be a number in (0, 2], got ${String(o.gamma)}`);
-  }
-  return { beta: o.beta, gamma: o.gamma };
-}
+export { DEFAULT_ACCELERATION, checkAcceleration, type Acceleration } from './phase-settings.ts';
 
 /** Result of {@link fglaCoefficients}. */
 export interface FglaResult {

@@ -124,23 +124,12 @@ import { hannWindow, istftWith, pffftFrameScratch, synthesisWindow } from './stf
 import { pffft } from './fft.ts';
 import { loadPghiKernels, type PghiKernels } from './wasm/pghi-kernels.ts';
 import { UserError } from '../io/errors.ts';
+import { DEFAULT_PGHI_TOLERANCE, DEFAULT_PGHI_TIME_DERIVATIVE, isPghiTimeDerivative, type PghiTimeDerivative } from './phase-settings.ts';
 
 /** λ/N² of the Gaussian that best approximates a Hann window of length N (Průša et al. 2017). */
 export const HANN_LAMBDA = 0.25645;
 
-/** Default relative tolerance of {@link pghi} and `RtPghi`: coefficients more than 80 dB below the maximum get random phase. */
-export const DEFAULT_PGHI_TOLERANCE = 1e-4;
-
-/** How PGHI and `RtPghi` take the time derivative of the log-magnitude (see {@link PghiOptions.timeDerivative}). */
-export type PghiTimeDerivative = 'power' | 'log';
-
-/** Whether `x` is a {@link PghiTimeDerivative} (for checking options and sidecars). */
-export function isPghiTimeDerivative(x: unknown): x is PghiTimeDerivative {
-  return x === 'power' || x === 'log';
-}
-
-/** Default {@link PghiOptions.timeDerivative}: from power differences over ±2 frames. */
-export const DEFAULT_PGHI_TIME_DERIVATIVE: PghiTimeDerivative = 'power';
+export { DEFAULT_PGHI_TOLERANCE, DEFAULT_PGHI_TIME_DERIVATIVE, isPghiTimeDerivative, type PghiTimeDerivative } from './phase-settings.ts';
 
 /** Options of {@link pghi}. */
 export interface PghiOptions {

@@ -18,36 +18,11 @@
  */
 import type { Magnitudes, StftConfig, Transform } from './types.ts';
 import { pghi, pghiSignal, type PghiTimeDerivative } from './pghi.ts';
-import { fgla, DEFAULT_ACCELERATION, type Acceleration } from './fgla.ts';
+import { fgla } from './fgla.ts';
 import { UserError } from '../io/errors.ts';
+import { DEFAULT_ACCELERATION, parsePhaseMethod, usesAcceleration, type Acceleration, type PhaseMethod } from './phase-settings.ts';
 
-/** A phase-reconstruction method; see the module documentation. */
-export type PhaseMethod = 'fgla' | 'agla' | 'pghi' | 'pghi+fgla' | 'pghi+agla';
-
-/** Every {@link PhaseMethod}, in the order shown to users. */
-export const PHASE_METHODS: readonly PhaseMethod[] = Object.freeze(['fgla', 'agla', 'pghi', 'pghi+fgla', 'pghi+agla'] as const);
-
-/** Whether a method iterates with the accelerated Griffin-Lim algorithm (and so uses `acceleration`). */
-export function usesAcceleration(method: PhaseMethod): boolean {
-  return method === 'agla' || method === 'pghi+agla';
-}
-
-/**
- * Parse a method name as typed by a user (`--phase NAME`), case-insensitive,
- * surrounding spaces ignored.
- *
- * @param s The name, e.g. `"pghi+fgla"`.
- * @returns The method.
- * @throws UserError naming the valid choices for anything else.
- */
-export function parsePhaseMethod(s: string): PhaseMethod {
-  const v = String(s).trim().toLowerCase();
-  const found = PHASE_METHODS.find((m) => m === v);
-  if (found === undefined) {
-    throw new UserError(`unknown phase method "${s}"; use one of: ${PHASE_METHODS.join(', ')}`);
-  }
-  return found;
-}
+export { PHASE_METHODS, parsePhaseMethod, usesAcceleration, type PhaseMethod } from './phase-settings.ts';
 
 /** Options of {@link reconstructPhase}. */
 export interface ReconstructPhaseOptions {

@@ -4,9 +4,14 @@
  * vectors mixed per frame with the curve's amount `a` (z = a·z_A + (1 − a)·z_B),
  * decoded, and the audio rebuilt by phase reconstruction.
  */
-import type { PhaseMethod } from '../dsp/phase.ts';
-import { DEFAULT_PGHI_TIME_DERIVATIVE, DEFAULT_PGHI_TOLERANCE, type PghiTimeDerivative } from '../dsp/pghi.ts';
-import { DEFAULT_ACCELERATION, type Acceleration } from '../dsp/fgla.ts';
+import {
+  DEFAULT_ACCELERATION,
+  DEFAULT_PGHI_TIME_DERIVATIVE,
+  DEFAULT_PGHI_TOLERANCE,
+  type Acceleration,
+  type PghiTimeDerivative,
+  type PhaseMethod,
+} from '../dsp/phase-settings.ts';
 
 /** One excerpt: an audio file and the start time of the excerpt in seconds. */
 export interface Excerpt {

@@ -26,7 +26,7 @@ import { KNOB_RANGE, restorable, type AppState, type RestorableState } from './s
 import type { ListenFlags } from '../cli/listen.ts';
 import type { ListenServer, ListenState } from '../io/listen-server.ts';
 import { listenStateFromApp } from '../io/listen-bridge.ts';
-import { PHASE_METHODS, type PhaseMethod } from '../dsp/phase.ts';
+import { PHASE_METHODS, type PhaseMethod } from '../dsp/phase-settings.ts';
 import { RENDER_DEFAULTS } from '../engine/render-types.ts';
 
 /** Options of {@link runTui}; every path may be relative to the current folder. */

@@ -8,7 +8,7 @@
  * waveform views are in seconds of the source files; the curve has one
  * value per plot column over the excerpt (see `curve-view.ts`).
  */
-import type { PhaseMethod } from '../dsp/phase.ts';
+import type { PhaseMethod } from '../dsp/phase-settings.ts';
 import { RENDER_DEFAULTS } from '../engine/render-types.ts';
 import { LIVE_CONTROL_RANGE } from '../engine/midi-map.ts';
 import { computeLayout, type Layout } from './layout.ts';
