@@ -197,6 +197,62 @@ export function fftFloor(frames: number, iterations: number, nFft = 2048): void 
   }
 }
 
+/** One median row as {@link main} prints it (the fields the target checks read). */
+export interface MedianRow {
+  method: string;
+  transform: string;
+  /** Iteration count as printed: a number as a string, or '-'. */
+  iterations: string;
+  'RTF CPU': number;
+  'SC dB'?: number;
+}
+
+/** One target of issue 2 with what a run measured. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: 'yes' | 'no' | 'not measured';
+}
+
+/**
+ * Issue 2's one-thread targets, checked against a run's medians (`RTF CPU`, `SC dB`); a target whose rows the run
+ * did not measure (other `--iters`, `--no-peer`) is "not measured". Besides the four targets it reports the best
+ * PGHI + FGLA/AGLA row within the PGHI + 8 budget (RTF 0.03) at any iteration count the run measured.
+ */
+export function targetChecks(medians: MedianRow[]): TargetCheck[] {
+  const find = (method: string, transform: string, iterations: string) =>
+    medians.find((r) => r.method === method && r.transform.startsWith(transform) && r.iterations === iterations);
+  const f = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
+  const rtf = (v: number) => (v < 0.01 ? v.toFixed(4) : v.toFixed(3));
+  const out: TargetCheck[] = [];
+  const check = (target: string, row: MedianRow | undefined, ok: (r: MedianRow) => boolean, describe: (r: MedianRow) => string) =>
+    out.push(row && row['SC dB'] !== undefined ? { target, measured: describe(row), met: ok(row) ? 'yes' : 'no' } : { target, measured: '-', met: 'not measured' });
+  const fgla32 = find('fgla', 'STFT', '32');
+  const peer32 = find('torchaudio GriffinLim', 'STFT', '32');
+  check(
+    'FGLA, STFT, 32 iterations: RTF <= 0.04, SC at least torchaudio\'s',
+    fgla32 && peer32 ? fgla32 : undefined,
+    (r) => r['RTF CPU'] <= 0.04 && (r['SC dB'] as number) <= (peer32!['SC dB'] as number),
+    (r) => `RTF ${rtf(r['RTF CPU'])}, ${f(r['SC dB'])} dB (torchaudio ${f(peer32!['SC dB'])} dB)`,
+  );
+  check('PGHI alone: RTF <= 0.01, SC <= -25 dB', find('pghi', 'STFT', '-'), (r) => r['RTF CPU'] <= 0.01 && (r['SC dB'] as number) <= -25,
+    (r) => `RTF ${rtf(r['RTF CPU'])}, ${f(r['SC dB'])} dB`);
+  check('PGHI + 8 FGLA: RTF <= 0.03, SC <= -35 dB', find('pghi+fgla', 'STFT', '8'), (r) => r['RTF CPU'] <= 0.03 && (r['SC dB'] as number) <= -35,
+    (r) => `RTF ${rtf(r['RTF CPU'])}, ${f(r['SC dB'])} dB`);
+  check('constant-Q FGLA, 32 iterations: RTF <= 0.5, SC < -16 dB', find('fgla', 'CQT', '32'), (r) => r['RTF CPU'] <= 0.5 && (r['SC dB'] as number) < -16,
+    (r) => `RTF ${rtf(r['RTF CPU'])}, ${f(r['SC dB'])} dB`);
+  const withinBudget = medians
+    .filter((r) => (r.method === 'pghi+fgla' || r.method === 'pghi+agla') && r['SC dB'] !== undefined && r['RTF CPU'] <= 0.03)
+    .sort((a, b) => (a['SC dB'] as number) - (b['SC dB'] as number))[0];
+  check(
+    'informative: best PGHI + FGLA/AGLA within RTF 0.03, SC <= -35 dB',
+    withinBudget,
+    (r) => (r['SC dB'] as number) <= -35,
+    (r) => `${r.method} ${r.iterations}: RTF ${rtf(r['RTF CPU'])}, ${f(r['SC dB'])} dB`,
+  );
+  return out;
+}
+
 function markdownTable(rows: Record<string, unknown>[]): string {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'number' ? formatNumber(v) : String(v));
@@ -347,11 +403,13 @@ export async function main(argv: string[]): Promise<void> {
     };
   });
   printTable(medians, `Medians over ${files.length} file(s)`);
+  const targets = targetChecks(medians);
+  printTable(targets as unknown as Record<string, unknown>[], 'Targets of issue 2 (one thread, medians)');
 
   const machine = machineInfo();
   const load = loadavg().map((v) => v.toFixed(1)).join(', ');
   console.log(`load average at the end: ${load} (on ${machine.cores} cores)`);
-  if (typeof flags.json === 'string') writeJson(flags.json, { machine, loadavg: loadavg(), input, files, iters, repeats, peer: peerNote, rows, medians });
+  if (typeof flags.json === 'string') writeJson(flags.json, { machine, loadavg: loadavg(), input, files, iters, repeats, peer: peerNote, rows, medians, targets });
   if (typeof flags.md === 'string') {
     const body =
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} (${machine.cores} cores, ${machine.memGiB} GiB), ` +
@@ -366,6 +424,8 @@ export async function main(argv: string[]): Promise<void> {
       `the machine's floor, measured on the same file in the same run; "CPU time / FFT floor" = our CPU time divided by it. ` +
       `${peerNote}.\n\n` +
       markdownTable(medians) +
+      '\n' +
+      markdownTable(targets as unknown as Record<string, unknown>[]) +
       '\n';
     writeSection(flags.md, body);
     console.log(`\nwrote the "## Phase reconstruction" section of ${flags.md}`);
