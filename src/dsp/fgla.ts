@@ -64,9 +64,8 @@
 import type { Coefficients, Magnitudes, StftConfig, Transform } from './types.ts';
 import { checkCoefficients, checkMagnitudes } from './coefficients.ts';
 import { createRng } from './rng.ts';
-import { hannWindow, validateStftConfig, windowSumSquare } from './stft.ts';
-import { pffft } from './fft.ts';
-import { randomUnitPhasors, stftKernels } from './wasm/stft-kernels.ts';
+import { randomUnitPhasors } from './wasm/stft-kernels.ts';
+import { FusedChunk, type Step } from './fgla-fused.ts';
 import { DEFAULT_ACCELERATION, checkAcceleration, type Acceleration } from './phase-settings.ts';
 
 /** Options of {@link fgla}. */
@@ -197,11 +196,6 @@ function run(
   return runGeneric(mag, transform, length, iterations, step, init, seed, opts);
 }
 
-/** The update rule: Fast Griffin-Lim with momentum alpha (accel null) or AGLA with alpha = momentum. */
-interface Step {
-  momentum: number;
-  accel: Acceleration | null;
-}
 
 /**
  * Where the starting phase comes from, as complex numbers `z` (the start is
@@ -308,44 +302,6 @@ function aglaUpdate(
   }
 }
 
-/** Layout of PFFFT's unordered real spectrum of one size. */
-interface UnorderedLayout {
-  /** perm[u] = index in the ordered layout ([DC, Nyquist, re1, im1, re2, im2, ...]) of unordered float u. */
-  perm: Int32Array;
-  dcPos: number;
-  nyPos: number;
-}
-
-const layouts = new Map<number, UnorderedLayout>();
-
-/** Find (once per size) where every ordered spectrum value lives in PFFFT's unordered layout. */
-function unorderedLayout(n: number): UnorderedLayout {
-  let l = layouts.get(n);
-  if (l) return l;
-  const setup = pffft.setup(n, 'real');
-  const buf = pffft.malloc(2 * n * 4);
-  try {
-    const h = pffft.heapF32();
-    for (let i = 0; i < n; i++) h[(buf >> 2) + i] = i;
-    pffft.zreorder(setup, buf, buf + 4 * n, 1);
-    const perm = Int32Array.from(pffft.heapF32().subarray((buf >> 2) + n, (buf >> 2) + 2 * n));
-    // Every block of 8 must hold 4 real parts then the matching 4 imaginary parts
-    // (DC and Nyquist form one such pair: ordered indices 0 and 1).
-    for (let b = 0; b < n; b += 8) {
-      for (let j = 0; j < 4; j++) {
-        if (perm[b + j] % 2 !== 0 || perm[b + 4 + j] !== perm[b + j] + 1) {
-          throw new Error(`fgla: unexpected PFFFT unordered layout for size ${n}; use path: 'generic'`);
-        }
-      }
-    }
-    l = { perm, dcPos: perm.indexOf(0), nyPos: perm.indexOf(1) };
-    layouts.set(n, l);
-    return l;
-  } finally {
-    pffft.free(buf);
-  }
-}
-
 function runFused(
   mag: Magnitudes,
   cfg: StftConfig,
@@ -357,129 +313,23 @@ function runFused(
   opts: FglaOptions,
   wantCoefficients: boolean,
 ): { signal: Float32Array; coefficients?: Coefficients } | null {
-  validateStftConfig(cfg);
-  const N = cfg.nFft;
-  const hop = cfg.hop;
-  const half = N >> 1;
   const T = mag.frames;
-  const bins = mag.bins;
-  const padLen = (T - 1) * hop + N;
-  const { perm, dcPos, nyPos } = unorderedLayout(N);
-  const setup = pffft.setup(N, 'real');
-
-  // One allocation, carved into 16-byte aligned float buffers. The start is laid
-  // out in chunks of frames through `start` (ordered magnitudes and phase source).
-  const CHUNK = Math.min(T, 256);
-  const sizes = {
-    win: N, invWss: padLen, mag: T * half, magEdge: 2 * T, prev: T * N, d: step.accel ? T * N : 0,
-    yA: padLen, yB: padLen, frame: N, spec: N, work: N, rngState: 4,
-    start: 3 * CHUNK * bins, cOut: wantCoefficients ? T * N : 0,
-  };
-  const offsets = {} as Record<keyof typeof sizes, number>;
-  let total = 0;
-  for (const k of Object.keys(sizes) as (keyof typeof sizes)[]) {
-    offsets[k] = total;
-    total += Math.ceil(sizes[k] / 4) * 4;
-  }
-  const base = pffft.tryMalloc(total * 4);
-  if (base === 0) return null;
+  const chunk = FusedChunk.create({
+    cfg, totalFrames: T, length, first: 0, count: T, mag: mag.data, step, wantCoefficients,
+    start: init === 'random' ? { kind: 'random', seed } : init === 'zero' ? { kind: 'zero' } : { kind: 'given', re: init.re, im: init.im },
+  });
+  if (!chunk) return null;
   try {
-    const ptr = (k: keyof typeof sizes) => base + offsets[k] * 4;
-    const at = (k: keyof typeof sizes) => (base >> 2) + offsets[k];
-    const h = pffft.heapF32();
-    h.fill(0, at('invWss'), at('invWss') + padLen);
-    h.fill(0, at('yA'), at('yA') + padLen);
-    h.fill(0, at('yB'), at('yB') + padLen);
-    h.set(hannWindow(N), at('win'));
-    const wss = windowSumSquare(T, cfg);
-    const iw = at('invWss');
-    const end = Math.min(padLen, half + length);
-    for (let i = half; i < end; i++) h[iw + i] = wss[i] > 1e-8 ? 1 / (N * wss[i]) : 0;
-
-    const st = at('start');
-    const sp = ptr('start');
-    if (init === 'random') new Uint32Array(pffft.memory.buffer, ptr('rngState'), 4).set(createRng(seed).state());
-    for (let t0 = 0; t0 < T; t0 += CHUNK) {
-      const frames = Math.min(CHUNK, T - t0);
-      const nb = frames * bins;
-      const from = t0 * bins;
-      h.set(mag.data.subarray(from, from + nb), st);
-      if (init === 'random') {
-        stftKernels.randomPhasors(ptr('rngState'), nb, sp + 4 * nb, sp + 8 * nb, stftKernels.phasorTable);
-      } else if (init === 'zero') {
-        h.fill(1, st + nb, st + 2 * nb);
-        h.fill(0, st + 2 * nb, st + 3 * nb);
-      } else {
-        h.set(init.re.subarray(from, from + nb), st + nb);
-        h.set(init.im.subarray(from, from + nb), st + 2 * nb);
-      }
-      stftKernels.fglaStart(
-        setup, N, frames, sp, sp + 4 * nb, sp + 8 * nb,
-        ptr('prev') + 4 * t0 * N, ptr('mag') + 4 * t0 * half, ptr('magEdge') + 8 * t0, ptr('frame'), ptr('spec'),
-      );
-    }
-
-    let yOld = ptr('yA');
-    let yNew = ptr('yB');
-    // Each pass reads yOld and leaves the new signal in yNew: swap them after it.
-    const swap = () => {
-      const tmp = yOld;
-      yOld = yNew;
-      yNew = tmp;
-    };
-    const pass = (mode: number, b: number, cOut: number) => {
-      stftKernels.fglaPass(
-        setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'),
-        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), b, mode, cOut, dcPos, nyPos,
-      );
-      swap();
-    };
-    const aglaPass = (a: Acceleration, cOut: number) => {
-      stftKernels.aglaPass(
-        setup, N, hop, T, ptr('win'), ptr('invWss'), ptr('mag'), ptr('magEdge'), ptr('prev'), ptr('d'),
-        yOld, yNew, ptr('frame'), ptr('spec'), ptr('work'), step.momentum, a.beta, a.gamma, cOut, dcPos, nyPos,
-      );
-      swap();
-    };
-    pass(1, 0, wantCoefficients && iterations === 0 ? ptr('cOut') : 0);
-    const pv = at('prev');
-    pffft.heapF32().fill(0, pv, pv + T * N);
-    const beta = step.momentum / (1 + step.momentum);
+    chunk.startPass(wantCoefficients && iterations === 0);
     for (let it = 0; it < iterations; it++) {
       opts.signal?.throwIfAborted();
-      const cOut = wantCoefficients && it === iterations - 1 ? ptr('cOut') : 0;
-      if (step.accel && it > 0) aglaPass(step.accel, cOut);
-      else {
-        pass(0, beta, cOut);
-        // AGLA's first iteration is this one from prev = 0 (c = y); then t (kept in prev) = d = y.
-        if (step.accel) pffft.heapF32().copyWithin(at('d'), pv, pv + T * N);
-      }
+      chunk.iterate(it, wantCoefficients && it === iterations - 1);
       opts.onProgress?.(it + 1, iterations);
     }
-
-    const hf = pffft.heapF32();
-    const signal = new Float32Array(length);
-    const y0 = (yOld >> 2) + half;
-    signal.set(hf.subarray(y0, y0 + Math.min(length, padLen - half)));
+    const signal = chunk.output();
     if (!wantCoefficients) return { signal };
-
-    const re = new Float32Array(T * bins);
-    const im = new Float32Array(T * bins);
-    const co = at('cOut');
-    for (let t = 0; t < T; t++) {
-      const row = t * bins;
-      const crow = co + t * N;
-      for (let u = 0; u < N; u++) {
-        const o = perm[u];
-        const v = hf[crow + u];
-        if (o === 0) re[row] = v;
-        else if (o === 1) re[row + half] = v;
-        else if (o & 1) im[row + (o >> 1)] = v;
-        else re[row + (o >> 1)] = v;
-      }
-    }
-    return { signal, coefficients: { frames: T, bins, re, im } };
+    return { signal, coefficients: { frames: T, bins: mag.bins, ...chunk.coefficients() } };
   } finally {
-    pffft.free(base);
+    chunk.free();
   }
 }
