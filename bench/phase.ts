@@ -2,7 +2,7 @@
  * The official phase-reconstruction benchmark.
  *
  * `npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R]
- *  [--json FILE] [--md BENCHMARKS.md] [--no-peer]`
+ *  [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads 2]`
  *
  * For every WAV file in DIR (default `data/bench/`), read at 44.1 kHz mono,
  * the true magnitude is taken and the signal rebuilt with:
@@ -11,6 +11,9 @@
  * - STFT PGHI alone (one row, no iterations);
  * - STFT PGHI followed by FGLA, and by AGLA, at each iteration count;
  * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA and AGLA from random phase;
+ * - with `--threads 2`: the iterating STFT methods again with their iterations shared between this thread
+ *   and an inference helper thread (`engine/phase-split.ts`; same output bytes), as separate rows
+ *   "METHOD (2 threads)" with the wall time against the one-thread row ("wall / one thread");
  * - the FFT floor: the PFFFT transforms of FGLA at each iteration count
  *   alone (`fftFloor`), so that a slow figure on a shared machine can be read
  *   against the machine's own floor in the same run;
@@ -40,7 +43,11 @@ import { writeWav } from '../src/io/wav.ts';
 import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
-import { reconstructPhase, PHASE_METHODS, type PhaseMethod } from '../src/dsp/phase.ts';
+import { reconstructPhase, reconstructPhaseWith, PHASE_METHODS, type PhaseMethod } from '../src/dsp/phase.ts';
+import { VaeHelpers } from '../src/engine/vae-helpers.ts';
+import { fglaTwoThreads } from '../src/engine/phase-split.ts';
+import { weightsChecksum } from '../src/engine/model-folder.ts';
+import { DEFAULT_MODEL_DIR } from '../src/paths.ts';
 import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
 import type { Magnitudes, Transform } from '../src/dsp/types.ts';
 
@@ -71,11 +78,13 @@ interface Row {
   vsTorchaudio?: number;
   /** STFT rows: our CPU time / that of the FFT floor with as many iterations (same file, same run). */
   vsFloor?: number;
+  /** Rows of `--threads 2`: wall time divided by the same method's one-thread wall time on the same file. */
+  vsOneThread?: number;
 }
 
 function usage(msg: string): never {
   throw new Error(
-    `bench phase: ${msg}. Usage: npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R] [--json FILE] [--md BENCHMARKS.md] [--no-peer]`,
+    `bench phase: ${msg}. Usage: npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R] [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads 2]`,
   );
 }
 
@@ -94,25 +103,48 @@ function positiveInt(v: string | true | undefined, dflt: number, what: string): 
   return n;
 }
 
+/** Start a clock; calling the result gives the wall and process CPU seconds (user + system) since. */
+function startClock(): () => { seconds: number; cpuSeconds: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { seconds, cpuSeconds: (c.user + c.system) / 1e6 };
+  };
+}
+
+/** Keep the fastest wall time and the smallest CPU time of several runs, with the last run's result. */
+function fastest<T>(runs: { seconds: number; cpuSeconds: number }[], value: T): { seconds: number; cpuSeconds: number; value: T } {
+  return { seconds: Math.min(...runs.map((r) => r.seconds)), cpuSeconds: Math.min(...runs.map((r) => r.cpuSeconds)), value };
+}
+
 /**
  * Run `fn` `repeats` times; keep the fastest wall time, the smallest process
  * CPU time (user + system: robust against other processes competing for the
  * cores) and the result.
  */
 function timed<T>(fn: () => T, repeats: number): { seconds: number; cpuSeconds: number; value: T } {
-  let best = Infinity;
-  let bestCpu = Infinity;
+  const runs = [];
   let value: T | undefined;
   for (let i = 0; i < repeats; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
+    const stop = startClock();
     value = fn();
-    const dt = (performance.now() - t0) / 1000;
-    const c = process.cpuUsage(c0);
-    best = Math.min(best, dt);
-    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);
+    runs.push(stop());
   }
-  return { seconds: best, cpuSeconds: bestCpu, value: value as T };
+  return fastest(runs, value as T);
+}
+
+/** {@link timed} for an async function (the `--threads 2` rows). */
+async function timedAsync<T>(fn: () => Promise<T>, repeats: number): Promise<{ seconds: number; cpuSeconds: number; value: T }> {
+  const runs = [];
+  let value: T | undefined;
+  for (let i = 0; i < repeats; i++) {
+    const stop = startClock();
+    value = await fn();
+    runs.push(stop());
+  }
+  return fastest(runs, value as T);
 }
 
 interface PeerResult {
@@ -281,6 +313,14 @@ export async function main(argv: string[]): Promise<void> {
   if (flags.files !== undefined) files = files.slice(0, positiveInt(flags.files, 1, '--files'));
   if (files.length === 0) usage(`no .wav files in ${input}`);
   const peerWanted = flags['no-peer'] === undefined;
+  const threads = positiveInt(flags.threads, 1, '--threads');
+  if (threads > 2) usage('--threads takes 1 or 2');
+  let helpers: VaeHelpers | null = null;
+  if (threads === 2) {
+    helpers = VaeHelpers.start({ threads: 2, backend: 'wasm' });
+    await helpers.load(DEFAULT_MODEL_DIR, weightsChecksum(DEFAULT_MODEL_DIR));
+    if (!helpers.phaseRunner()) usage('the helper thread did not start (--threads 2)');
+  }
 
   const stftT = stftTransform(DEFAULT_STFT);
   const cqtT = cqtTransform(DEFAULT_CQT);
@@ -326,6 +366,24 @@ export async function main(argv: string[]): Promise<void> {
       for (const method of ['fgla', 'agla'] as const) for (const it of iters) run(method, stftT, S, it);
       run('pghi', stftT, S, null);
       for (const method of ['pghi+fgla', 'pghi+agla'] as const) for (const it of iters) run(method, stftT, S, it);
+      if (helpers) {
+        for (const method of ['fgla', 'agla', 'pghi+fgla', 'pghi+agla'] as const) {
+          for (const it of iters) {
+            const runner = helpers.phaseRunner();
+            let used = 0;
+            const { seconds, cpuSeconds, value } = await timedAsync(
+              async () => reconstructPhaseWith(S, stftT, x.length, { method, iterations: it, seed: 0 }, (m, t, l, o) =>
+                fglaTwoThreads(m, t, l, o, runner, { onSplit: (n) => (used = n) })),
+              repeats,
+            );
+            const one = rows.find((r) => r.file === name && r.method === method && r.iterations === it && r.transform === 'STFT 2048/256');
+            rows.push({
+              file: name, method: `${method} (${used === 2 ? '2 threads' : 'helper unused, 1 thread'})`, transform: 'STFT 2048/256', iterations: it, seconds, cpuSeconds,
+              rtf: seconds / dur, cpuRtf: cpuSeconds / dur, scDb: signalSpectralConvergence(x, value), vsOneThread: one ? seconds / one.seconds : undefined,
+            });
+          }
+        }
+      }
       for (const it of iters) {
         // The PFFFT transforms of FGLA alone: the machine's floor, right after the rows above.
         const { seconds, cpuSeconds } = timed(() => fftFloor(S.frames, it), repeats);
@@ -368,6 +426,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    await helpers?.close();
   }
   console.log(peerNote);
 
@@ -381,6 +440,7 @@ export async function main(argv: string[]): Promise<void> {
     'SC dB': r.scDb,
     'CPU time / torchaudio': r.vsTorchaudio,
     'CPU time / FFT floor': r.vsFloor,
+    ...(threads === 2 ? { 'wall / one thread': r.vsOneThread } : {}),
   });
   printTable(rows.map(show), 'Per file');
 
@@ -390,6 +450,7 @@ export async function main(argv: string[]): Promise<void> {
     const defined = (xs: (number | undefined)[]): number[] => xs.filter((v): v is number => v !== undefined);
     const ratios = defined(g.map((r) => r.vsTorchaudio));
     const floors = defined(g.map((r) => r.vsFloor));
+    const oneThread = defined(g.map((r) => r.vsOneThread));
     const scs = defined(g.map((r) => r.scDb));
     return {
       method: g[0].method,
@@ -400,6 +461,7 @@ export async function main(argv: string[]): Promise<void> {
       'SC dB': scs.length ? median(scs) : undefined,
       'CPU time / torchaudio': ratios.length ? median(ratios) : undefined,
       'CPU time / FFT floor': floors.length ? median(floors) : undefined,
+      ...(threads === 2 ? { 'wall / one thread': oneThread.length ? median(oneThread) : undefined } : {}),
     };
   });
   printTable(medians, `Medians over ${files.length} file(s)`);

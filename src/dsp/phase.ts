@@ -18,7 +18,7 @@
  */
 import type { Magnitudes, StftConfig, Transform } from './types.ts';
 import { pghi, pghiSignal, type PghiTimeDerivative } from './pghi.ts';
-import { fgla } from './fgla.ts';
+import { fgla, type FglaOptions } from './fgla.ts';
 import { UserError } from '../io/errors.ts';
 import { DEFAULT_ACCELERATION, parsePhaseMethod, usesAcceleration, type Acceleration, type PhaseMethod } from './phase-settings.ts';
 
@@ -68,6 +68,23 @@ export function reconstructPhase(
   length: number,
   opts: ReconstructPhaseOptions,
 ): Float32Array {
+  return reconstructPhaseWith(mag, transform, length, opts, fgla);
+}
+
+/**
+ * {@link reconstructPhase} with another runner of the Griffin-Lim iterations, e.g. one that shares them between
+ * threads (`engine/phase-split.ts`): the same checks and methods, and `runFgla` called with the arguments
+ * `fgla(mag, transform, length, fglaOptions)` would get.
+ *
+ * @returns What `runFgla` returns, or the PGHI signal for `'pghi'`.
+ */
+export function reconstructPhaseWith<R>(
+  mag: Magnitudes,
+  transform: Transform,
+  length: number,
+  opts: ReconstructPhaseOptions,
+  runFgla: (mag: Magnitudes, transform: Transform, length: number, fglaOptions: FglaOptions) => R,
+): R | Float32Array {
   const method = parsePhaseMethod(opts.method);
   const iterations = opts.iterations;
   if (method !== 'pghi' && (!Number.isInteger(iterations) || iterations < 0)) {
@@ -90,7 +107,7 @@ export function reconstructPhase(
   opts.signal?.throwIfAborted();
   const acceleration = usesAcceleration(method) ? (opts.acceleration ?? DEFAULT_ACCELERATION) : undefined;
   if (method === 'fgla' || method === 'agla') {
-    return fgla(mag, transform, length, {
+    return runFgla(mag, transform, length, {
       iterations,
       momentum: opts.momentum,
       acceleration,
@@ -110,7 +127,7 @@ export function reconstructPhase(
     return out;
   }
   const start = pghi(mag, cfg, { tolerance: opts.tolerance, timeDerivative: opts.timeDerivative, seed: opts.seed });
-  return fgla(mag, transform, length, {
+  return runFgla(mag, transform, length, {
     iterations,
     momentum: opts.momentum,
     acceleration,

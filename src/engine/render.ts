@@ -17,7 +17,8 @@ import { statSync, openSync, closeSync, mkdirSync, existsSync, unlinkSync } from
 import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
-import { reconstructPhase } from '../dsp/phase.ts';
+import { reconstructPhaseWith } from '../dsp/phase.ts';
+import { fglaTwoThreads } from './phase-split.ts';
 import { checkAcceleration, DEFAULT_ACCELERATION } from '../dsp/fgla.ts';
 import { isPghiTimeDerivative } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
@@ -92,6 +93,7 @@ export class Renderer {
   private encodings = new Map<string, EncodedExcerpt>();
   private preparing: Promise<void> | null = null;
   private encodedCount = 0;
+  private phaseThreads = 1;
 
   private constructor(readonly backend: BackendInfo, private readonly helpers: VaeHelpers) {}
 
@@ -126,6 +128,11 @@ export class Renderer {
   /** Threads that shared the rows of the last encode or decode (1: this thread alone). */
   get lastInferenceThreads(): number {
     return this.helpers.lastThreads;
+  }
+
+  /** Threads that shared the Griffin-Lim iterations of the last render (1: this thread alone, or none ran). */
+  get lastPhaseThreads(): number {
+    return this.phaseThreads;
   }
 
   /** Load (or return the cached) model folder. */
@@ -207,7 +214,10 @@ export class Renderer {
     lap('decode');
 
     report(opts, 'phase', 0);
-    const out = reconstructPhase(mag, model.transform, length, {
+    // The Griffin-Lim iterations run on two threads when a helper thread is ready (same bytes as on one).
+    const phaseHelper = this.helpers.phaseRunner();
+    this.phaseThreads = 1;
+    const out = await reconstructPhaseWith(mag, model.transform, length, {
       method: params.phase.method,
       iterations: params.phase.iterations,
       momentum: params.phase.momentum,
@@ -217,7 +227,8 @@ export class Renderer {
       seed: params.seed,
       signal: opts.signal,
       onProgress: (done: number, total: number) => report(opts, 'phase', total > 0 ? done / total : 1),
-    });
+    }, (m, transform, len, fglaOptions) =>
+      fglaTwoThreads(m, transform, len, fglaOptions, phaseHelper, { onSplit: (threads) => (this.phaseThreads = threads) }));
     checkAbort(opts.signal);
     applyFades(out, Math.round((params.fadeMs / 1000) * sr));
     if (params.normalizeDbfs !== null) normalizePeak(out, params.normalizeDbfs);

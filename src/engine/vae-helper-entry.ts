@@ -1,7 +1,8 @@
 /**
  * Inference helper thread of {@link VaeHelpers} (`vae-helpers.ts`): initialises its own TensorFlow.js
  * backend (the preference in `workerData.backend`), loads model folders on request and encodes or
- * decodes the rows it is sent. Requests are answered in order; results are transferred.
+ * decodes the rows it is sent, and runs its half of a phase reconstruction on two threads (`phase-split.ts`).
+ * Requests are answered in order; results are transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, parseBackendPreference } from './backend.ts';
@@ -27,9 +28,17 @@ port.on('message', async (req: HelperRequest) => {
       const weightsSha256 = weightsChecksum(req.dir);
       const loaded = await loadModelFolder(req.dir);
       loaded.vae.warmInference();
+      // Phase reconstruction on two threads (`phase-split.ts`) uses a loaded helper: have its code ready by then.
+      await import('./phase-split.ts');
       model?.vae.dispose();
       model = { dir: req.dir, vae: loaded.vae };
       post({ type: 'loaded', id: req.id, backend: info.name, weightsSha256 });
+      return;
+    }
+    if (req.type === 'phase-part') {
+      const { runPhasePart } = await import('./phase-split.ts');
+      const out = runPhasePart(req);
+      post({ type: 'phase-done', id: req.id, out }, [out.buffer as ArrayBuffer]);
       return;
     }
     if (!model) throw new Error('no model loaded in this helper');

@@ -24,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import type { TimbreVae } from './vae.ts';
 import { UserError } from '../io/errors.ts';
 import { startTsWorker } from './ts-worker.ts';
+import type { PhasePartRequest, PhasePartRunner } from './phase-split.ts';
 
 /** Fewest rows worth sending to another thread (below this the message costs more than it saves). */
 export const MIN_ROWS_PER_THREAD = 128;
@@ -34,13 +35,15 @@ export type HelperRequest = HelperWork & { id: number };
 export type HelperWork =
   | { type: 'load'; dir: string }
   | { type: 'encode'; data: Float32Array; n: number; meanOnly: boolean }
-  | { type: 'decode'; data: Float32Array; n: number };
+  | { type: 'decode'; data: Float32Array; n: number }
+  | PhasePartRequest;
 
 /** @internal messages from a helper */
 export type HelperReply =
   | { type: 'loaded'; id: number; backend: string; weightsSha256: string }
   | { type: 'encoded'; id: number; mu: Float32Array; logvar: Float32Array | null }
   | { type: 'decoded'; id: number; out: Float32Array }
+  | { type: 'phase-done'; id: number; out: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 /** The model a call runs, as the helpers must have loaded it. */
@@ -246,6 +249,21 @@ export class VaeHelpers {
       },
     });
     return out;
+  }
+
+  /**
+   * A runner for the helper's half of a phase reconstruction on two threads (`phase-split.ts`), on a helper that is
+   * running and has loaded a model (which also loads the phase code, so that the first reconstruction does not wait
+   * for it), or null when there is none.
+   */
+  phaseRunner(): PhasePartRunner | null {
+    const h = this.helpers.find((x) => x.alive && x.loaded !== null);
+    if (!h) return null;
+    return async (req, transfer) => {
+      const r = await h.request(req, transfer);
+      if (r.type !== 'phase-done') throw new Error('inference helper answered a phase part with the wrong reply');
+      return r.out;
+    };
   }
 
   /** End the helper threads. */
