@@ -42,7 +42,7 @@ test('renders with --json timings, and --from SIDECAR reproduces the render byte
   assert.deepEqual(readFileSync(again), readFileSync(out));
 });
 
-test('--threads 2 shares the encode and decode with a second thread and gives the same bytes as one thread', () => {
+test('--threads 2 shares the encode, the decode and the phase iterations with a second thread and gives the same bytes as one thread', () => {
   const args = ['--a', `${fx.fileA}@0.5`, '--b', `${fx.fileB}@0.25`, '--duration', '1.2', '--curve', '0:1.1,1:-0.1', '--json'];
   const one = lts(...base(), ...args, '--out', join(fx.dir, 'one-thread.wav'));
   assert.equal(one.code, 0, one.stderr);
@@ -50,6 +50,8 @@ test('--threads 2 shares the encode and decode with a second thread and gives th
   assert.equal(two.code, 0, two.stderr);
   assert.equal(JSON.parse(one.stdout).threads, 1);
   assert.equal(JSON.parse(two.stdout).threads, 2, 'the last inference call was shared');
+  assert.equal(JSON.parse(one.stdout).phaseThreads, 1);
+  assert.equal(JSON.parse(two.stdout).phaseThreads, 2, 'the phase iterations were shared');
   assert.deepEqual(readFileSync(join(fx.dir, 'two-threads.wav')), readFileSync(join(fx.dir, 'one-thread.wav')));
   const bad = lts(...base(), ...args, '--out', join(fx.dir, 'never.wav'), '--threads', 'two');
   assert.equal(bad.code, 2);

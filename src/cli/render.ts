@@ -44,7 +44,8 @@ and write a WAV with a JSON sidecar that reproduces it.
   --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --threads N           threads that share the network's encode and decode, 1-16 or auto (the cores
-                          available, up to 2); the render waits for them to start (about 1 s), so this pays
+                          available, up to 2); with 2 or more, two of them also share the phase iterations
+                          (STFT models); the render waits for them to start (about 1 s), so this pays
                           for large models and long excerpts; default 1; same bytes for any N
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
@@ -221,6 +222,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
           peakDbfs: Number.isFinite(res.peakDbfs) ? res.peakDbfs : null,
           backend: renderer.backend.name,
           threads: renderer.lastInferenceThreads,
+          phaseThreads: renderer.lastPhaseThreads,
           timings: res.timings,
           total,
           realTimeFactor: total / seconds,
