@@ -95,7 +95,7 @@ test('two and three chunks give the bytes of one: FGLA from random phase, AGLA f
   const mag = magnitudes(tr.analyze(x));
   const n = mag.frames * bins;
 
-  const random = randomUnitPhasors(createRng(5).state(), n);
+  const random = randomUnitPhasors(createRng(5).state(), n); // the given phase of every chunk
   const whole = fgla(mag, tr, x.length, { iterations: 6, seed: 5, path: 'fused' });
   for (const parts of [2, 3]) {
     const split = runSplit(mag, x.length, planChunks(mag.frames, cfg, parts)!, { momentum: 0.99, accel: null }, random, 6);

@@ -21,7 +21,6 @@
  * @module
  */
 import type { StftConfig } from './types.ts';
-import { createRng } from './rng.ts';
 import { hannWindow, validateStftConfig, windowSumSquare } from './stft.ts';
 import { pffft } from './fft.ts';
 import { stftKernels } from './wasm/stft-kernels.ts';
@@ -35,7 +34,8 @@ export interface Step {
 
 /** Where a chunk's starting phase comes from (see `FglaOptions.init`). */
 export type ChunkStart =
-  | { kind: 'random'; seed: number }
+  /** Random unit phasors from the xoshiro128** `state` (`Rng.state()` of `rng.ts`) at the chunk's first coefficient. */
+  | { kind: 'random'; state: readonly number[] }
   | { kind: 'zero' }
   /** The phase source of the chunk's frames only: `count * bins` values each, frame-major. */
   | { kind: 'given'; re: Float32Array; im: Float32Array };
@@ -160,7 +160,7 @@ export interface FusedChunkOptions {
   count: number;
   /** Target magnitudes of the chunk's frames, `count * (nFft/2 + 1)` values, frame-major. */
   mag: Float32Array;
-  /** The starting phase; `'random'` only for a chunk that starts at frame 0 (it draws the stream from frame 0). */
+  /** The starting phase. */
   start: ChunkStart;
   step: Step;
   /** Keep room for the projected coefficients of one pass ({@link FusedChunk.coefficients}). */
@@ -201,7 +201,6 @@ export class FusedChunk {
       throw new Error(`FusedChunk: frames [${first}, ${first + count}) are not within the ${totalFrames} frames`);
     }
     if (o.mag.length !== count * bins) throw new Error(`FusedChunk: ${o.mag.length} magnitudes for ${count} frames of ${bins} bins`);
-    if (o.start.kind === 'random' && first !== 0) throw new Error('FusedChunk: a random start is drawn from frame 0; pass the phase source');
     const padLen = (count - 1) * hop + N;
     const layout = unorderedLayout(N);
     const setup = pffft.setup(N, 'real');
@@ -263,7 +262,7 @@ export class FusedChunk {
 
     const st = this.at('start');
     const sp = this.ptr('start');
-    if (start.kind === 'random') new Uint32Array(pffft.memory.buffer, this.ptr('rngState'), 4).set(createRng(start.seed).state());
+    if (start.kind === 'random') new Uint32Array(pffft.memory.buffer, this.ptr('rngState'), 4).set(start.state);
     for (let t0 = 0; t0 < count; t0 += CHUNK) {
       const frames = Math.min(CHUNK, count - t0);
       const nb = frames * bins;

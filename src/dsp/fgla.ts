@@ -316,7 +316,7 @@ function runFused(
   const T = mag.frames;
   const chunk = FusedChunk.create({
     cfg, totalFrames: T, length, first: 0, count: T, mag: mag.data, step, wantCoefficients,
-    start: init === 'random' ? { kind: 'random', seed } : init === 'zero' ? { kind: 'zero' } : { kind: 'given', re: init.re, im: init.im },
+    start: init === 'random' ? { kind: 'random', state: createRng(seed).state() } : init === 'zero' ? { kind: 'zero' } : { kind: 'given', re: init.re, im: init.im },
   });
   if (!chunk) return null;
   try {

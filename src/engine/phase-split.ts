@@ -13,7 +13,6 @@ import { FusedChunk, planChunks, type ChunkPlan, type ChunkStart, type SampleRan
 import { checkAcceleration } from '../dsp/phase-settings.ts';
 import { checkCoefficients, checkMagnitudes } from '../dsp/coefficients.ts';
 import { createRng } from '../dsp/rng.ts';
-import { randomUnitPhasors } from '../dsp/wasm/stft-kernels.ts';
 import type { Magnitudes, StftConfig, Transform } from '../dsp/types.ts';
 
 /** Fewest own frames per thread worth splitting for (about 0.56 s at hop 256; measured: 1 s of audio, 86 frames each, gained 6-13 %, 1.5 s and longer 1.66-1.87x). */
@@ -43,9 +42,8 @@ export interface PhasePartRequest {
   plan: ChunkPlan;
   /** The part's magnitudes (its frames only). */
   mag: Float32Array;
-  /** The part's phase source, or null for the zero start. */
-  re: Float32Array | null;
-  im: Float32Array | null;
+  /** The part's start (the rows of its frames for a given phase). */
+  start: ChunkStart;
   step: Step;
   iterations: number;
 }
@@ -121,10 +119,9 @@ export function runPhasePart(req: PhasePartRequest): Float32Array {
   const link = new Link(req.sab, 1, req.plan.receive.left!.count);
   let chunk: FusedChunk | null = null;
   try {
-    const start: ChunkStart = req.re && req.im ? { kind: 'given', re: req.re, im: req.im } : { kind: 'zero' };
     chunk = FusedChunk.create({
       cfg: req.cfg, totalFrames: req.totalFrames, length: req.length, first: req.plan.first, count: req.plan.count,
-      mag: req.mag, start, step: req.step,
+      mag: req.mag, start: req.start, step: req.step,
     });
     if (!chunk) throw new Error('the WebAssembly heap cannot hold this part');
     return runPart(chunk, req.plan, 1, link, req.iterations);
@@ -182,26 +179,36 @@ export async function fglaTwoThreads(
     return single(); // fgla's own one-line error for whatever is wrong
   }
   const step: Step = { momentum, accel: opts.acceleration === undefined ? null : { ...opts.acceleration } };
-  const source = init === 'zero' ? null : init === 'random' ? randomUnitPhasors(createRng(opts.seed ?? 0).state(), mag.frames * bins) : init;
   const rows = (a: Float32Array, p: ChunkPlan) => a.subarray(p.first * bins, (p.first + p.count) * bins);
   const [p0, p1] = plans;
+  // Each part's start: the given phase rows, zero, or the random stream from its first coefficient on (one draw per
+  // coefficient, as the single-thread path draws them).
+  const startOf = (p: ChunkPlan): ChunkStart => {
+    if (init === 'zero') return { kind: 'zero' };
+    if (init === 'random') {
+      const rng = createRng(opts.seed ?? 0);
+      for (let i = p.first * bins; i > 0; i--) rng();
+      return { kind: 'random', state: rng.state() };
+    }
+    return { kind: 'given', re: rows(init.re, p), im: rows(init.im, p) };
+  };
   const regionLength = p0.send.right!.count;
   const sab = new SharedArrayBuffer(Link.bytes(regionLength));
   const link = new Link(sab, 0, regionLength, tuning.stallMs);
 
+  const start1 = startOf(p1);
   const req: PhasePartRequest = {
     type: 'phase-part', sab, cfg, totalFrames: mag.frames, length, plan: p1, step, iterations: opts.iterations,
     mag: rows(mag.data, p1).slice(),
-    re: source ? rows(source.re, p1).slice() : null,
-    im: source ? rows(source.im, p1).slice() : null,
+    start: start1.kind === 'given' ? { kind: 'given', re: start1.re.slice(), im: start1.im.slice() } : start1,
   };
-  const transfer = [req.mag.buffer as ArrayBuffer, ...(req.re ? [req.re.buffer as ArrayBuffer, req.im!.buffer as ArrayBuffer] : [])];
+  const transfer = [req.mag.buffer as ArrayBuffer, ...(req.start.kind === 'given' ? [req.start.re.buffer as ArrayBuffer, req.start.im.buffer as ArrayBuffer] : [])];
   const remote = helper(req, transfer).then((out) => ({ out }), (error: Error) => ({ error }));
 
   const chunk = FusedChunk.create({
     cfg, totalFrames: mag.frames, length, first: p0.first, count: p0.count, step,
     mag: rows(mag.data, p0),
-    start: source ? { kind: 'given', re: rows(source.re, p0), im: rows(source.im, p0) } : { kind: 'zero' },
+    start: startOf(p0),
   });
   if (!chunk) {
     link.stop(Ctl.Stop);
