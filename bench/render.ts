@@ -2,14 +2,15 @@
  * `npm run bench -- render [--model DIR] [--a FILE] [--b FILE] [--duration S] [--iters N] [--threads 2] [--json FILE]`
  *
  * Renders a 4 s pair from the demo dataset with the default model (FGLA,
- * 32 iterations, and PGHI + FGLA) and prints the real-time factor
+ * 32 iterations, PGHI + FGLA and PGHI + AGLA, the default) and prints the real-time factor
  * (compute seconds / audio seconds) per stage and in total, side by side with
  * the same pipeline in PyTorch + torchaudio (bench/peers/torch_render.py) run
  * in the same process tree. "Warm" renders reuse the cached model, analysis
  * and encodings (what the TUI does when only the curve changes); "cold" is a
  * first render in a fresh renderer, which is what the peer does every time. One thread: tfjs-wasm is single-threaded, torch is
  * set to one thread. Then the same with `--threads` (default 2) threads sharing the encode and decode
- * (`VaeHelpers`, as the instrument's render worker runs): there "cold" is the first render of a renderer
+ * (`VaeHelpers`, as the instrument's render worker runs) and two of them the phase iterations
+ * (`engine/phase-split.ts`; column "phase threads"): there "cold" is the first render of a renderer
  * whose helper threads have loaded the model (the instrument's situation when a new pair of excerpts is
  * rendered), since starting a thread is not part of a render there. Target (issue 4): total <= 0.15.
  */
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     for (const threads of threadCounts) {
       const warm = threads === 1 ? renderer : await Renderer.create({ backend: String(flags.backend ?? 'wasm'), threads });
       if (threads > 1) await warm.helpersLoaded(model);
-      for (const method of ['fgla', 'pghi+fgla'] as PhaseMethod[]) {
+      for (const method of ['fgla', 'pghi+fgla', 'pghi+agla'] as PhaseMethod[]) {
         const params: RenderParams = {
           model, a: { path: a, start: 0.25 }, b: { path: b, start: 0.25 }, duration, curve: '0:1,1:0',
           phase: defaultPhaseSettings(method, iters), normalizeDbfs: null, sample: false, seed: 0, fadeMs: 10,
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
           const r = await warm.render(params, { dir: out });
           for (const s of RENDER_STAGES) best[s] = Math.min(best[s], r.timings[s]);
         }
-        const row: Record<string, unknown> = { engine: `lts ${method}${threads > 1 ? `, ${threads} threads` : ''}`, iters };
+        const row: Record<string, unknown> = { engine: `lts ${method}${threads > 1 ? `, ${threads} threads` : ''}`, iters, 'phase threads': warm.lastPhaseThreads };
         for (const s of RENDER_STAGES) row[`${s} RTF`] = best[s] / duration;
         row['total RTF (warm)'] = RENDER_STAGES.reduce((t, s) => t + best[s], 0) / duration;
         row['total RTF (cold)'] = RENDER_STAGES.reduce((t, s) => t + cold.timings[s], 0) / duration;
