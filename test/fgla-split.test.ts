@@ -13,15 +13,18 @@ import { createRng } from '../src/dsp/rng.ts';
 import { randomUnitPhasors } from '../src/dsp/wasm/stft-kernels.ts';
 import { FusedChunk, planChunks, ghostFrames, type ChunkPlan, type Step } from '../src/dsp/fgla-fused.ts';
 import { DEFAULT_ACCELERATION } from '../src/dsp/phase-settings.ts';
-import type { Magnitudes } from '../src/dsp/types.ts';
+import type { Magnitudes, StftConfig } from '../src/dsp/types.ts';
 import { readRecordings } from './helpers/recordings.ts';
 
 const cfg = DEFAULT_STFT;
 const tr = stftTransform(cfg);
-const bins = cfg.nFft / 2 + 1;
 
 /** Run `plans` interleaved: every chunk does a pass, then each takes its neighbours' boundary samples. */
-function runSplit(mag: Magnitudes, length: number, plans: ChunkPlan[], step: Step, z: { re: Float32Array; im: Float32Array }, iterations: number): Float32Array {
+function runSplit(
+  mag: Magnitudes, length: number, plans: ChunkPlan[], step: Step, z: { re: Float32Array; im: Float32Array }, iterations: number,
+  cfg: StftConfig = DEFAULT_STFT,
+): Float32Array {
+  const bins = cfg.nFft / 2 + 1;
   const chunks = plans.map((p) =>
     FusedChunk.create({
       cfg, totalFrames: mag.frames, length, first: p.first, count: p.count, step,
@@ -93,7 +96,7 @@ test('two and three chunks give the bytes of one: FGLA from random phase, AGLA f
   const [rec] = (await readRecordings('bench', 2.5)).filter((r) => r.name.includes('speech-1'));
   const x = rec.x;
   const mag = magnitudes(tr.analyze(x));
-  const n = mag.frames * bins;
+  const n = mag.frames * mag.bins;
 
   const random = randomUnitPhasors(createRng(5).state(), n); // the given phase of every chunk
   const whole = fgla(mag, tr, x.length, { iterations: 6, seed: 5, path: 'fused' });
@@ -106,6 +109,16 @@ test('two and three chunks give the bytes of one: FGLA from random phase, AGLA f
   const wholeAgla = fgla(mag, tr, x.length, { iterations: 7, init: start, acceleration: DEFAULT_ACCELERATION, path: 'fused' });
   const splitAgla = runSplit(mag, x.length, planChunks(mag.frames, cfg, 2)!, { momentum: 0.99, accel: DEFAULT_ACCELERATION }, start, 7);
   sameBytes(splitAgla, wholeAgla, 'AGLA after PGHI, 2 chunks');
+
+  // A hop that does not divide the frame: 1024/300 (3 ghost frames), AGLA from random phase.
+  const odd: StftConfig = { kind: 'stft', sampleRate: 44100, nFft: 1024, hop: 300 };
+  const oddTr = stftTransform(odd);
+  const oddMag = magnitudes(oddTr.analyze(x));
+  assert.equal(ghostFrames(odd), 3);
+  const oddRandom = randomUnitPhasors(createRng(9).state(), oddMag.frames * oddMag.bins);
+  const wholeOdd = fgla(oddMag, oddTr, x.length, { iterations: 5, seed: 9, acceleration: DEFAULT_ACCELERATION, path: 'fused' });
+  const splitOdd = runSplit(oddMag, x.length, planChunks(oddMag.frames, odd, 2)!, { momentum: 0.99, accel: DEFAULT_ACCELERATION }, oddRandom, 5, odd);
+  sameBytes(splitOdd, wholeOdd, 'AGLA, nFft 1024, hop 300, 2 chunks');
 });
 
 test('without the exchange the chunks drift apart (the exchange is what makes them agree)', async () => {

@@ -237,5 +237,7 @@ export async function fglaTwoThreads(
   padded.set(own, p0.output.start);
   padded.set(r.out, p1.output.start);
   tuning.onSplit?.(2);
-  return padded.slice(half, half + length);
+  const out = new Float32Array(length);
+  out.set(padded.subarray(half, Math.min(padded.length, half + length)));
+  return out;
 }
