@@ -122,7 +122,13 @@ test('pick two files, draw a curve, generate: the render is valid audio and the 
   const cmd = `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} ${process.execPath} --single-threaded-gc bin/lts.js --dataset ${data} --model ${model} --backend wasm; echo "EXITED $?"; sleep 30`;
   tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', cmd);
 
-  let sc = await waitFor((x) => x.includes('Dataset 2') && x.includes('model · stft') && x.includes('wasm'), 'the dataset and the model', 60000);
+  // The transport line too: the screen is read when Ink has written the whole frame (a capture taken while it
+  // writes the frame shows only its top lines).
+  let sc = await waitFor(
+    (x) => x.includes('Dataset 2') && x.includes('model · stft') && x.includes('wasm') && x.includes('^G Gen&Play'),
+    'the dataset, the model and the transport line',
+    60000,
+  );
   // Layout at 80x24: the status line, the list, both slots, the curve, transport, hints.
   const lines = sc.split('\n');
   // The backend, and the threads that share a render's network (two where the machine has two cores).
