@@ -2,7 +2,7 @@
  * The official phase-reconstruction benchmark.
  *
  * `npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R]
- *  [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads 2]`
+ *  [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads N]`
  *
  * For every WAV file in DIR (default `data/bench/`), read at 44.1 kHz mono,
  * the true magnitude is taken and the signal rebuilt with:
@@ -11,9 +11,9 @@
  * - STFT PGHI alone (one row, no iterations);
  * - STFT PGHI followed by FGLA, and by AGLA, at each iteration count;
  * - constant-Q (DEFAULT_CQT, the original LTS features) FGLA and AGLA from random phase;
- * - with `--threads 2`: the iterating STFT methods again with their iterations shared between this thread
- *   and an inference helper thread (`engine/phase-split.ts`; same output bytes), as separate rows
- *   "METHOD (2 threads)" with the wall time against the one-thread row ("wall / one thread");
+ * - with `--threads N` (N >= 2): the iterating STFT methods again with their iterations shared between this
+ *   thread and N - 1 inference helper threads (`engine/phase-split.ts`; same output bytes), as separate rows
+ *   "METHOD (N threads)" with the wall time against the one-thread row ("wall / one thread");
  * - the FFT floor: the PFFFT transforms of FGLA at each iteration count
  *   alone (`fftFloor`), so that a slow figure on a shared machine can be read
  *   against the machine's own floor in the same run;
@@ -45,7 +45,7 @@ import { cqtTransform, DEFAULT_CQT } from '../src/dsp/cqt.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
 import { reconstructPhase, reconstructPhaseWith, PHASE_METHODS, type PhaseMethod } from '../src/dsp/phase.ts';
 import { VaeHelpers } from '../src/engine/vae-helpers.ts';
-import { fglaTwoThreads } from '../src/engine/phase-split.ts';
+import { fglaOnThreads } from '../src/engine/phase-split.ts';
 import { weightsChecksum } from '../src/engine/model-folder.ts';
 import { DEFAULT_MODEL_DIR } from '../src/paths.ts';
 import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
@@ -78,13 +78,13 @@ interface Row {
   vsTorchaudio?: number;
   /** STFT rows: our CPU time / that of the FFT floor with as many iterations (same file, same run). */
   vsFloor?: number;
-  /** Rows of `--threads 2`: wall time divided by the same method's one-thread wall time on the same file. */
+  /** Rows of `--threads N`: wall time divided by the same method's one-thread wall time on the same file. */
   vsOneThread?: number;
 }
 
 function usage(msg: string): never {
   throw new Error(
-    `bench phase: ${msg}. Usage: npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R] [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads 2]`,
+    `bench phase: ${msg}. Usage: npm run bench -- phase [--input DIR] [--iters 1,8,32] [--files N] [--repeats R] [--json FILE] [--md BENCHMARKS.md] [--no-peer] [--threads N]`,
   );
 }
 
@@ -135,7 +135,7 @@ function timed<T>(fn: () => T, repeats: number): { seconds: number; cpuSeconds: 
   return fastest(runs, value as T);
 }
 
-/** {@link timed} for an async function (the `--threads 2` rows). */
+/** {@link timed} for an async function (the `--threads N` rows). */
 async function timedAsync<T>(fn: () => Promise<T>, repeats: number): Promise<{ seconds: number; cpuSeconds: number; value: T }> {
   const runs = [];
   let value: T | undefined;
@@ -314,12 +314,12 @@ export async function main(argv: string[]): Promise<void> {
   if (files.length === 0) usage(`no .wav files in ${input}`);
   const peerWanted = flags['no-peer'] === undefined;
   const threads = positiveInt(flags.threads, 1, '--threads');
-  if (threads > 2) usage('--threads takes 1 or 2');
+  if (threads > 16) usage('--threads takes 1 to 16');
   let helpers: VaeHelpers | null = null;
-  if (threads === 2) {
-    helpers = VaeHelpers.start({ threads: 2, backend: 'wasm' });
+  if (threads > 1) {
+    helpers = VaeHelpers.start({ threads, backend: 'wasm' });
     await helpers.load(DEFAULT_MODEL_DIR, weightsChecksum(DEFAULT_MODEL_DIR));
-    if (!helpers.phaseRunner()) usage('the helper thread did not start (--threads 2)');
+    if (helpers.phaseRunners().length !== threads - 1) usage(`the helper threads did not all start (--threads ${threads})`);
   }
 
   const stftT = stftTransform(DEFAULT_STFT);
@@ -369,16 +369,16 @@ export async function main(argv: string[]): Promise<void> {
       if (helpers) {
         for (const method of ['fgla', 'agla', 'pghi+fgla', 'pghi+agla'] as const) {
           for (const it of iters) {
-            const runner = helpers.phaseRunner();
+            const runners = helpers.phaseRunners();
             let used = 0;
             const { seconds, cpuSeconds, value } = await timedAsync(
               async () => reconstructPhaseWith(S, stftT, x.length, { method, iterations: it, seed: 0 }, (m, t, l, o) =>
-                fglaTwoThreads(m, t, l, o, runner, { onSplit: (n) => (used = n) })),
+                fglaOnThreads(m, t, l, o, runners, { onSplit: (n) => (used = n) })),
               repeats,
             );
             const one = rows.find((r) => r.file === name && r.method === method && r.iterations === it && r.transform === 'STFT 2048/256');
             rows.push({
-              file: name, method: `${method} (${used === 2 ? '2 threads' : 'helper unused, 1 thread'})`, transform: 'STFT 2048/256', iterations: it, seconds, cpuSeconds,
+              file: name, method: `${method} (${used} thread${used === 1 ? ', helpers unused' : 's'})`, transform: 'STFT 2048/256', iterations: it, seconds, cpuSeconds,
               rtf: seconds / dur, cpuRtf: cpuSeconds / dur, scDb: signalSpectralConvergence(x, value), vsOneThread: one ? seconds / one.seconds : undefined,
             });
           }
@@ -440,7 +440,7 @@ export async function main(argv: string[]): Promise<void> {
     'SC dB': r.scDb,
     'CPU time / torchaudio': r.vsTorchaudio,
     'CPU time / FFT floor': r.vsFloor,
-    ...(threads === 2 ? { 'wall / one thread': r.vsOneThread } : {}),
+    ...(threads > 1 ? { 'wall / one thread': r.vsOneThread } : {}),
   });
   printTable(rows.map(show), 'Per file');
 
@@ -461,7 +461,7 @@ export async function main(argv: string[]): Promise<void> {
       'SC dB': scs.length ? median(scs) : undefined,
       'CPU time / torchaudio': ratios.length ? median(ratios) : undefined,
       'CPU time / FFT floor': floors.length ? median(floors) : undefined,
-      ...(threads === 2 ? { 'wall / one thread': oneThread.length ? median(oneThread) : undefined } : {}),
+      ...(threads > 1 ? { 'wall / one thread': oneThread.length ? median(oneThread) : undefined } : {}),
     };
   });
   printTable(medians, `Medians over ${files.length} file(s)`);

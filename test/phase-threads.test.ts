@@ -1,8 +1,8 @@
 /**
- * Phase reconstruction on two threads (src/engine/phase-split.ts): the calling thread and a real inference helper
- * thread share the Griffin-Lim iterations and give the same bytes as `fgla` on one thread, on committed recordings;
- * an abort stops both; a helper that dies mid-way costs time, not the result; renders with two threads equal renders
- * with one.
+ * Phase reconstruction on several threads (src/engine/phase-split.ts): the calling thread and real inference helper
+ * threads share the Griffin-Lim iterations and give the same bytes as `fgla` on one thread, on committed recordings,
+ * with two and three threads; an abort stops all; a helper that dies mid-way costs time, not the result; renders with
+ * two threads equal renders with one.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { DEFAULT_ACCELERATION } from '../src/dsp/phase-settings.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { weightsChecksum } from '../src/engine/model-folder.ts';
 import { VaeHelpers } from '../src/engine/vae-helpers.ts';
-import { fglaTwoThreads, type PhasePartRunner } from '../src/engine/phase-split.ts';
+import { fglaOnThreads, type PhasePartRunner } from '../src/engine/phase-split.ts';
 import { Renderer, defaultPhaseSettings } from '../src/engine/render.ts';
 import type { RenderParams } from '../src/engine/render-types.ts';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../src/paths.ts';
@@ -30,101 +30,107 @@ let backend: string;
 
 before(async () => {
   backend = (await initBackend('wasm')).name;
-  helpers = VaeHelpers.start({ threads: 2, backend });
+  helpers = VaeHelpers.start({ threads: 3, backend });
   await helpers.load(DEFAULT_MODEL_DIR, weightsChecksum(DEFAULT_MODEL_DIR));
 });
 
 after(() => helpers.close());
 
-/** The helpers' runner, counting the parts the helper completed. */
-function countingRunner(): { run: PhasePartRunner; done: () => number } {
-  const runner = helpers.phaseRunner();
-  assert.ok(runner, 'a loaded helper offers a phase runner');
+/** The helpers' runners (the first `count`), counting the parts they completed. */
+function countingRunners(count: number): { runners: PhasePartRunner[]; done: () => number } {
+  const all = helpers.phaseRunners();
+  assert.equal(all.length, 2, 'both loaded helpers offer a phase runner');
   let n = 0;
   return {
-    run: async (req, transfer) => {
+    runners: all.slice(0, count).map((runner) => async (req, transfer) => {
       const out = await runner(req, transfer);
       n++;
       return out;
-    },
+    }),
     done: () => n,
   };
 }
 
-async function twoThreads(mag: Magnitudes, length: number, opts: FglaOptions, run: PhasePartRunner): Promise<{ out: Float32Array; threads: number }> {
+async function onThreads(mag: Magnitudes, length: number, opts: FglaOptions, runners: PhasePartRunner[]): Promise<{ out: Float32Array; threads: number }> {
   let threads = 0;
-  const out = await fglaTwoThreads(mag, tr, length, opts, run, { onSplit: (t) => (threads = t) });
+  const out = await fglaOnThreads(mag, tr, length, opts, runners, { onSplit: (t: number) => (threads = t) });
   return { out, threads };
 }
 
-test('two threads give the bytes of one: FGLA from random and zero phase, AGLA from PGHI, on real recordings', async () => {
+test('two and three threads give the bytes of one: FGLA from random and zero phase, AGLA from PGHI, on real recordings', async () => {
   const recs = (await readRecordings('bench', 3)).filter((r) => /piano|speech-2/.test(r.name));
   assert.equal(recs.length, 2);
-  const { run, done } = countingRunner();
-  let parts = 0;
-  for (const { name, x } of recs) {
-    const mag = magnitudes(tr.analyze(x));
-    const start = pghi(mag, DEFAULT_STFT);
-    const cases: [string, FglaOptions][] = [
-      ['fgla random', { iterations: 9, seed: 4 }],
-      ['fgla zero', { iterations: 3, init: 'zero', momentum: 0.5 }],
-      ['agla after pghi', { iterations: 12, init: start, acceleration: DEFAULT_ACCELERATION }],
-    ];
-    for (const [what, opts] of cases) {
-      const want = fgla(mag, tr, x.length, opts);
-      const got = await twoThreads(mag, x.length, opts, run);
-      parts++;
-      assert.equal(got.threads, 2, `${name} ${what}: split`);
-      assert.deepEqual(got.out, want, `${name} ${what}`);
+  for (const threads of [2, 3]) {
+    const { runners, done } = countingRunners(threads - 1);
+    let parts = 0;
+    for (const { name, x } of recs) {
+      const mag = magnitudes(tr.analyze(x));
+      const start = pghi(mag, DEFAULT_STFT);
+      const cases: [string, FglaOptions][] = [
+        ['fgla random', { iterations: 9, seed: 4 }],
+        ['fgla zero', { iterations: 3, init: 'zero', momentum: 0.5 }],
+        ['agla after pghi', { iterations: 12, init: start, acceleration: DEFAULT_ACCELERATION }],
+      ];
+      for (const [what, opts] of cases) {
+        const want = fgla(mag, tr, x.length, opts);
+        const got = await onThreads(mag, x.length, opts, runners);
+        parts += threads - 1;
+        assert.equal(got.threads, threads, `${name} ${what}: split ${threads} ways`);
+        assert.deepEqual(got.out, want, `${name} ${what}, ${threads} threads`);
+      }
     }
+    assert.equal(done(), parts, 'the helpers computed their parts every time');
   }
-  assert.equal(done(), parts, 'the helper computed its half every time');
 });
 
-test('short signals, zero iterations and constant-Q stay on one thread', async () => {
-  const [{ x }] = await readRecordings('bench', 0.5);
-  const mag = magnitudes(tr.analyze(x));
-  const { run, done } = countingRunner();
-  const short = await twoThreads(mag, x.length, { iterations: 4 }, run);
-  assert.equal(short.threads, 1, `${mag.frames} frames are too few to split`);
-  assert.deepEqual(short.out, fgla(mag, tr, x.length, { iterations: 4 }));
-  assert.equal(done(), 0);
+test('short signals stay on one thread, and a signal long enough for two but not three threads uses two', async () => {
+  const recs = await readRecordings('bench');
+  const { runners, done } = countingRunners(2);
+  for (const [seconds, threads] of [[0.5, 1], [1.5, 2]] as const) {
+    const x = recs[0].x.subarray(0, Math.round(seconds * 44100));
+    const mag = magnitudes(tr.analyze(x));
+    const got = await onThreads(mag, x.length, { iterations: 4 }, runners);
+    assert.equal(got.threads, threads, `${mag.frames} frames`);
+    assert.deepEqual(got.out, fgla(mag, tr, x.length, { iterations: 4 }));
+  }
+  assert.equal(done(), 1, 'one helper part, for the 1.5 s signal');
 });
 
 test('an abort stops both threads with the abort error; the helper is usable afterwards', async () => {
   const [{ x }] = await readRecordings('bench', 3);
   const mag = magnitudes(tr.analyze(x));
-  const { run, done } = countingRunner();
+  const { runners, done } = countingRunners(2);
   const ac = new AbortController();
   await assert.rejects(
-    twoThreads(mag, x.length, { iterations: 20, signal: ac.signal, onProgress: (d) => d === 3 && ac.abort() }, run),
+    onThreads(mag, x.length, { iterations: 20, signal: ac.signal, onProgress: (d: number) => d === 3 && ac.abort() }, runners),
     (e: Error) => e.name === 'AbortError',
   );
-  const again = await twoThreads(mag, x.length, { iterations: 5 }, run);
-  assert.equal(again.threads, 2);
+  const again = await onThreads(mag, x.length, { iterations: 5 }, runners);
+  assert.equal(again.threads, 3);
   assert.deepEqual(again.out, fgla(mag, tr, x.length, { iterations: 5 }));
-  assert.equal(done(), 1, 'the aborted part was not counted as done');
+  assert.equal(done(), 2, 'the aborted parts were not counted as done');
 });
 
 test('a helper that dies mid-way: the caller gives up on it and computes the same result alone', async () => {
   const own = VaeHelpers.start({ threads: 2, backend });
   try {
     await own.load(DEFAULT_MODEL_DIR, weightsChecksum(DEFAULT_MODEL_DIR));
-    const runner = own.phaseRunner()!;
+    const runners = own.phaseRunners();
+    assert.equal(runners.length, 1);
     const [{ x }] = await readRecordings('bench', 3);
     const mag = magnitudes(tr.analyze(x));
     const opts: FglaOptions = { iterations: 12, seed: 1 };
     let killed = false;
     const t0 = performance.now();
-    const got = await fglaTwoThreads(mag, tr, x.length, {
+    const got = await fglaOnThreads(mag, tr, x.length, {
       ...opts,
-      onProgress: (d) => {
+      onProgress: (d: number) => {
         if (d === 2 && !killed) {
           killed = true;
           void own.close(); // the helper thread is terminated while this thread waits for its passes
         }
       },
-    }, runner, { stallMs: 400, onSplit: (t) => assert.equal(t, 1, 'fell back to one thread') });
+    }, runners, { stallMs: 400, onSplit: (t: number) => assert.equal(t, 1, 'fell back to one thread') });
     assert.ok(killed);
     assert.deepEqual(got, fgla(mag, tr, x.length, opts));
     assert.ok(performance.now() - t0 < 30_000);

@@ -44,9 +44,9 @@ and write a WAV with a JSON sidecar that reproduces it.
   --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --threads N           threads that share the network's encode and decode, 1-16 or auto (the cores
-                          available, up to 2); with 2 or more, two of them also share the phase iterations
-                          (STFT models); the render waits for them to start (about 1 s), so this pays
-                          for large models and long excerpts; default 1; same bytes for any N
+                          available, up to 2), and the phase iterations (STFT models, at least about
+                          0.56 s of audio per thread); the render waits for them to start (about 1 s),
+                          so this pays for large models and long excerpts; default 1; same bytes for any N
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
                         with --listen, lts render waits until the page has played the render (or Ctrl-C)

@@ -1,24 +1,28 @@
 /**
- * Fast Griffin-Lim and AGLA on two threads: the calling thread and one helper thread each iterate half of the frames
- * (with ghost frames, `dsp/fgla-fused.ts`) and exchange the samples beyond their boundary after every pass through a
- * SharedArrayBuffer. The output is the same bytes as {@link fgla} on one thread (tested in `phase-threads.test.ts`).
+ * Fast Griffin-Lim and AGLA on several threads: the calling thread and one or more helper threads each iterate a
+ * contiguous share of the frames (with ghost frames, `dsp/fgla-fused.ts`) and, after every pass, exchange the samples
+ * beyond each boundary with their neighbours through one SharedArrayBuffer. The output is the same bytes as
+ * {@link fgla} on one thread, for any number of threads (tested in `phase-threads.test.ts`).
  *
- * The calling thread blocks (`Atomics.wait`, in slices of {@link WAIT_SLICE_MS}) while it waits for the helper's
+ * The calling thread blocks (`Atomics.wait`, in slices of {@link WAIT_SLICE_MS}) while it waits for its neighbour's
  * boundary samples, as the single-threaded `fgla` blocks it for the whole reconstruction. A helper that fails, or
- * makes no progress for {@link STALL_MS}, is told to stop and the calling thread computes the whole reconstruction
- * itself, with the same result: a helper never makes a render fail or differ.
+ * makes no progress for {@link STALL_MS}, makes every part stop, and the calling thread computes the whole
+ * reconstruction itself, with the same result: a helper never makes a render fail or differ.
  */
 import { fgla, type FglaOptions } from '../dsp/fgla.ts';
-import { FusedChunk, planChunks, type ChunkPlan, type ChunkStart, type SampleRange, type Step } from '../dsp/fgla-fused.ts';
+import { FusedChunk, planChunks, type ChunkPlan, type ChunkStart, type Step } from '../dsp/fgla-fused.ts';
 import { checkAcceleration } from '../dsp/phase-settings.ts';
 import { checkCoefficients, checkMagnitudes } from '../dsp/coefficients.ts';
 import { createRng } from '../dsp/rng.ts';
 import type { Magnitudes, StftConfig, Transform } from '../dsp/types.ts';
 
-/** Fewest own frames per thread worth splitting for (about 0.56 s at hop 256; measured: 1 s of audio, 86 frames each, gained 6-13 %, 1.5 s and longer 1.66-1.87x). */
+/**
+ * Fewest own frames per thread worth splitting for (about 0.56 s at hop 256). Measured with two threads: 1 s of audio
+ * (86 frames each) gained 6–13 %, 1.5 s and longer 1.3–1.9×.
+ */
 export const MIN_FRAMES_PER_THREAD = 96;
 /**
- * Longest wait for the other thread's next pass before giving up on it (default of `stallMs`). A pass takes about
+ * Longest wait for a neighbour's next pass before giving up on it (default of `stallMs`). A pass takes about
  * 3 µs per frame and thread here (0.2 s for ten minutes of audio), so only a helper that died or hung waits this long.
  */
 export const STALL_MS = 5_000;
@@ -26,16 +30,31 @@ export const STALL_MS = 5_000;
 const WAIT_SLICE_MS = 50;
 
 /**
- * Control words at the start of the shared buffer: passes published by part 0 and by part 1; Stop, set to make both
- * parts stop (abort, or the calling thread gave up); Failed, set by the helper when it failed.
+ * Layout of the shared buffer: Int32 control words, then the boundary regions.
+ * - word 0, Stop: set to make every part stop (abort, or the calling thread gave up);
+ * - word 1, Failed: set by a helper that failed;
+ * - words 2 + p: passes published by part p.
+ * Regions: for each boundary b (between parts b and b + 1), each pass parity and each direction (0: part b to part
+ * b + 1, 1: back), `regionLength` floats.
  */
-const Ctl = { Passes0: 0, Passes1: 1, Stop: 2, Failed: 3 } as const;
-const CTL_BYTES = 16;
+const STOP = 0;
+const FAILED = 1;
+const PASSES = 2;
 
-/** The helper's half of a split reconstruction, as posted to it (arrays transferred). */
+/** Bytes of the control words for `parts` parts, rounded up to 16. */
+function ctlBytes(parts: number): number {
+  return Math.ceil(((PASSES + parts) * 4) / 16) * 16;
+}
+
+/** A helper's share of a split reconstruction, as posted to it (arrays transferred). */
 export interface PhasePartRequest {
   type: 'phase-part';
   sab: SharedArrayBuffer;
+  /** This part's index (1 .. parts − 1; the calling thread runs part 0) and the number of parts. */
+  part: number;
+  parts: number;
+  /** Floats per boundary region. */
+  regionLength: number;
   cfg: StftConfig;
   totalFrames: number;
   length: number;
@@ -48,75 +67,101 @@ export interface PhasePartRequest {
   iterations: number;
 }
 
-/** Thrown when the other thread stopped, failed or stalled. */
+/** Thrown when another part stopped, failed or stalled. */
 class PartnerLost extends Error {}
 
 /**
- * One side of the shared-memory link: after each pass, publish what the neighbour needs, wait for the neighbour's
- * pass, take what it published. Double-buffered by pass parity: a part can be one pass ahead of the other at most.
+ * One part's view of the shared buffer: after each pass, publish what each neighbour needs, wait for the neighbours'
+ * same pass, take what they published. Double-buffered by pass parity: a part is at most one pass ahead of a
+ * neighbour, since it waits for both every pass.
  */
 class Link {
   private readonly ctl: Int32Array;
-  private readonly regions: Float32Array[];
+  private readonly neighbours: number[];
 
-  constructor(sab: SharedArrayBuffer, private readonly part: 0 | 1, private readonly regionLength: number, private readonly stallMs = STALL_MS) {
-    this.ctl = new Int32Array(sab, 0, 4);
-    // [parity][sender]
-    this.regions = [0, 1, 2, 3].map((k) => new Float32Array(sab, CTL_BYTES + k * regionLength * 4, regionLength));
+  constructor(
+    private readonly sab: SharedArrayBuffer,
+    private readonly part: number,
+    private readonly parts: number,
+    private readonly regionLength: number,
+    private readonly stallMs = STALL_MS,
+  ) {
+    this.ctl = new Int32Array(sab, 0, PASSES + parts);
+    this.neighbours = [part - 1, part + 1].filter((q) => q >= 0 && q < parts);
   }
 
-  static bytes(regionLength: number): number {
-    return CTL_BYTES + 4 * regionLength * 4;
+  static bytes(parts: number, regionLength: number): number {
+    return ctlBytes(parts) + (parts - 1) * 4 * regionLength * 4;
   }
 
-  /** After pass `k` (0 = the start): send `out`, then fill `into` with the neighbour's samples of the same pass. */
-  exchange(k: number, out: Float32Array, into: () => Float32Array): void {
-    const me = this.part;
-    const other = 1 - me;
-    this.regions[(k & 1) * 2 + me].set(out);
-    Atomics.store(this.ctl, me, k + 1);
-    Atomics.notify(this.ctl, me);
-    let last = performance.now();
-    for (;;) {
-      const seen = Atomics.load(this.ctl, other);
-      if (seen >= k + 1) break;
-      if (Atomics.load(this.ctl, Ctl.Stop) !== 0 || Atomics.load(this.ctl, Ctl.Failed) !== 0) throw new PartnerLost('stopped');
-      if (Atomics.wait(this.ctl, other, seen, WAIT_SLICE_MS) === 'timed-out' && performance.now() - last > this.stallMs) {
-        throw new PartnerLost(`no progress from the other thread for ${this.stallMs / 1000} s`);
+  /** The region of boundary `b`, pass `k`'s parity, direction `dir` (0: rightwards, 1: leftwards). */
+  private region(b: number, k: number, dir: 0 | 1): Float32Array {
+    const index = (b * 2 + (k & 1)) * 2 + dir;
+    return new Float32Array(this.sab, ctlBytes(this.parts) + index * this.regionLength * 4, this.regionLength);
+  }
+
+  /**
+   * After pass `k` (0 = the start): send `out.left` / `out.right` to the neighbours, then fill `into.left()` /
+   * `into.right()` with theirs (sides without a neighbour are null).
+   */
+  exchange(
+    k: number,
+    out: { left: Float32Array | null; right: Float32Array | null },
+    into: { left: () => Float32Array; right: () => Float32Array },
+  ): void {
+    const p = this.part;
+    if (out.left) this.region(p - 1, k, 1).set(out.left);
+    if (out.right) this.region(p, k, 0).set(out.right);
+    Atomics.store(this.ctl, PASSES + p, k + 1);
+    Atomics.notify(this.ctl, PASSES + p);
+    for (const q of this.neighbours) {
+      let last = performance.now();
+      for (;;) {
+        const seen = Atomics.load(this.ctl, PASSES + q);
+        if (seen >= k + 1) break;
+        if (Atomics.load(this.ctl, STOP) !== 0 || Atomics.load(this.ctl, FAILED) !== 0) throw new PartnerLost('stopped');
+        if (Atomics.wait(this.ctl, PASSES + q, seen, WAIT_SLICE_MS) === 'timed-out' && performance.now() - last > this.stallMs) {
+          throw new PartnerLost(`no progress from part ${q} for ${this.stallMs / 1000} s`);
+        }
+        if (Atomics.load(this.ctl, PASSES + q) !== seen) last = performance.now();
       }
-      if (Atomics.load(this.ctl, other) !== seen) last = performance.now();
     }
-    into().set(this.regions[(k & 1) * 2 + other]);
+    if (p > 0) into.left().set(this.region(p - 1, k, 0));
+    if (p < this.parts - 1) into.right().set(this.region(p, k, 1));
   }
 
-  stop(flag: typeof Ctl.Stop | typeof Ctl.Failed): void {
+  /** Raise a flag that makes every part stop waiting. */
+  stop(flag: typeof STOP | typeof FAILED): void {
     Atomics.store(this.ctl, flag, 1);
-    Atomics.notify(this.ctl, Ctl.Passes0);
-    Atomics.notify(this.ctl, Ctl.Passes1);
+    for (let q = 0; q < this.parts; q++) Atomics.notify(this.ctl, PASSES + q);
   }
 }
 
 /** Run one part's passes with the link; returns its output samples. */
-function runPart(chunk: FusedChunk, plan: ChunkPlan, part: 0 | 1, link: Link, iterations: number, each?: (it: number) => void): Float32Array {
-  const send = (part === 0 ? plan.send.right : plan.send.left) as SampleRange;
-  const receive = (part === 0 ? plan.receive.right : plan.receive.left) as SampleRange;
+function runPart(chunk: FusedChunk, plan: ChunkPlan, link: Link, iterations: number, each?: (it: number) => void): Float32Array {
+  const exchange = (k: number) =>
+    link.exchange(
+      k,
+      { left: plan.send.left && chunk.signal(plan.send.left), right: plan.send.right && chunk.signal(plan.send.right) },
+      { left: () => chunk.signal(plan.receive.left!), right: () => chunk.signal(plan.receive.right!) },
+    );
   chunk.startPass();
-  link.exchange(0, chunk.signal(send), () => chunk.signal(receive));
+  exchange(0);
   for (let it = 0; it < iterations; it++) {
     each?.(it);
     chunk.iterate(it);
-    link.exchange(it + 1, chunk.signal(send), () => chunk.signal(receive));
+    exchange(it + 1);
   }
   return Float32Array.from(chunk.signal(plan.output));
 }
 
 /**
- * The helper thread's side: run part 1 of a split reconstruction. On failure it raises the shared `Failed` flag
- * (so that the calling thread stops waiting) and rethrows.
- * @returns Part 1's output samples (padded coordinates `plan.output`).
+ * A helper thread's side: run one part of a split reconstruction. On failure it raises the shared `Failed` flag
+ * (so that the other parts stop waiting) and rethrows.
+ * @returns The part's output samples (padded coordinates `plan.output`).
  */
 export function runPhasePart(req: PhasePartRequest): Float32Array {
-  const link = new Link(req.sab, 1, req.plan.receive.left!.count);
+  const link = new Link(req.sab, req.part, req.parts, req.regionLength);
   let chunk: FusedChunk | null = null;
   try {
     chunk = FusedChunk.create({
@@ -124,34 +169,34 @@ export function runPhasePart(req: PhasePartRequest): Float32Array {
       mag: req.mag, start: req.start, step: req.step,
     });
     if (!chunk) throw new Error('the WebAssembly heap cannot hold this part');
-    return runPart(chunk, req.plan, 1, link, req.iterations);
+    return runPart(chunk, req.plan, link, req.iterations);
   } catch (e) {
-    link.stop(Ctl.Failed);
+    link.stop(FAILED);
     throw e;
   } finally {
     chunk?.free();
   }
 }
 
-/** Posts part 1 to a helper thread and resolves with its output samples. */
+/** Posts one part to a helper thread and resolves with its output samples. */
 export type PhasePartRunner = (req: PhasePartRequest, transfer: ArrayBuffer[]) => Promise<Float32Array>;
 
 /**
- * {@link fgla} on two threads when it pays: an STFT transform on the fused path, no coefficients wanted, and at least
- * {@link MIN_FRAMES_PER_THREAD} frames per thread; otherwise (or when the helper fails) on this thread alone. Same
- * arguments, same result.
+ * {@link fgla} on the calling thread and `helpers`, when it pays: an STFT transform on the fused path, no coefficients
+ * wanted, and at least {@link MIN_FRAMES_PER_THREAD} frames per thread (fewer helpers are used for shorter signals);
+ * otherwise, or when a helper fails, on this thread alone. Same arguments, same result.
  *
- * @param helper Runs part 1 on another thread, or null for one thread.
- * @param tuning.stallMs Give up on the helper after this long without progress (default {@link STALL_MS}).
- * @param tuning.onSplit Called with the number of threads used (1 or 2) when the result is ready.
+ * @param helpers Runners of parts on other threads, one each (empty: one thread).
+ * @param tuning.stallMs Give up on the helpers after this long without progress (default {@link STALL_MS}).
+ * @param tuning.onSplit Called with the number of threads used when the result is ready.
  */
-export async function fglaTwoThreads(
+export async function fglaOnThreads(
   mag: Magnitudes,
   transform: Transform,
   length: number,
   opts: FglaOptions,
-  helper: PhasePartRunner | null,
-  tuning: { stallMs?: number; onSplit?: (threads: 1 | 2) => void } = {},
+  helpers: readonly PhasePartRunner[],
+  tuning: { stallMs?: number; onSplit?: (threads: number) => void } = {},
 ): Promise<Float32Array> {
   const single = () => {
     const out = fgla(mag, transform, length, opts);
@@ -159,10 +204,13 @@ export async function fglaTwoThreads(
     return out;
   };
   const cfg = transform.config as StftConfig;
-  const plans = helper && cfg.kind === 'stft' && (opts.path ?? 'auto') === 'auto' && Number.isInteger(opts.iterations) && opts.iterations > 0
-    ? planChunks(mag.frames, cfg, 2, MIN_FRAMES_PER_THREAD)
-    : null;
-  if (!helper || !plans || mag.bins !== transform.bins || transform.frameCount(length) !== mag.frames) return single();
+  if (helpers.length === 0 || cfg.kind !== 'stft' || (opts.path ?? 'auto') !== 'auto' || !Number.isInteger(opts.iterations) || opts.iterations <= 0) {
+    return single();
+  }
+  if (mag.bins !== transform.bins || transform.frameCount(length) !== mag.frames) return single();
+  const parts = Math.min(1 + helpers.length, Math.floor(mag.frames / MIN_FRAMES_PER_THREAD));
+  const plans = parts >= 2 ? planChunks(mag.frames, cfg, parts, MIN_FRAMES_PER_THREAD) : null;
+  if (!plans) return single();
   opts.signal?.throwIfAborted();
   const momentum = opts.momentum ?? 0.99;
   const init = opts.init ?? 'random';
@@ -180,63 +228,70 @@ export async function fglaTwoThreads(
   }
   const step: Step = { momentum, accel: opts.acceleration === undefined ? null : { ...opts.acceleration } };
   const rows = (a: Float32Array, p: ChunkPlan) => a.subarray(p.first * bins, (p.first + p.count) * bins);
-  const [p0, p1] = plans;
   // Each part's start: the given phase rows, zero, or the random stream from its first coefficient on (one draw per
   // coefficient, as the single-thread path draws them).
+  const rng = init === 'random' ? createRng(opts.seed ?? 0) : null;
+  let drawn = 0;
   const startOf = (p: ChunkPlan): ChunkStart => {
     if (init === 'zero') return { kind: 'zero' };
-    if (init === 'random') {
-      const rng = createRng(opts.seed ?? 0);
-      for (let i = p.first * bins; i > 0; i--) rng();
+    if (rng) {
+      for (; drawn < p.first * bins; drawn++) rng();
       return { kind: 'random', state: rng.state() };
     }
-    return { kind: 'given', re: rows(init.re, p), im: rows(init.im, p) };
+    const given = init as Exclude<typeof init, 'random' | 'zero'>;
+    return { kind: 'given', re: rows(given.re, p), im: rows(given.im, p) };
   };
-  const regionLength = p0.send.right!.count;
-  const sab = new SharedArrayBuffer(Link.bytes(regionLength));
-  const link = new Link(sab, 0, regionLength, tuning.stallMs);
+  const regionLength = plans[0].send.right!.count;
+  const sab = new SharedArrayBuffer(Link.bytes(parts, regionLength));
+  const link = new Link(sab, 0, parts, regionLength, tuning.stallMs);
+  const start0 = startOf(plans[0]);
 
-  const start1 = startOf(p1);
-  const req: PhasePartRequest = {
-    type: 'phase-part', sab, cfg, totalFrames: mag.frames, length, plan: p1, step, iterations: opts.iterations,
-    mag: rows(mag.data, p1).slice(),
-    start: start1.kind === 'given' ? { kind: 'given', re: start1.re.slice(), im: start1.im.slice() } : start1,
-  };
-  const transfer = [req.mag.buffer as ArrayBuffer, ...(req.start.kind === 'given' ? [req.start.re.buffer as ArrayBuffer, req.start.im.buffer as ArrayBuffer] : [])];
-  const remote = helper(req, transfer).then((out) => ({ out }), (error: Error) => ({ error }));
+  const remotes = plans.slice(1).map((plan, i) => {
+    const part = i + 1;
+    const start = startOf(plan);
+    const req: PhasePartRequest = {
+      type: 'phase-part', sab, part, parts, regionLength, cfg, totalFrames: mag.frames, length, plan, step, iterations: opts.iterations,
+      mag: rows(mag.data, plan).slice(),
+      start: start.kind === 'given' ? { kind: 'given', re: start.re.slice(), im: start.im.slice() } : start,
+    };
+    const transfer = [req.mag.buffer as ArrayBuffer, ...(req.start.kind === 'given' ? [req.start.re.buffer as ArrayBuffer, req.start.im.buffer as ArrayBuffer] : [])];
+    return helpers[i](req, transfer).then((out) => ({ out }), (error: Error) => ({ error }));
+  });
+  const allRemote = () => Promise.all(remotes);
 
   const chunk = FusedChunk.create({
-    cfg, totalFrames: mag.frames, length, first: p0.first, count: p0.count, step,
-    mag: rows(mag.data, p0),
-    start: startOf(p0),
+    cfg, totalFrames: mag.frames, length, first: plans[0].first, count: plans[0].count, step, mag: rows(mag.data, plans[0]), start: start0,
   });
   if (!chunk) {
-    link.stop(Ctl.Stop);
-    await remote;
+    link.stop(STOP);
+    await allRemote();
     return single();
   }
   let own: Float32Array;
   try {
-    own = runPart(chunk, p0, 0, link, opts.iterations, (it) => {
+    own = runPart(chunk, plans[0], link, opts.iterations, (it) => {
       if (it > 0) opts.onProgress?.(it, opts.iterations);
       opts.signal?.throwIfAborted();
     });
   } catch (e) {
-    link.stop(Ctl.Stop);
-    await remote;
+    link.stop(STOP);
+    await allRemote();
     if (e instanceof PartnerLost) return single();
     throw e;
   } finally {
     chunk.free();
   }
   opts.onProgress?.(opts.iterations, opts.iterations);
-  const r = await remote;
-  if ('error' in r || r.out.length !== p1.output.count) return single();
+  const results = await allRemote();
   const half = cfg.nFft >> 1;
-  const padded = new Float32Array(p0.output.count + p1.output.count);
-  padded.set(own, p0.output.start);
-  padded.set(r.out, p1.output.start);
-  tuning.onSplit?.(2);
+  const padded = new Float32Array((mag.frames - 1) * cfg.hop + cfg.nFft);
+  padded.set(own, plans[0].output.start);
+  for (const [i, r] of results.entries()) {
+    const plan = plans[i + 1];
+    if ('error' in r || r.out.length !== plan.output.count) return single();
+    padded.set(r.out, plan.output.start);
+  }
+  tuning.onSplit?.(parts);
   const out = new Float32Array(length);
   out.set(padded.subarray(half, Math.min(padded.length, half + length)));
   return out;

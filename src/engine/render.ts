@@ -18,7 +18,7 @@ import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
 import { reconstructPhaseWith } from '../dsp/phase.ts';
-import { fglaTwoThreads } from './phase-split.ts';
+import { fglaOnThreads } from './phase-split.ts';
 import { checkAcceleration, DEFAULT_ACCELERATION } from '../dsp/fgla.ts';
 import { isPghiTimeDerivative } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
@@ -214,8 +214,8 @@ export class Renderer {
     lap('decode');
 
     report(opts, 'phase', 0);
-    // The Griffin-Lim iterations run on two threads when a helper thread is ready (same bytes as on one).
-    const phaseHelper = this.helpers.phaseRunner();
+    // The Griffin-Lim iterations are shared with the helper threads that are ready (same bytes as on one thread).
+    const phaseHelpers = this.helpers.phaseRunners();
     this.phaseThreads = 1;
     const out = await reconstructPhaseWith(mag, model.transform, length, {
       method: params.phase.method,
@@ -228,7 +228,7 @@ export class Renderer {
       signal: opts.signal,
       onProgress: (done: number, total: number) => report(opts, 'phase', total > 0 ? done / total : 1),
     }, (m, transform, len, fglaOptions) =>
-      fglaTwoThreads(m, transform, len, fglaOptions, phaseHelper, { onSplit: (threads) => (this.phaseThreads = threads) }));
+      fglaOnThreads(m, transform, len, fglaOptions, phaseHelpers, { onSplit: (threads) => (this.phaseThreads = threads) }));
     checkAbort(opts.signal);
     applyFades(out, Math.round((params.fadeMs / 1000) * sr));
     if (params.normalizeDbfs !== null) normalizePeak(out, params.normalizeDbfs);

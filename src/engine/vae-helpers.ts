@@ -252,18 +252,18 @@ export class VaeHelpers {
   }
 
   /**
-   * A runner for the helper's half of a phase reconstruction on two threads (`phase-split.ts`), on a helper that is
-   * running and has loaded a model (which also loads the phase code, so that the first reconstruction does not wait
-   * for it), or null when there is none.
+   * Runners for parts of a phase reconstruction on several threads (`phase-split.ts`), one per helper that is running
+   * and has loaded a model (which also loads the phase code, so that the first reconstruction does not wait for it);
+   * empty when there is none.
    */
-  phaseRunner(): PhasePartRunner | null {
-    const h = this.helpers.find((x) => x.alive && x.loaded !== null);
-    if (!h) return null;
-    return async (req, transfer) => {
-      const r = await h.request(req, transfer);
-      if (r.type !== 'phase-done') throw new Error('inference helper answered a phase part with the wrong reply');
-      return r.out;
-    };
+  phaseRunners(): PhasePartRunner[] {
+    return this.helpers
+      .filter((h) => h.alive && h.loaded !== null)
+      .map((h) => async (req, transfer) => {
+        const r = await h.request(req, transfer);
+        if (r.type !== 'phase-done') throw new Error('inference helper answered a phase part with the wrong reply');
+        return r.out;
+      });
   }
 
   /** End the helper threads. */
