@@ -1,7 +1,7 @@
 /**
  * Inference helper thread of {@link VaeHelpers} (`vae-helpers.ts`): initialises its own TensorFlow.js
  * backend (the preference in `workerData.backend`), loads model folders on request and encodes or
- * decodes the rows it is sent, and runs its half of a phase reconstruction on two threads (`phase-split.ts`).
+ * decodes the rows it is sent, and runs its part of a phase reconstruction shared between threads (`phase-split.ts`).
  * Requests are answered in order; results are transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -28,7 +28,7 @@ port.on('message', async (req: HelperRequest) => {
       const weightsSha256 = weightsChecksum(req.dir);
       const loaded = await loadModelFolder(req.dir);
       loaded.vae.warmInference();
-      // Phase reconstruction on two threads (`phase-split.ts`) uses a loaded helper: have its code ready by then.
+      // Phase reconstruction on several threads (`phase-split.ts`) uses loaded helpers: have its code ready by then.
       await import('./phase-split.ts');
       model?.vae.dispose();
       model = { dir: req.dir, vae: loaded.vae };
