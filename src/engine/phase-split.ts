@@ -257,14 +257,14 @@ export async function fglaOnThreads(
     const transfer = [req.mag.buffer as ArrayBuffer, ...(req.start.kind === 'given' ? [req.start.re.buffer as ArrayBuffer, req.start.im.buffer as ArrayBuffer] : [])];
     return helpers[i](req, transfer).then((out) => ({ out }), (error: Error) => ({ error }));
   });
-  const allRemote = () => Promise.all(remotes);
 
   const chunk = FusedChunk.create({
     cfg, totalFrames: mag.frames, length, first: plans[0].first, count: plans[0].count, step, mag: rows(mag.data, plans[0]), start: start0,
   });
+  // On every way out but success, the helpers are told to stop and not waited for: one that has not started its
+  // part yet (busy with other work) drops it as soon as it starts, and its failure is already handled.
   if (!chunk) {
     link.stop(STOP);
-    await allRemote();
     return single();
   }
   let own: Float32Array;
@@ -275,14 +275,13 @@ export async function fglaOnThreads(
     });
   } catch (e) {
     link.stop(STOP);
-    await allRemote();
     if (e instanceof PartnerLost) return single();
     throw e;
   } finally {
     chunk.free();
   }
   opts.onProgress?.(opts.iterations, opts.iterations);
-  const results = await allRemote();
+  const results = await Promise.all(remotes);
   const half = cfg.nFft >> 1;
   const padded = new Float32Array((mag.frames - 1) * cfg.hop + cfg.nFft);
   padded.set(own, plans[0].output.start);
