@@ -57,7 +57,10 @@
  *   FFT in PFFFT's unordered layout, momentum and magnitude projection, inverse
  *   FFT, overlap-add, window-sum-square normalisation), with no copies
  *   through JavaScript. It computes the same thing as the generic path over
- *   `stftTransform(cfg)`, up to float32 rounding.
+ *   `stftTransform(cfg)`, up to float32 rounding. Its state is a `FusedChunk`
+ *   (`fgla-fused.ts`), which can also hold a share of the frames, so that
+ *   `engine/phase-split.ts` can spread the iterations over threads with the
+ *   same output bytes.
  *
  * @module
  */
