@@ -486,7 +486,7 @@ export async function main(argv: string[]): Promise<void> {
       `the machine's floor, measured on the same file in the same run; "CPU time / FFT floor" = our CPU time divided by it. ` +
       `${peerNote}.\n\n` +
       markdownTable(medians) +
-      '\n' +
+      '\n\nTargets of issue 2 (one thread, medians):\n\n' +
       markdownTable(targets as unknown as Record<string, unknown>[]) +
       '\n';
     writeSection(flags.md, body);
