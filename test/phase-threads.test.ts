@@ -96,7 +96,7 @@ test('short signals stay on one thread, and a signal long enough for two but not
   assert.equal(done(), 1, 'one helper part, for the 1.5 s signal');
 });
 
-test('an abort stops both threads with the abort error; the helper is usable afterwards', async () => {
+test('an abort stops every thread with the abort error; the helpers are usable afterwards', async () => {
   const [{ x }] = await readRecordings('bench', 3);
   const mag = magnitudes(tr.analyze(x));
   const { runners, done } = countingRunners(2);
