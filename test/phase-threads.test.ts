@@ -96,6 +96,24 @@ test('short signals stay on one thread, and a signal long enough for two but not
   assert.equal(done(), 1, 'one helper part, for the 1.5 s signal');
 });
 
+test('bad input is refused with the words fgla uses, before any helper is asked', async () => {
+  const [{ x }] = await readRecordings('bench', 2);
+  const mag = magnitudes(tr.analyze(x));
+  const { runners, done } = countingRunners(2);
+  const wrongShape = { frames: 3, bins: mag.bins, re: new Float32Array(3 * mag.bins), im: new Float32Array(3 * mag.bins) };
+  for (const opts of [{ iterations: 4, momentum: Number.NaN }, { iterations: -1 }, { iterations: 4, init: wrongShape }] as FglaOptions[]) {
+    let want = '';
+    try {
+      fgla(mag, tr, x.length, opts);
+    } catch (e) {
+      want = (e as Error).message;
+    }
+    assert.ok(want.startsWith('fgla: '), `fgla refuses ${JSON.stringify(opts).slice(0, 60)}`);
+    await assert.rejects(onThreads(mag, x.length, opts, runners), { message: want });
+  }
+  assert.equal(done(), 0);
+});
+
 test('an abort stops every thread with the abort error; the helpers are usable afterwards', async () => {
   const [{ x }] = await readRecordings('bench', 3);
   const mag = magnitudes(tr.analyze(x));

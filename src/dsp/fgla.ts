@@ -152,13 +152,22 @@ export function fglaCoefficients(mag: Magnitudes, transform: Transform, length: 
   return run(mag, transform, length, opts, true) as FglaResult;
 }
 
-function run(
-  mag: Magnitudes,
-  transform: Transform,
-  length: number,
-  opts: FglaOptions,
-  wantCoefficients: boolean,
-): { signal: Float32Array; coefficients?: Coefficients } {
+/** {@link FglaOptions} checked and with their defaults, as {@link checkFglaOptions} returns them. */
+export interface CheckedFglaOptions {
+  iterations: number;
+  step: Step;
+  init: 'random' | 'zero' | Coefficients;
+  seed: number;
+  path: 'auto' | 'fused' | 'generic';
+  /** Whether the transform is an STFT (`transform.config.kind === 'stft'`), which the fused path needs. */
+  isStft: boolean;
+}
+
+/**
+ * Check the arguments of {@link fgla} and fill in the defaults; throws the one-line errors `fgla` throws. Shared with
+ * the threaded runner (`engine/phase-split.ts`), so that both refuse the same input with the same words.
+ */
+export function checkFglaOptions(mag: Magnitudes, transform: Transform, length: number, opts: FglaOptions): CheckedFglaOptions {
   if (!opts || typeof opts !== 'object') throw new Error('fgla: options { iterations } are required');
   const { iterations } = opts;
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`fgla: iterations must be an integer >= 0, got ${iterations}`);
@@ -188,8 +197,18 @@ function run(
   const isStft = transform.config?.kind === 'stft';
   if (path === 'fused' && !isStft) throw new Error("fgla: the fused path needs an STFT transform; use path: 'generic'");
   const accel = opts.acceleration === undefined ? null : checkAcceleration(opts.acceleration, 'fgla: acceleration');
+  return { iterations, step: { momentum, accel }, init, seed, path, isStft };
+}
+
+function run(
+  mag: Magnitudes,
+  transform: Transform,
+  length: number,
+  opts: FglaOptions,
+  wantCoefficients: boolean,
+): { signal: Float32Array; coefficients?: Coefficients } {
+  const { iterations, step, init, seed, path, isStft } = checkFglaOptions(mag, transform, length, opts);
   opts.signal?.throwIfAborted();
-  const step: Step = { momentum, accel };
   if (isStft && path !== 'generic') {
     const fused = runFused(mag, transform.config as StftConfig, length, iterations, step, init, seed, opts, wantCoefficients);
     // null: the WebAssembly heap (2 GiB, shared with PFFFT) cannot hold this signal's state
@@ -198,7 +217,6 @@ function run(
   }
   return runGeneric(mag, transform, length, iterations, step, init, seed, opts);
 }
-
 
 /**
  * Where the starting phase comes from, as complex numbers `z` (the start is

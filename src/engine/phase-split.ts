@@ -9,10 +9,8 @@
  * makes no progress for {@link STALL_MS}, makes every part stop, and the calling thread computes the whole
  * reconstruction itself, with the same result: a helper never makes a render fail or differ.
  */
-import { fgla, type FglaOptions } from '../dsp/fgla.ts';
+import { checkFglaOptions, fgla, type FglaOptions } from '../dsp/fgla.ts';
 import { FusedChunk, planChunks, type ChunkPlan, type ChunkStart, type Step } from '../dsp/fgla-fused.ts';
-import { checkAcceleration } from '../dsp/phase-settings.ts';
-import { checkCoefficients, checkMagnitudes } from '../dsp/coefficients.ts';
 import { createRng } from '../dsp/rng.ts';
 import type { Magnitudes, StftConfig, Transform } from '../dsp/types.ts';
 
@@ -203,34 +201,18 @@ export async function fglaOnThreads(
     tuning.onSplit?.(1);
     return out;
   };
+  // The same checks and words as fgla (bad input throws here as it would there).
+  const { iterations, step, init, seed, path, isStft } = checkFglaOptions(mag, transform, length, opts);
   const cfg = transform.config as StftConfig;
-  if (helpers.length === 0 || cfg.kind !== 'stft' || (opts.path ?? 'auto') !== 'auto' || !Number.isInteger(opts.iterations) || opts.iterations <= 0) {
-    return single();
-  }
-  if (mag.bins !== transform.bins || transform.frameCount(length) !== mag.frames) return single();
   const parts = Math.min(1 + helpers.length, Math.floor(mag.frames / MIN_FRAMES_PER_THREAD));
-  const plans = parts >= 2 ? planChunks(mag.frames, cfg, parts, MIN_FRAMES_PER_THREAD) : null;
+  const plans = isStft && path === 'auto' && iterations > 0 && parts >= 2 ? planChunks(mag.frames, cfg, parts, MIN_FRAMES_PER_THREAD) : null;
   if (!plans) return single();
   opts.signal?.throwIfAborted();
-  const momentum = opts.momentum ?? 0.99;
-  const init = opts.init ?? 'random';
   const bins = mag.bins;
-  try {
-    checkMagnitudes(mag, 'fgla magnitudes');
-    checkAcceleration(opts.acceleration ?? { beta: 1, gamma: 1 }, 'fgla: acceleration');
-    if (!Number.isFinite(momentum) || momentum < 0) throw new Error('momentum');
-    if (typeof init === 'object') {
-      checkCoefficients(init, 'fgla init');
-      if (init.frames !== mag.frames || init.bins !== bins) throw new Error('init shape');
-    } else if (init !== 'random' && init !== 'zero') throw new Error('init');
-  } catch {
-    return single(); // fgla's own one-line error for whatever is wrong
-  }
-  const step: Step = { momentum, accel: opts.acceleration === undefined ? null : { ...opts.acceleration } };
   const rows = (a: Float32Array, p: ChunkPlan) => a.subarray(p.first * bins, (p.first + p.count) * bins);
   // Each part's start: the given phase rows, zero, or the random stream from its first coefficient on (one draw per
   // coefficient, as the single-thread path draws them).
-  const rng = init === 'random' ? createRng(opts.seed ?? 0) : null;
+  const rng = init === 'random' ? createRng(seed) : null;
   let drawn = 0;
   const startOf = (p: ChunkPlan): ChunkStart => {
     if (init === 'zero') return { kind: 'zero' };
@@ -250,7 +232,7 @@ export async function fglaOnThreads(
     const part = i + 1;
     const start = startOf(plan);
     const req: PhasePartRequest = {
-      type: 'phase-part', sab, part, parts, regionLength, cfg, totalFrames: mag.frames, length, plan, step, iterations: opts.iterations,
+      type: 'phase-part', sab, part, parts, regionLength, cfg, totalFrames: mag.frames, length, plan, step, iterations,
       mag: rows(mag.data, plan).slice(),
       start: start.kind === 'given' ? { kind: 'given', re: start.re.slice(), im: start.im.slice() } : start,
     };
@@ -269,8 +251,8 @@ export async function fglaOnThreads(
   }
   let own: Float32Array;
   try {
-    own = runPart(chunk, plans[0], link, opts.iterations, (it) => {
-      if (it > 0) opts.onProgress?.(it, opts.iterations);
+    own = runPart(chunk, plans[0], link, iterations, (it) => {
+      if (it > 0) opts.onProgress?.(it, iterations);
       opts.signal?.throwIfAborted();
     });
   } catch (e) {
@@ -280,7 +262,7 @@ export async function fglaOnThreads(
   } finally {
     chunk.free();
   }
-  opts.onProgress?.(opts.iterations, opts.iterations);
+  opts.onProgress?.(iterations, iterations);
   const results = await Promise.all(remotes);
   const half = cfg.nFft >> 1;
   const padded = new Float32Array((mag.frames - 1) * cfg.hop + cfg.nFft);
