@@ -28,6 +28,7 @@ import { stft, stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
 import { magnitudes } from '../src/dsp/coefficients.ts';
 import { readAudio } from '../src/io/audio.ts';
 import type { Magnitudes } from '../src/dsp/types.ts';
+import { relErr } from '../test/helpers/signal.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -137,16 +138,6 @@ function makeJsRealFft(n: number) {
   };
 }
 
-/** Float64 DFT-free reference: the JS FFT above is exact enough in float64 to judge float32 errors. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < a.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    r += b[i] ** 2;
-  }
-  return Math.sqrt(e / r);
-}
 
 async function fftCandidates(repeats: number): Promise<Record<string, unknown>[]> {
   const n = 2048;
