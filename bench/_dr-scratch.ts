@@ -8,15 +8,11 @@
  * `raar` reflects about the magnitude set first, `raar2` about the consistent set first.
  * Findings (2026-12-06, seventh session) are in BENCHMARKS.md: after PGHI + 8 both are worse than FGLA.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs, median } from './util.ts';
+import { parseArgs } from './util.ts';
+import { scratchTable } from './_scratch-table.ts';
 import { stftTransform, DEFAULT_STFT } from '../src/dsp/stft.ts';
-import { magnitudes } from '../src/dsp/coefficients.ts';
 import { pghi } from '../src/dsp/pghi.ts';
 import { fgla } from '../src/dsp/fgla.ts';
-import { readAudio } from '../src/io/audio.ts';
-import { signalSpectralConvergence } from '../src/dsp/metrics.ts';
 import type { Coefficients, Magnitudes } from '../src/dsp/types.ts';
 
 const args = parseArgs(process.argv.slice(2)).flags;
@@ -65,22 +61,14 @@ function run(mag: Magnitudes, init: Coefficients, length: number, n: number, alg
   return tr.synthesize({ ...shape, ...out }, length);
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
-const rows: number[][] = algos.map(() => []);
-for (const f of files) {
-  const x = (await readAudio(join(dir, f), { sampleRate: 44100 })).samples;
-  const mag = magnitudes(tr.analyze(x));
-  const init = pghi(mag, DEFAULT_STFT);
-  const line: string[] = [f.padEnd(24)];
-  algos.forEach(([algo, ps, qs], j) => {
-    const y = algo === 'fgla'
-      ? fgla(mag, tr, x.length, { iterations: iters, momentum: Number(ps ?? 0.99), init })
+await scratchTable(
+  dir,
+  algos.map((a) => a.join('/')),
+  (_x, mag) => pghi(mag, DEFAULT_STFT),
+  (init, j, x, mag) => {
+    const [algo, ps, qs] = algos[j];
+    return algo === 'fgla'
+      ? (fgla(mag, tr, x.length, { iterations: iters, momentum: Number(ps ?? 0.99), init }) as Float32Array)
       : run(mag, init, x.length, iters, algo, Number(ps), Number(qs ?? 0));
-    const sc = signalSpectralConvergence(x, y as Float32Array, DEFAULT_STFT);
-    rows[j].push(sc);
-    line.push(sc.toFixed(2).padStart(8));
-  });
-  console.log(line.join(''));
-}
-console.log('median'.padEnd(24) + rows.map((r) => median(r).toFixed(2).padStart(8)).join(''));
-console.log('algos: ' + algos.map((a) => a.join('/')).join('  '));
+  },
+);
