@@ -129,7 +129,9 @@ test('an abort stops every thread with the abort error; the helpers are usable a
   assert.equal(done(), 2, 'the aborted parts were not counted as done');
 });
 
-test('a helper that dies mid-way: the caller gives up on it and computes the same result alone', async () => {
+// The stall limit is set far beyond the test's timeout: once a helper has started its part, the caller gives up on it
+// after about a second without progress (RUNNING_STALL_MIN_MS), whatever the limit for a helper that has not started.
+test('a helper that dies mid-way: the caller gives up on it within about a second and computes the same result alone', { timeout: 30_000 }, async () => {
   const own = VaeHelpers.start({ threads: 2, backend });
   try {
     await own.load(DEFAULT_MODEL_DIR, weightsChecksum(DEFAULT_MODEL_DIR));
@@ -148,10 +150,11 @@ test('a helper that dies mid-way: the caller gives up on it and computes the sam
           void own.close(); // the helper thread is terminated while this thread waits for its passes
         }
       },
-    }, runners, { stallMs: 400, onSplit: (t: number) => assert.equal(t, 1, 'fell back to one thread') });
+    }, runners, { stallMs: 600_000, onSplit: (t: number) => assert.equal(t, 1, 'fell back to one thread') });
     assert.ok(killed);
+    // The test's timeout cannot fire while this thread waits, so the time is checked here: far below the stall limit.
+    assert.ok(performance.now() - t0 < 60_000, `gave up after ${Math.round(performance.now() - t0)} ms`);
     assert.deepEqual(got, fgla(mag, tr, x.length, opts));
-    assert.ok(performance.now() - t0 < 30_000);
   } finally {
     await own.close();
   }

@@ -6,8 +6,9 @@
  *
  * The calling thread blocks (`Atomics.wait`, in slices of {@link WAIT_SLICE_MS}) while it waits for its neighbour's
  * boundary samples, as the single-threaded `fgla` blocks it for the whole reconstruction. A helper that fails, or
- * makes no progress for {@link STALL_MS}, makes every part stop, and the calling thread computes the whole
- * reconstruction itself, with the same result: a helper never makes a render fail or differ.
+ * makes no progress for {@link STALL_MS} (about a second once it has started: {@link RUNNING_STALL_MIN_MS}), makes
+ * every part stop, and the calling thread computes the whole reconstruction itself, with the same result: a helper
+ * never makes a render fail or differ.
  */
 import { checkFglaOptions, fgla, type FglaOptions } from '../dsp/fgla.ts';
 import { FusedChunk, planChunks, type ChunkPlan, type ChunkStart, type Step } from '../dsp/fgla-fused.ts';
@@ -22,8 +23,17 @@ export const MIN_FRAMES_PER_THREAD = 96;
 /**
  * Longest wait for a neighbour's next pass before giving up on it (default of `stallMs`). A pass takes about
  * 3 µs per frame and thread here (0.2 s for ten minutes of audio), so only a helper that died or hung waits this long.
+ * It mostly covers a helper that has not started its part yet (still busy with other work).
  */
 export const STALL_MS = 5_000;
+/**
+ * Once a neighbour has started its part (published its first pass), the wait for its next pass is limited to
+ * `RUNNING_STALL_FACTOR` times its longest pass so far, at least {@link RUNNING_STALL_MIN_MS} and at most `stallMs`.
+ * So a helper that dies mid-way (its exit cannot be seen while this thread waits) costs about a second, not
+ * {@link STALL_MS}. A live helper that is merely descheduled that long costs a recomputation, never a wrong result.
+ */
+export const RUNNING_STALL_MIN_MS = 1_000;
+export const RUNNING_STALL_FACTOR = 50;
 /** Slice of one `Atomics.wait`, between checks of the stop flags. */
 const WAIT_SLICE_MS = 50;
 
@@ -76,6 +86,9 @@ class PartnerLost extends Error {}
 class Link {
   private readonly ctl: Int32Array;
   private readonly neighbours: number[];
+  /** Per neighbour: when this part last finished waiting for it, and the longest time between two such moments. */
+  private readonly seenAt: number[];
+  private readonly longest: number[];
 
   constructor(
     private readonly sab: SharedArrayBuffer,
@@ -86,6 +99,23 @@ class Link {
   ) {
     this.ctl = new Int32Array(sab, 0, PASSES + parts);
     this.neighbours = [part - 1, part + 1].filter((q) => q >= 0 && q < parts);
+    this.seenAt = new Array<number>(parts).fill(0);
+    this.longest = new Array<number>(parts).fill(0);
+  }
+
+  /** How long to wait for part `q`, which has published `seen` passes, before giving up on it. */
+  private limit(q: number, seen: number): number {
+    if (seen < 1) return this.stallMs;
+    return Math.min(this.stallMs, Math.max(RUNNING_STALL_MIN_MS, RUNNING_STALL_FACTOR * this.longest[q]));
+  }
+
+  /**
+   * Note that part `q`'s pass of this exchange arrived at time `now`. The time between two exchanges bounds a pass of
+   * the slower of the two parts.
+   */
+  private arrived(q: number, now: number): void {
+    if (this.seenAt[q] > 0) this.longest[q] = Math.max(this.longest[q], now - this.seenAt[q]);
+    this.seenAt[q] = now;
   }
 
   static bytes(parts: number, regionLength: number): number {
@@ -116,10 +146,14 @@ class Link {
       let last = performance.now();
       for (;;) {
         const seen = Atomics.load(this.ctl, PASSES + q);
-        if (seen >= k + 1) break;
+        if (seen >= k + 1) {
+          if (seen >= 2) this.arrived(q, performance.now());
+          break;
+        }
         if (Atomics.load(this.ctl, STOP) !== 0 || Atomics.load(this.ctl, FAILED) !== 0) throw new PartnerLost('stopped');
-        if (Atomics.wait(this.ctl, PASSES + q, seen, WAIT_SLICE_MS) === 'timed-out' && performance.now() - last > this.stallMs) {
-          throw new PartnerLost(`no progress from part ${q} for ${this.stallMs / 1000} s`);
+        const limit = this.limit(q, seen);
+        if (Atomics.wait(this.ctl, PASSES + q, seen, WAIT_SLICE_MS) === 'timed-out' && performance.now() - last > limit) {
+          throw new PartnerLost(`no progress from part ${q} for ${limit / 1000} s`);
         }
         if (Atomics.load(this.ctl, PASSES + q) !== seen) last = performance.now();
       }
