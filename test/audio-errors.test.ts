@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readAudio, probeAudio } from '../src/io/audio.ts';
 import { encodeWav, parseWav, readWavHeader, bytesSource } from '../src/io/wav.ts';
 import { AudioFileError } from '../src/io/errors.ts';
+import { expectBad } from './helpers/audio-errors.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-bad-'));
 
@@ -14,21 +15,6 @@ function file(name: string, bytes: Uint8Array | string): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, bytes);
   return p;
-}
-
-/** Both readAudio and probeAudio must fail with a one-line AudioFileError naming the file and matching `re`. */
-async function expectBad(p: string, re: RegExp, opts: { probeToo?: boolean } = {}): Promise<void> {
-  const check = (e: unknown): boolean => {
-    assert.ok(e instanceof AudioFileError, `expected AudioFileError, got ${String(e)}`);
-    assert.equal(e.path, p);
-    assert.ok(e.message.startsWith(`${p}: `), e.message);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    assert.match(e.message, re);
-    assert.equal(e.exitCode, 2);
-    return true;
-  };
-  await assert.rejects(readAudio(p), check);
-  if (opts.probeToo !== false) await assert.rejects(probeAudio(p), check);
 }
 
 /** A hand-made 16-bit PCM WAV header with the given fields. */
@@ -123,16 +109,22 @@ test('0 channels, sample rate 0, empty data, data promised but absent', async ()
   assert.deepEqual([...some.samples], [0.5, -0.5]);
 });
 
-test('an implausible source rate cannot make resampling allocate without bound', async () => {
-  // 1 Hz, 3000 samples, resampled to 1 MHz would be 3e9 samples.
-  const p = file('1hz.wav', wavBytes({ rate: 1, data: new Array(6000).fill(0) }));
-  assert.equal((await readAudio(p)).sampleRate, 1);
-  await assert.rejects(readAudio(p, { sampleRate: 1e6 }), (e: unknown) => e instanceof AudioFileError && /sample rate is implausible/.test(e.message));
+test('an implausible source rate is refused, and resampling cannot allocate without bound', async () => {
+  // A 1 Hz header is refused outright (the range is tested in audio-limits.test.ts) ...
+  await expectBad(file('1hz.wav', wavBytes({ rate: 1, data: new Array(6000).fill(0) })), /WAV header says sample rate 1 Hz, outside the supported 1000\.\.768000 Hz/);
+  // ... and a valid rate resampled to a huge target is refused before allocating: 1000 Hz, 3000 samples,
+  // resampled to 1 GHz would be 3e9 samples.
+  const p = file('1khz.wav', wavBytes({ rate: 1000, data: new Array(6000).fill(0) }));
+  assert.equal((await readAudio(p)).sampleRate, 1000);
+  await assert.rejects(readAudio(p, { sampleRate: 1e9 }), (e: unknown) => e instanceof AudioFileError && /is too long to resample from 1000 Hz to 1000000000 Hz \(3000 samples would become 3000000000, over 2\^31\); split it/.test(e.message));
 });
 
 test('NaN and infinite samples are refused, naming the file, time and channel', async () => {
   await expectBad(file('nan.wav', wavBytes({ tag: 3, bits: 64, float64: [0, 0.5, NaN, 0.1] })), /contains NaN sample values \(first at 0\.000 s, channel 1\)/, { probeToo: false });
-  await expectBad(file('inf.wav', wavBytes({ tag: 3, bits: 64, channels: 2, rate: 2, float64: [0, 0, 0, 0, 0, -Infinity] })), /contains infinite sample values \(first at 1\.000 s, channel 2\)/, { probeToo: false });
+  // Stereo at 1000 Hz: -Infinity in channel 2 at frame 1000, i.e. 1.000 s.
+  const inf = new Array(2 * 1001).fill(0);
+  inf[2 * 1000 + 1] = -Infinity;
+  await expectBad(file('inf.wav', wavBytes({ tag: 3, bits: 64, channels: 2, rate: 1000, float64: inf })), /contains infinite sample values \(first at 1\.000 s, channel 2\)/, { probeToo: false });
   // probe does not decode, so it reports the header facts.
   assert.equal((await probeAudio(path.join(dir, 'nan.wav'))).duration, 4 / 8000);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeWav, parseWav, readWavHeader, bytesSource } from '../src/io/wav.ts';
+import { encodeWav, parseWav, readWavHeader, bytesSource, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_SAMPLE_MAGNITUDE } from '../src/io/wav.ts';
 import { readAudio, probeAudio } from '../src/io/audio.ts';
 import { AudioFileError } from '../src/io/errors.ts';
 import { createRng as rng } from '../src/dsp/rng.ts';
@@ -108,14 +108,15 @@ function mutate(src: Uint8Array, r: () => number): Uint8Array {
   return b;
 }
 
+/** An accepted file: channels of equal non-zero length, a supported rate, samples finite and within ±MAX_SAMPLE_MAGNITUDE. */
 function checkResult(w: { channels: Float32Array[]; sampleRate: number }, what: string): void {
   assert.ok(w.channels.length > 0, `${what}: no channels`);
-  assert.ok(w.sampleRate > 0, `${what}: rate ${w.sampleRate}`);
+  assert.ok(w.sampleRate >= MIN_SAMPLE_RATE && w.sampleRate <= MAX_SAMPLE_RATE, `${what}: rate ${w.sampleRate}`);
   const n = w.channels[0].length;
   assert.ok(n > 0, `${what}: empty`);
   for (const c of w.channels) {
     assert.equal(c.length, n, `${what}: ragged channels`);
-    for (let i = 0; i < c.length; i++) if (!Number.isFinite(c[i]) || Math.abs(c[i]) > 1e300) assert.fail(`${what}: sample ${c[i]}`);
+    for (let i = 0; i < c.length; i++) if (!Number.isFinite(c[i]) || Math.abs(c[i]) > MAX_SAMPLE_MAGNITUDE) assert.fail(`${what}: sample ${c[i]}`);
   }
 }
 
@@ -139,6 +140,11 @@ test('fuzz: 4000 mutated/truncated WAVs only ever give a valid result or an Audi
         continue;
       }
       if ('channels' in (res as object) && Array.isArray((res as { channels: unknown }).channels)) checkResult(res as { channels: Float32Array[]; sampleRate: number }, what);
+      else {
+        const h = res as { sampleRate: number; frames: number; declaredFrames: number; truncated: boolean };
+        assert.ok(h.sampleRate >= MIN_SAMPLE_RATE && h.sampleRate <= MAX_SAMPLE_RATE, `${what}: header rate ${h.sampleRate}`);
+        assert.ok(h.truncated ? h.declaredFrames > h.frames : h.declaredFrames === h.frames, `${what}: declared ${h.declaredFrames}, frames ${h.frames}, truncated ${h.truncated}`);
+      }
       ok++;
     }
   }
@@ -162,7 +168,7 @@ test('fuzz: mutated WAV and AIFF files through readAudio and probeAudio (seeded)
     const p = path.join(dir, `f${it}.bin`);
     fs.writeFileSync(p, mutate(bs[it % bs.length], r));
     for (const fn of [readAudio, probeAudio]) {
-      let res: { duration: number } | undefined;
+      let res: { duration: number; sampleRate: number; warnings?: string[] } | undefined;
       try {
         res = await fn(p);
       } catch (e) {
@@ -170,6 +176,12 @@ test('fuzz: mutated WAV and AIFF files through readAudio and probeAudio (seeded)
         continue;
       }
       assert.ok(res.duration > 0 && Number.isFinite(res.duration), `${p}: duration ${res.duration}`);
+      assert.ok(res.sampleRate >= MIN_SAMPLE_RATE && res.sampleRate <= MAX_SAMPLE_RATE, `${p}: rate ${res.sampleRate}`);
+      // readAudio: at most one warning, one line, naming the file.
+      if (fn === readAudio) {
+        const w = res.warnings ?? [];
+        assert.ok(w.length <= 1 && w.every((m) => m.startsWith(`${p}: `) && !m.includes('\n')), `${p}: warnings ${JSON.stringify(w)}`);
+      }
     }
   }
 });

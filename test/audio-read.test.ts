@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readAudio, probeAudio, isAudioFile, AUDIO_EXTENSIONS } from '../src/io/audio.ts';
 import { writeWav } from '../src/io/wav.ts';
+import { createRng } from '../src/dsp/rng.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-read-'));
 const RATE = 44100;
@@ -190,4 +191,123 @@ test('isAudioFile and AUDIO_EXTENSIONS cover the decodable formats, case-insensi
   for (const n of ['a.wav', 'B.WAV', 'c.flac', 'd.mp3', 'e.ogg', 'f.opus', 'g.oga', 'h.Wave', 'i.rf64']) assert.ok(isAudioFile(n), n);
   for (const n of ['a.txt', 'wav', 'a.wav.bak', 'a.mid', 'a']) assert.ok(!isAudioFile(n), n);
   assert.ok(AUDIO_EXTENSIONS.every((e) => e.startsWith('.') && e === e.toLowerCase()));
+});
+
+// ---- damaged and cut-off compressed files: decode what is there, and say so ----
+
+/** 2 s mono source at 44.1 kHz, 16-bit exact, with a slowly varying amplitude (so every frame differs). */
+const dmgRate = 44100;
+const dmgSrc = new Float32Array(2 * dmgRate).map(
+  (_, i) => Math.round(0.4 * Math.sin((2 * Math.PI * 330 * i) / dmgRate) * (1 + 0.5 * Math.sin(i / 5000)) * 32767) / 32768 + 0,
+);
+const dmgWav = path.join(dir, 'dmg-src.wav');
+writeWav(dmgWav, dmgSrc, dmgRate);
+
+/** Copy `src` to `name` with ~15% of the bytes in its middle third replaced by seeded random bytes (as QA's corpus did). */
+function damaged(src: string, name: string): string {
+  const b = new Uint8Array(fs.readFileSync(src));
+  const r = createRng(7);
+  for (let i = Math.floor(b.length / 3); i < Math.floor((2 * b.length) / 3); i++) if (r() < 0.15) b[i] = Math.floor(r() * 256);
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, b);
+  return p;
+}
+
+/** Copy the first `frac` of `src` to `name`. */
+function cut(src: string, name: string, frac: number): string {
+  const b = fs.readFileSync(src);
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, b.subarray(0, Math.floor(b.length * frac)));
+  return p;
+}
+
+/** The single warning of `p` (path prefix removed), checked against `re`, whose first group must be the decoded duration. */
+async function warned(p: string, re: RegExp): Promise<{ samples: Float32Array; warning: string }> {
+  const a = await readAudio(p);
+  assert.equal(a.warnings.length, 1, `${p}: ${JSON.stringify(a.warnings)}`);
+  const w = a.warnings[0];
+  assert.ok(w.startsWith(`${p}: `) && !w.includes('\n'), w);
+  const m = re.exec(w.slice(p.length + 2));
+  assert.ok(m, `${w}\ndoes not match ${re}`);
+  assert.equal(m[1], (a.samples.length / a.sampleRate).toFixed(2), w);
+  assert.ok(a.samples.length > 0);
+  return { samples: a.samples, warning: w };
+}
+
+/** The end of every compressed-file warning; captures the decoded duration. */
+const FIX = '; using the (\\d\\.\\d\\d) s that decoded \\(re-export it to silence this\\)$';
+
+test('a damaged or cut-off FLAC decodes the frames before the damage and warns against STREAMINFO', async () => {
+  const flac = path.join(dir, 'dmg.flac');
+  run('sox', dmgWav, flac);
+  assert.deepEqual((await readAudio(flac)).warnings, []);
+  const re = new RegExp(`^the FLAC data is damaged or cut off: its header \\(STREAMINFO\\) promises 2\\.00 s, only \\d\\.\\d\\d s could be decoded${FIX}`);
+  for (const p of [damaged(flac, 'dmg-bad.flac'), cut(flac, 'dmg-cut.flac', 0.6)]) {
+    const { samples } = await warned(p, re);
+    assert.ok(samples.length < dmgSrc.length);
+    // FLAC is lossless: what decoded is exactly the start of the source.
+    assert.deepEqual(samples, dmgSrc.subarray(0, samples.length));
+  }
+});
+
+test('a damaged or cut-off MP3 warns with what its Xing header or frame headers promise, the junk between frames and a cut last frame', async () => {
+  const mp3 = path.join(dir, 'dmg.mp3');
+  run('lame', '--quiet', dmgWav, mp3);
+  assert.deepEqual((await readAudio(mp3)).warnings, []);
+  // Random bytes over the middle third: frames lost, junk between the survivors.
+  await warned(
+    damaged(mp3, 'dmg-bad.mp3'),
+    new RegExp(`^the MP3 data is damaged or cut off: its Xing header promises 2\\.00 s, only \\d\\.\\d\\d s could be decoded, \\d+ bytes between frames are not MP3 frames${FIX}`),
+  );
+  // Cut inside a frame: the Xing header still says 2 s.
+  await warned(
+    cut(mp3, 'dmg-cut.mp3', 0.6),
+    new RegExp(`^the MP3 data is damaged or cut off: its Xing header promises 2\\.00 s, only \\d\\.\\d\\d s could be decoded, its last frame is cut off${FIX}`),
+  );
+  // Without a Xing header (lame -t) only the cut last frame gives it away.
+  const bare = path.join(dir, 'dmg-bare.mp3');
+  run('lame', '--quiet', '-t', dmgWav, bare);
+  assert.deepEqual((await readAudio(bare)).warnings, []);
+  await warned(cut(bare, 'dmg-bare-cut.mp3', 0.6), new RegExp(`^the MP3 data is damaged or cut off: its last frame is cut off${FIX}`));
+  // 5000 zero bytes spliced into the middle: mpg123 fails to resynchronise and prints errors, which are counted.
+  const b = fs.readFileSync(mp3);
+  const holed = path.join(dir, 'dmg-zeros.mp3');
+  fs.writeFileSync(holed, Buffer.concat([b.subarray(0, b.length >> 1), Buffer.alloc(5000), b.subarray(b.length >> 1)]));
+  const z = await readAudio(holed);
+  assert.equal(z.warnings.length, 1, JSON.stringify(z.warnings));
+  assert.ok(z.warnings[0].startsWith(`${holed}: `), z.warnings[0]);
+  const junk =
+    /^the MP3 data is damaged or cut off: (?:.*, )?(\d+) bytes between frames are not MP3 frames, the decoder reported \d+ errors? \(first: "mpg123-decoder: [^"]*"\); using the \d\.\d\d s that decoded \(re-export it to silence this\)$/.exec(
+      z.warnings[0].slice(holed.length + 2),
+    );
+  assert.ok(junk, z.warnings[0]);
+  assert.ok(Number(junk[1]) >= 5000 && Number(junk[1]) < 5000 + 1500, `junk ${junk[1]} bytes, 5000 inserted`);
+});
+
+test('a damaged or cut-off Ogg Opus file warns with what its last page promises', async () => {
+  const opus = path.join(dir, 'dmg.opus');
+  run('opusenc', '--quiet', dmgWav, opus);
+  assert.deepEqual((await readAudio(opus)).warnings, []);
+  const re = new RegExp(`^the Ogg Opus data is damaged or cut off: its last page promises (?:2\\.00|1\\.\\d\\d) s, only \\d\\.\\d\\d s could be decoded${FIX}`);
+  for (const p of [damaged(opus, 'dmg-bad.opus'), cut(opus, 'dmg-cut.opus', 0.6)]) await warned(p, re);
+});
+
+test('healthy files give no warnings: every WAV in data/, and fresh FLAC, MP3 (CBR, VBR, no Xing tag), Ogg Vorbis and Opus encodes at several rates', async () => {
+  const root = path.join(import.meta.dirname, '..', 'data');
+  const shipped = ['demo', 'bench'].flatMap((d) => fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.wav')).map((f) => path.join(root, d, f)));
+  assert.ok(shipped.length >= 10, `found ${shipped.length} files in data/`);
+  const encoded: string[] = [];
+  for (const [rate, ch] of [[8000, 1], [22050, 2], [44100, 1], [48000, 2]]) {
+    const w = path.join(dir, `ok-${rate}-${ch}.wav`);
+    run('sox', '-n', '-r', String(rate), '-c', String(ch), '-b', '16', w, 'synth', '1.37', 'sine', '300', 'sine', '1000', 'vol', '0.4');
+    const base = w.slice(0, -4);
+    run('lame', '--quiet', w, `${base}-cbr.mp3`);
+    run('lame', '--quiet', '-V', '2', w, `${base}-vbr.mp3`);
+    run('lame', '--quiet', '-t', w, `${base}-bare.mp3`);
+    run('sox', w, `${base}.flac`);
+    run('sox', w, `${base}.ogg`);
+    run('opusenc', '--quiet', w, `${base}.opus`);
+    encoded.push(w, `${base}-cbr.mp3`, `${base}-vbr.mp3`, `${base}-bare.mp3`, `${base}.flac`, `${base}.ogg`, `${base}.opus`);
+  }
+  for (const f of [...shipped, ...encoded]) assert.deepEqual((await readAudio(f)).warnings, [], f);
 });

@@ -260,3 +260,51 @@ test('probeAudio on WAV reports duration, rate, channels and format from the hea
   assert.equal((await probeAudio(cut)).duration, 0.25);
   assert.equal((await readAudio(cut)).samples.length, 12000);
 });
+
+test('a WAV, RF64 or AIFF whose header promises more than the file holds is read, with one warning giving both durations', async () => {
+  // The QA case: a recorder died after 1 s of a take whose header says 2 s.
+  const full = path.join(dir, 'take-full.wav');
+  writeWav(full, new Float32Array(88200).map((_, i) => Math.sin(i / 10) * 0.5), 44100);
+  const whole = fs.readFileSync(full);
+  const take = path.join(dir, 'take.wav');
+  fs.writeFileSync(take, whole.subarray(0, 44 + 2 * 44100));
+  const a = await readAudio(take);
+  assert.equal(a.samples.length, 44100);
+  assert.deepEqual(a.warnings, [
+    `${take}: the file is cut off: its header promises 2.00 s, it holds 1.00 s; using the 1.00 s that are there (re-export it, or rewrite it with: sox IN OUT.wav, to silence this)`,
+  ]);
+  // The samples that are there are the take's first second, untouched.
+  assert.deepEqual(a.samples, (await readAudio(full)).samples.subarray(0, 44100));
+  assert.deepEqual((await readAudio(full)).warnings, []);
+  // The suggested fix works: sox rewrites the header to what is there.
+  const fixed = path.join(dir, 'take-fixed.wav');
+  sox(take, fixed);
+  const f = await readAudio(fixed);
+  assert.deepEqual(f.warnings, []);
+  assert.deepEqual(f.samples, a.samples);
+  // Same for RF64 (size from ds64) and for a header promising a partial frame more (a dangling byte).
+  const pcm = s16([11, -12, 13, 14]);
+  const ds64 = chunk('ds64', [...le32(1000), ...le32(0), ...le32(pcm.length + 2000), ...le32(0), ...le32(4), ...le32(0), ...le32(0)]);
+  const rf = path.join(dir, 'cut.rf64');
+  fs.writeFileSync(rf, riff([ds64, chunk('fmt ', fmtPcm(1, 1000, 16)), [...ascii('data'), ...le32(0xffffffff), ...pcm]], 'RF64'));
+  assert.deepEqual((await readAudio(rf)).warnings, [
+    `${rf}: the file is cut off: its header promises 1.00 s, it holds 0.0040 s; using the 0.0040 s that are there (re-export it, or rewrite it with: sox IN OUT.wav, to silence this)`,
+  ]);
+  const dangling = parseWav(riff([chunk('fmt ', fmtPcm(2, 8000, 16)), [...ascii('data'), ...le32(10), ...s16([1, 2]), 7]]), 'd.wav');
+  assert.equal(dangling.truncated, true);
+  assert.equal(dangling.channels[0].length, 1);
+  assert.equal(dangling.declaredFrames, 3); // 10 bytes of 4-byte frames: two and a half, counted as three
+  // AIFF (sox-made, 2 s) cut to its header and 1 s of samples.
+  const aiff = path.join(dir, 'take.aiff');
+  sox('-n', '-r', '8000', '-b', '16', aiff, 'synth', '2', 'sine', '300');
+  const ab = fs.readFileSync(aiff);
+  const ssnd = ab.indexOf('SSND');
+  const cutAiff = path.join(dir, 'take-cut.aiff');
+  fs.writeFileSync(cutAiff, ab.subarray(0, ssnd + 16 + 2 * 8000));
+  const c = await readAudio(cutAiff);
+  assert.equal(c.samples.length, 8000);
+  assert.deepEqual(c.warnings, [
+    `${cutAiff}: the file is cut off: its header promises 2.00 s, it holds 1.00 s; using the 1.00 s that are there (re-export it, or rewrite it with: sox IN OUT.wav, to silence this)`,
+  ]);
+  assert.deepEqual((await readAudio(aiff)).warnings, []);
+});

@@ -10,19 +10,39 @@
  *   (pure JavaScript / WebAssembly decoders, verified on Node 20).
  *
  * The format is detected from the file's first bytes, not its extension.
+ * The header's sample rate is checked against
+ * {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE} before the samples are read.
  * While a compressed file is decoded, `console.error/warn/log` are captured
  * (the decoders print a line per damaged frame, which would corrupt the
- * terminal UI) and restored afterwards.
+ * terminal UI) and restored afterwards; they are counted for
+ * {@link AudioData.warnings}.
  * Every failure is a one-line {@link AudioFileError} naming the file and what
- * to do about it. {@link probeAudio} reads only headers (plus, for MP3, the
- * frame headers) to report duration, rate and channel count without decoding.
+ * to do about it; a damaged or cut-off file whose audio can still be decoded
+ * is read, and the damage is reported in {@link AudioData.warnings}.
+ * {@link probeAudio} reads only headers (plus, for MP3, the frame headers) to
+ * report duration, rate and channel count without decoding.
  */
 import { statSync, openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import decode from 'audio-decode';
 import { AudioFileError } from './errors.ts';
-import { parseWav, readWavHeader, assertFinite, bytesSource, decodeInterleaved, type ByteSource, type SampleLayout } from './wav.ts';
+import {
+  parseWav,
+  readWavHeader,
+  assertFinite,
+  checkSampleRate,
+  bytesSource,
+  decodeInterleaved,
+  MIN_SAMPLE_RATE,
+  MAX_SAMPLE_RATE,
+  MAX_SAMPLE_MAGNITUDE,
+  type ByteSource,
+  type SampleLayout,
+} from './wav.ts';
 import { resample } from '../dsp/resample.ts';
+
+/** The limits every reader applies (defined in `wav.ts`), re-exported for callers of this module. */
+export { MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_SAMPLE_MAGNITUDE };
 
 /** A decoded audio file, mixed to mono. */
 export interface AudioData {
@@ -38,6 +58,29 @@ export interface AudioData {
   duration: number;
   /** Format description, e.g. `"WAV PCM 16-bit"`, `"FLAC"`, `"MP3"`, `"Ogg Vorbis"`, `"Ogg Opus"`. */
   format: string;
+  /**
+   * Problems that did not stop the reading, at most one line per file, empty
+   * for a healthy file. Each is one line in the form of an
+   * {@link AudioFileError} message: the path as given, a colon, what is wrong
+   * (what the headers promise and what was decoded) and the fix. Reported:
+   * - WAV/RF64/AIFF: the header announces more sample data than the file
+   *   holds (`WavData.truncated`), e.g. `take.wav: the file is cut off: its
+   *   header promises 2.00 s, it holds 1.00 s; using the 1.00 s that are there
+   *   (re-export it, or rewrite it with: sox IN OUT.wav, to silence this)`;
+   * - FLAC: fewer samples decoded than STREAMINFO's total (when it is known);
+   * - MP3: fewer samples decoded than the Xing/Info header's frame count (less
+   *   the LAME tag's delay and padding) or, without one, than the frame
+   *   headers add up to, by more than two frames (the most that gapless
+   *   trimming may differ between encoders); bytes between two frames that
+   *   are not a frame; a last frame cut off by the end of the file;
+   * - Ogg Vorbis/Opus: fewer samples decoded than the last page's granule
+   *   position (less Opus pre-skip) announces;
+   * - FLAC, MP3, Ogg: lines the decoder printed while decoding (mpg123 prints
+   *   one per failed resynchronisation, e.g. over kilobytes of junk), counted,
+   *   the first one quoted.
+   * `readAudio` does not print them; the caller shows them to the user.
+   */
+  warnings: string[];
 }
 
 /** Options of {@link readAudio}. */
@@ -206,6 +249,15 @@ function detect(head: Uint8Array, path: string): Kind {
   throw new AudioFileError(path, `not an audio file (unrecognised header); pass a ${SUPPORTED} file`);
 }
 
+/** Open `path` for reading; returns the descriptor (the caller closes it). */
+function openFile(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    throw new AudioFileError(path, `cannot open the file (${(e as NodeJS.ErrnoException).code ?? String(e)}); check permissions`);
+  }
+}
+
 /** Reads a file on demand (for header probing). */
 function fileSource(fd: number, size: number): ByteSource {
   return {
@@ -239,14 +291,39 @@ function mixDown(chans: Float32Array[], channel: 'mix' | number, path: string): 
   return out;
 }
 
-async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Promise<{ channels: Float32Array[]; sampleRate: number }> {
+/** What {@link decodeCompressed} returns. */
+interface Decoded {
+  /** Per-channel samples, all of the same length. */
+  channels: Float32Array[];
+  /** Sample rate reported by the decoder, in Hz (checked against the supported range). */
+  sampleRate: number;
+  /** How many lines the decoder printed (console.error/warn/log) while decoding. */
+  noteCount: number;
+  /** The first of those lines (at most 8 kept), each as printed. */
+  notes: string[];
+}
+
+/**
+ * Decode a FLAC/MP3/Ogg file with `audio-decode`, keeping the decoder's console output off the terminal.
+ *
+ * @param bytes The whole file.
+ * @param kind Its codec (for messages).
+ * @param path File path for messages.
+ * @returns See {@link Decoded}.
+ * @throws AudioFileError if nothing decodes, or the decoded rate is outside the supported range.
+ */
+async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Promise<Decoded> {
   let res: { channelData: Float32Array[]; sampleRate: number };
   // The WebAssembly decoders report damaged frames with console.error/warn; keep them off the terminal
-  // (they would corrupt the Ink screen) and use the first one to explain a failure.
+  // (they would corrupt the Ink screen), use the first one to explain a failure, and count them for the warnings.
   const con = globalThis.console as unknown as Record<'error' | 'warn' | 'log', (...args: unknown[]) => void>;
   const saved = { error: con.error, warn: con.warn, log: con.log };
   const notes: string[] = [];
-  const capture = (...args: unknown[]) => { if (notes.length < 8) notes.push(args.map(String).join(' ')); };
+  let noteCount = 0;
+  const capture = (...args: unknown[]) => {
+    noteCount++;
+    if (notes.length < 8) notes.push(args.map(String).join(' '));
+  };
   con.error = con.warn = con.log = capture;
   try {
     res = await decode(bytes);
@@ -262,10 +339,59 @@ async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Pr
   const sampleRate = res?.sampleRate ?? 0;
   if (channels.length === 0 || channels[0].length === 0)
     throw new AudioFileError(path, `${KIND_NAMES[kind]} file contains no decodable audio (truncated, damaged or empty); re-export it`);
-  if (!(sampleRate > 0)) throw new AudioFileError(path, `${KIND_NAMES[kind]} stream has sample rate 0; the file is damaged, re-export it`);
+  checkSampleRate(sampleRate, path, `${KIND_NAMES[kind]} stream`, false);
   // Decoders may return channels of slightly different lengths at a truncated end: keep the common part.
   const n = Math.min(...channels.map((c) => c.length));
-  return { channels: channels.map((c) => (c.length === n ? c : c.subarray(0, n))), sampleRate };
+  return { channels: channels.map((c) => (c.length === n ? c : c.subarray(0, n))), sampleRate, noteCount, notes };
+}
+
+/** Seconds for a message: two decimals, or two significant digits below 0.1 s. */
+function secs(s: number): string {
+  return s >= 0.1 || s === 0 ? s.toFixed(2) : s.toPrecision(2);
+}
+
+/** The warning for a WAV/AIFF whose header announces `declared` frames of which `present` exist. */
+function cutOffWarning(path: string, declared: number, present: number, rate: number): string {
+  const have = secs(present / rate);
+  return `${path}: the file is cut off: its header promises ${secs(declared / rate)} s, it holds ${have} s; using the ${have} s that are there (re-export it, or rewrite it with: sox IN OUT.wav, to silence this)`;
+}
+
+/**
+ * The warning (or null) for a decoded FLAC/MP3/Ogg file: compares the decoded
+ * length with what the headers announce (see {@link AudioData.warnings}) and
+ * reports MP3 frame damage found by {@link scanMp3} and the decoder's notes.
+ *
+ * @param path File path for the message.
+ * @param kind Codec.
+ * @param d The decoder's output.
+ * @param head What the headers say (from {@link inspectFile}, plus the MP3 scan).
+ * @returns One line naming the file, every problem found and the fix; null for a healthy file.
+ */
+function damageWarning(path: string, kind: Kind, d: Decoded, head: HeaderFacts): string | null {
+  const decoded = d.channels[0].length / d.sampleRate;
+  const reasons: string[] = [];
+  const short = (what: string, promised: number, slack: number) => {
+    if (decoded < promised - slack) reasons.push(`${what} promises ${secs(promised)} s, only ${secs(decoded)} s could be decoded`);
+  };
+  if (kind === 'flac' && head.flac && head.flac.totalSamples > 0) {
+    short('its header (STREAMINFO)', head.flac.totalSamples / head.flac.sampleRate, 0);
+  } else if ((kind === 'vorbis' || kind === 'opus') && head.ogg && head.ogg.granule > head.ogg.preSkip) {
+    short('its last page', (head.ogg.granule - head.ogg.preSkip) / head.ogg.sampleRate, 0);
+  } else if (kind === 'mp3' && head.mp3) {
+    const m = head.mp3;
+    const spf = m.first.samples;
+    const whole = m.xingFrames >= 0 ? m.xingFrames * spf : m.samples;
+    const promised = (m.trim < whole ? whole - m.trim : whole) / m.first.sampleRate;
+    short(m.xingFrames >= 0 ? 'its Xing header' : 'its frame headers', promised, (2 * spf) / m.first.sampleRate);
+    if (m.junkBytes > 0) reasons.push(`${m.junkBytes} bytes between frames are not MP3 frames`);
+    if (m.cutLast) reasons.push('its last frame is cut off');
+  }
+  if (d.noteCount > 0) {
+    const first = d.notes[0].replace(/\s+/g, ' ').trim().slice(0, 80);
+    reasons.push(`the decoder reported ${d.noteCount} error${d.noteCount === 1 ? '' : 's'} (first: "${first}")`);
+  }
+  if (reasons.length === 0) return null;
+  return `${path}: the ${KIND_NAMES[kind]} data is damaged or cut off: ${reasons.join(', ')}; using the ${secs(decoded)} s that decoded (re-export it to silence this)`;
 }
 
 /**
@@ -278,21 +404,27 @@ async function decodeCompressed(bytes: Uint8Array, kind: Kind, path: string): Pr
  *   band-limited Kaiser-sinc resampler of `src/dsp/resample.ts`.
  * @param opts.channel `'mix'` (default, mean of all channels) or a 0-based channel index.
  * @param opts.quality Resampling quality, `'best'` (default) or `'fast'`.
- * @returns See {@link AudioData}.
+ * @returns See {@link AudioData}. A header that promises more data than the
+ *   file has, or damaged compressed data, is accepted: the samples that exist
+ *   or decode are returned and {@link AudioData.warnings} says what is missing.
  * @throws AudioFileError (one line, naming the file and the fix) for a missing
  *   file, a directory, an empty file, a truncated header, non-audio content,
- *   an unsupported encoding, 0 channels, sample rate 0, no audio samples, or
- *   NaN/infinite samples. A header that promises more data than the file has
- *   is accepted: the samples present are returned.
+ *   an unsupported encoding, 0 channels, a sample rate outside
+ *   {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE} (checked on the headers
+ *   before the file is read whole or decoded), no audio samples,
+ *   NaN/infinite samples or samples beyond ±{@link MAX_SAMPLE_MAGNITUDE} (see
+ *   `assertFinite`), or a resampled length over 2^31 samples.
  * @throws RangeError for an invalid `opts.sampleRate`.
  */
 export async function readAudio(path: string, opts: ReadAudioOptions = {}): Promise<AudioData> {
   const target = opts.sampleRate;
   if (target !== undefined && (!(target > 0) || !Number.isFinite(target)))
     throw new RangeError(`readAudio: sampleRate must be a positive number of Hz, got ${target}`);
-  checkFile(path);
+  const size = checkFile(path);
+  // Headers first (sample rate, FLAC STREAMINFO, Ogg identification header), before the file is read whole.
+  const { kind, head } = inspectFile(path, size);
   const bytes = readAll(path);
-  const kind = detect(bytes.subarray(0, 65536), path);
+  const warnings: string[] = [];
   let chans: Float32Array[];
   let rate: number;
   let format: string;
@@ -301,29 +433,76 @@ export async function readAudio(path: string, opts: ReadAudioOptions = {}): Prom
     chans = w.channels;
     rate = w.sampleRate;
     format = w.format;
+    if (w.truncated) warnings.push(cutOffWarning(path, w.declaredFrames, chans[0].length, rate));
   } else {
+    if (kind === 'mp3') head.mp3 = scanMp3(bytes) ?? undefined;
     const d = await decodeCompressed(bytes, kind, path);
     chans = d.channels;
     rate = d.sampleRate;
     format = KIND_NAMES[kind];
     assertFinite(chans, rate, path);
-    if (kind === 'flac') flacRescale(chans, flacStreamInfo(bytesSource(bytes), path).bitsPerSample);
+    if (kind === 'flac' && head.flac) flacRescale(chans, head.flac.bitsPerSample);
+    const w = damageWarning(path, kind, d, head);
+    if (w) warnings.push(w);
   }
   if (chans[0].length === 0) throw new AudioFileError(path, `${format} file contains no audio samples; pass a file that contains sound`);
   const mono = mixDown(chans, opts.channel ?? 'mix', path);
   const outRate = target ?? rate;
   const outLen = (mono.length * outRate) / rate;
   if (outLen > 2 ** 31)
-    throw new AudioFileError(path, `resampling ${mono.length} samples from ${rate} Hz to ${outRate} Hz would give ${Math.round(outLen)} samples; the file's sample rate is implausible, fix it with: sox -r RATE IN OUT.wav`);
+    throw new AudioFileError(
+      path,
+      `is too long to resample from ${rate} Hz to ${outRate} Hz (${mono.length} samples would become ${Math.round(outLen)}, over 2^31); split it into shorter files, e.g. sox IN OUT.wav trim 0 600`,
+    );
   const samples = outRate === rate ? mono : resample(mono, rate, outRate, { quality: opts.quality ?? 'best' });
-  return { samples, sampleRate: outRate, sourceSampleRate: rate, channels: chans.length, duration: samples.length / outRate, format };
+  return { samples, sampleRate: outRate, sourceSampleRate: rate, channels: chans.length, duration: samples.length / outRate, format, warnings };
+}
+
+/** Header facts gathered before decoding (see {@link inspectFile}). */
+interface HeaderFacts {
+  /** FLAC STREAMINFO. */
+  flac?: FlacStreamInfo;
+  /** Ogg identification header and last granule position. */
+  ogg?: OggInfo;
+  /** MP3 frame walk ({@link scanMp3}); filled in by {@link readAudio} once the bytes are read. */
+  mp3?: Mp3Scan;
+}
+
+/**
+ * Detect the format of a file and check its headers without reading the
+ * samples: WAV/RF64 and AIFF chunk headers, FLAC STREAMINFO, the Ogg
+ * identification header (and last page). Each checks the sample rate
+ * ({@link checkSampleRate}); MP3 rates come from a fixed table (8..48 kHz).
+ *
+ * @param path File path (already checked by {@link checkFile}).
+ * @param size Its size in bytes.
+ * @returns The codec and the header facts that the warnings compare against.
+ * @throws AudioFileError for unreadable, non-audio or damaged headers and unsupported rates.
+ */
+function inspectFile(path: string, size: number): { kind: Kind; head: HeaderFacts } {
+  const fd = openFile(path);
+  try {
+    const src = fileSource(fd, size);
+    const kind = detect(src.read(0, 65536), path);
+    const head: HeaderFacts = {};
+    if (kind === 'wav') readWavHeader(src, path);
+    else if (kind === 'aiff') readAiffHeader(src, path);
+    else if (kind === 'flac') head.flac = flacStreamInfo(src, path);
+    else if (kind === 'vorbis' || kind === 'opus') head.ogg = oggInfo(src, kind, path);
+    return { kind, head };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Header facts of an AIFF / AIFF-C file (see {@link readAiffHeader}). */
 interface AiffHeader extends SampleLayout {
   sampleRate: number;
   format: string;
+  /** True if COMM announces more sample frames than the file holds. */
   truncated: boolean;
+  /** Sample frames COMM announces (numSampleFrames). */
+  declaredFrames: number;
 }
 
 /** IEEE 754 80-bit extended float (big-endian), as AIFF stores the sample rate. */
@@ -380,7 +559,7 @@ function readAiffHeader(src: ByteSource, name: string): AiffHeader {
   const bits = (comm[6] << 8) | comm[7];
   const sampleRate = extended80(comm, 8);
   if (channels === 0) fail('AIFF header says 0 channels; the file is damaged, re-export it');
-  if (!(sampleRate >= 1 && sampleRate <= 1e7)) fail(`AIFF header says sample rate ${sampleRate} Hz; the file is damaged, re-export it`);
+  checkSampleRate(sampleRate, name, 'AIFF header', true);
   let comp = 'NONE';
   if (kind === 'AIFC') {
     if (comm.length < 22) fail('AIFF-C COMM chunk has no compression type (truncated); re-export the file');
@@ -426,15 +605,16 @@ function readAiffHeader(src: ByteSource, name: string): AiffHeader {
     bigEndian,
     signed8,
     truncated: declaredFrames * frameBytes > available,
+    declaredFrames,
   };
 }
 
-function parseAiff(bytes: Uint8Array, name: string): { channels: Float32Array[]; sampleRate: number; format: string } {
+function parseAiff(bytes: Uint8Array, name: string): { channels: Float32Array[]; sampleRate: number; format: string; truncated: boolean; declaredFrames: number } {
   const h = readAiffHeader(bytesSource(bytes), name);
   if (h.frames === 0) throw new AudioFileError(name, 'AIFF file contains no audio samples (empty or cut-off SSND chunk); pass a file that contains sound');
   const channels = decodeInterleaved(bytes, h);
   if (h.encoding === 'float') assertFinite(channels, h.sampleRate, name);
-  return { channels, sampleRate: h.sampleRate, format: h.format };
+  return { channels, sampleRate: h.sampleRate, format: h.format, truncated: h.truncated, declaredFrames: h.declaredFrames };
 }
 
 /** Facts of a FLAC STREAMINFO block (always the first metadata block, right after "fLaC"). */
@@ -454,7 +634,7 @@ function flacStreamInfo(src: ByteSource, path: string): FlacStreamInfo {
   const channels = ((s[12] >> 1) & 7) + 1;
   const bitsPerSample = (((s[12] & 1) << 4) | (s[13] >> 4)) + 1;
   const totalSamples = (s[13] & 0x0f) * 0x100000000 + ((s[14] << 24) >>> 0) + (s[15] << 16) + (s[16] << 8) + s[17];
-  if (sampleRate === 0) throw new AudioFileError(path, 'FLAC header says sample rate 0 Hz; the file is damaged, re-export it');
+  checkSampleRate(sampleRate, path, 'FLAC header (STREAMINFO)', false);
   return { sampleRate, channels, bitsPerSample, totalSamples };
 }
 
@@ -476,8 +656,24 @@ function probeFlac(src: ByteSource, path: string): AudioInfo | null {
   return { duration: si.totalSamples / si.sampleRate, sampleRate: si.sampleRate, channels: si.channels, format: 'FLAC' };
 }
 
-/** Ogg Vorbis / Opus: rate and channels from the identification header, length from the last page's granule position. */
-function probeOgg(src: ByteSource, kind: 'vorbis' | 'opus', path: string): AudioInfo {
+/** Facts of an Ogg Vorbis / Opus stream (see {@link oggInfo}). */
+interface OggInfo {
+  /** Decoded sample rate in Hz (Opus: always 48000). */
+  sampleRate: number;
+  /** Channel count from the identification header. */
+  channels: number;
+  /** Samples the decoder drops at the start (Opus pre-skip; 0 for Vorbis). */
+  preSkip: number;
+  /** Granule position of the stream's last page found in the last 64 KiB, −1 if none. */
+  granule: number;
+}
+
+/**
+ * Ogg Vorbis / Opus: rate and channels from the identification header (the
+ * Vorbis rate is checked, {@link checkSampleRate}), and the granule position
+ * (samples up to the end) of the last page of the same stream.
+ */
+function oggInfo(src: ByteSource, kind: 'vorbis' | 'opus', path: string): OggInfo {
   const head = src.read(0, 512);
   const p = oggFirstPacket(head);
   const serial = head[14] | (head[15] << 8) | (head[16] << 16) | (head[17] << 24);
@@ -495,7 +691,7 @@ function probeOgg(src: ByteSource, kind: 'vorbis' | 'opus', path: string): Audio
     sampleRate = 48000; // Opus always decodes at 48 kHz
   }
   if (channels === 0) throw new AudioFileError(path, `${KIND_NAMES[kind]} header says 0 channels; the file is damaged, re-export it`);
-  if (sampleRate === 0) throw new AudioFileError(path, `${KIND_NAMES[kind]} header says sample rate 0 Hz; the file is damaged, re-export it`);
+  checkSampleRate(sampleRate, path, `${KIND_NAMES[kind]} header`, false);
   const tailLen = Math.min(src.size, 65536);
   const tail = src.read(src.size - tailLen, tailLen);
   let granule = -1;
@@ -509,24 +705,61 @@ function probeOgg(src: ByteSource, kind: 'vorbis' | 'opus', path: string): Audio
       }
     }
   }
+  return { sampleRate, channels, preSkip, granule };
+}
+
+/** Ogg Vorbis / Opus: length from the last page's granule position (see {@link oggInfo}). */
+function probeOgg(src: ByteSource, kind: 'vorbis' | 'opus', path: string): AudioInfo {
+  const { sampleRate, channels, preSkip, granule } = oggInfo(src, kind, path);
   if (granule <= preSkip) throw new AudioFileError(path, `${KIND_NAMES[kind]} file contains no audio pages (truncated or empty); re-export it`);
   return { duration: (granule - preSkip) / sampleRate, sampleRate, channels, format: KIND_NAMES[kind] };
 }
 
-/** MP3: walk the frame headers (no decoding) and count samples. */
-function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
+/** What a walk over an MP3 file's frame headers found (see {@link scanMp3}). */
+interface Mp3Scan {
+  /** The first frame header (which may be the Xing/Info/VBRI frame). */
+  first: NonNullable<ReturnType<typeof mpegFrame>>;
+  /** Audio frames walked (a Xing/Info/VBRI frame at the start excluded). */
+  frames: number;
+  /** Their samples per channel. */
+  samples: number;
+  /** Encoder delay plus padding from a LAME tag (removed by the gapless decoder), 0 without one. */
+  trim: number;
+  /** Audio frame count stored in a Xing/Info header, −1 if there is none. */
+  xingFrames: number;
+  /** Bytes between two frames that are not a frame (damage), not counting junk before the first frame or after the last. */
+  junkBytes: number;
+  /** True if the last frame runs past the end of the file. */
+  cutLast: boolean;
+}
+
+/**
+ * Walk the MPEG audio frame headers of a whole MP3 file (no decoding),
+ * resynchronising byte by byte over damage, and stopping at a trailing tag.
+ *
+ * @param bytes The whole file.
+ * @returns See {@link Mp3Scan}, or null if no frame was found.
+ */
+function scanMp3(bytes: Uint8Array): Mp3Scan | null {
   let o = skipId3(bytes);
   let first: ReturnType<typeof mpegFrame> = null;
   let samples = 0;
   let frames = 0;
   let trim = 0;
+  let xingFrames = -1;
+  let junkBytes = 0;
+  let pending = 0; // junk bytes since the last frame, counted once another frame follows
+  let cutLast = false;
   while (o + 4 <= bytes.length) {
     const f = mpegFrame(bytes, o);
     if (!f || (first && f.sampleRate !== first.sampleRate)) {
       if (frames > 0 && (startsWith(bytes, o, 'TAG') || startsWith(bytes, o, 'APETAGEX') || startsWith(bytes, o, 'LYRICS'))) break;
+      if (first) pending++;
       o++; // resynchronise on the next frame header
       continue;
     }
+    junkBytes += pending;
+    pending = 0;
     if (!first) {
       first = f;
       // A Xing/Info/VBRI frame at the start is metadata, not audio: decoders skip it.
@@ -537,7 +770,10 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
         // whose bytes 21..23 hold the encoder delay and padding (12 bits each), which gapless decoders remove.
         const flags = x + 8 <= bytes.length ? bytes[x + 7] : 0;
         let lame = x + 8;
-        if (flags & 1) lame += 4;
+        if (flags & 1) {
+          if (lame + 4 <= bytes.length) xingFrames = ((bytes[lame] << 24) >>> 0) + (bytes[lame + 1] << 16) + (bytes[lame + 2] << 8) + bytes[lame + 3];
+          lame += 4;
+        }
         if (flags & 2) lame += 4;
         if (flags & 4) lame += 100;
         if (flags & 8) lame += 4;
@@ -553,14 +789,21 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
         continue;
       }
     }
+    if (o + f.length > bytes.length) cutLast = true;
     if (o + f.length > bytes.length + f.length / 2) break; // a last frame cut by more than half is not decodable
     samples += f.samples;
     frames++;
     o += f.length;
   }
-  if (!first || frames === 0) throw new AudioFileError(path, 'MP3 file without any complete audio frame; re-export the file');
-  if (trim < samples) samples -= trim;
-  return { duration: samples / first.sampleRate, sampleRate: first.sampleRate, channels: first.channels, format: 'MP3' };
+  return first ? { first, frames, samples, trim, xingFrames, junkBytes, cutLast } : null;
+}
+
+/** MP3: walk the frame headers (no decoding) and count samples. */
+function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
+  const m = scanMp3(bytes);
+  if (!m || m.frames === 0) throw new AudioFileError(path, 'MP3 file without any complete audio frame; re-export the file');
+  const samples = m.trim < m.samples ? m.samples - m.trim : m.samples;
+  return { duration: samples / m.first.sampleRate, sampleRate: m.first.sampleRate, channels: m.first.channels, format: 'MP3' };
 }
 
 /**
@@ -572,17 +815,13 @@ function probeMp3(bytes: Uint8Array, path: string): AudioInfo {
  * @param path File path.
  * @returns See {@link AudioInfo}. For WAV files whose header promises more
  *   data than exists, the duration of the data actually present.
- * @throws AudioFileError on the same conditions as {@link readAudio}
- *   (except NaN samples, which are only found by decoding).
+ * @throws AudioFileError on the same conditions as {@link readAudio},
+ *   including a sample rate outside {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE}
+ *   (except NaN, infinite or out-of-range samples, which are only found by decoding).
  */
 export async function probeAudio(path: string): Promise<AudioInfo> {
   const size = checkFile(path);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new AudioFileError(path, `cannot open the file (${(e as NodeJS.ErrnoException).code ?? String(e)}); check permissions`);
-  }
+  const fd = openFile(path);
   try {
     const src = fileSource(fd, size);
     const head = src.read(0, 65536);

@@ -20,8 +20,9 @@
  * containers (any valid-bit count inside the container, e.g. 20-in-24),
  * IEEE float 32 and 64, ITU-T G.711 A-law and µ-law; all through the plain
  * format tags and through WAVE_FORMAT_EXTENSIBLE; any channel count
- * (1..65535) and any positive sample rate. Other encodings (ADPCM, MP3-in-WAV,
- * GSM, ...) raise an {@link AudioFileError} naming the encoding.
+ * (1..65535) and sample rates from {@link MIN_SAMPLE_RATE} to
+ * {@link MAX_SAMPLE_RATE}. Other encodings (ADPCM, MP3-in-WAV, GSM, ...) and
+ * other rates raise an {@link AudioFileError} naming the encoding or the rate.
  *
  * Every error is an {@link AudioFileError}: no byte string makes the parser
  * crash, hang or allocate more than the file's own size.
@@ -29,16 +30,44 @@
 import { AudioFileError } from './errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 
+/**
+ * Lowest sample rate, in Hz, that a file may declare: 1000 Hz. Audio files use
+ * 8000 Hz and up (telephony is the lowest common rate); 1000 Hz leaves room
+ * for unusual low-rate material (it still carries up to 500 Hz), while a
+ * header saying 0, 1 or 100 Hz is almost always damaged, and resampling such
+ * a file to the model's rate (e.g. 44.1 kHz) would multiply its samples by
+ * hundreds: minutes of work and gigabytes of memory.
+ */
+export const MIN_SAMPLE_RATE = 1000;
+
+/**
+ * Highest sample rate, in Hz, that a file may declare: 768000 Hz (16 × 48 kHz),
+ * the highest rate that current audio interfaces and recorders write. A larger
+ * value (e.g. 4294967295 Hz) is a damaged header.
+ */
+export const MAX_SAMPLE_RATE = 768000;
+
+/**
+ * Largest sample magnitude accepted from float files: 1000, i.e. +60 dB above
+ * full scale (±1). Float files legitimately exceed ±1 a little (mastering
+ * overs, intermediate mixes); values beyond this bound are corrupt data or
+ * integer-scaled samples (±32768) written into a float file, and would
+ * overflow the float32 spectrogram downstream.
+ */
+export const MAX_SAMPLE_MAGNITUDE = 1000;
+
 /** Decoded WAV content. */
 export interface WavData {
   /** One Float32Array per channel, all of equal length (the frame count), values nominally in [-1, 1]. */
   channels: Float32Array[];
-  /** Sample rate in Hz, as stored in the header. */
+  /** Sample rate in Hz, as stored in the header (within {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE}). */
   sampleRate: number;
   /** Human-readable description, e.g. `"WAV PCM 16-bit"`, `"RF64 float 32-bit"`, `"WAV (extensible) PCM 24-bit"`. */
   format: string;
   /** True if the header announced more sample data than the file holds (what exists was decoded). */
   truncated: boolean;
+  /** Same as {@link WavHeader.declaredFrames}: the frames the header announces (the decoded count unless `truncated`). */
+  declaredFrames: number;
 }
 
 /** Header facts of a WAV file, read without decoding the samples. */
@@ -49,6 +78,12 @@ export interface WavHeader {
   channels: number;
   /** Number of whole sample frames actually present in the file. */
   frames: number;
+  /**
+   * Sample frames the header announces: the data chunk size divided by the
+   * frame size, a partial last frame counted as one, when `truncated`;
+   * otherwise equal to `frames`.
+   */
+  declaredFrames: number;
   /** Same string as {@link WavData.format}. */
   format: string;
   /** Byte offset of the first sample. */
@@ -199,7 +234,7 @@ export function readWavHeader(src: ByteSource, name: string): WavHeader {
     tag = u16(fmt, 24); // first two bytes of the sub-format GUID hold the format tag
   }
   if (channels === 0) fail('WAV header says 0 channels; the file is damaged, re-export it');
-  if (sampleRate === 0) fail('WAV header says sample rate 0 Hz; the file is damaged, re-export it (or fix the rate with: sox -r RATE IN OUT.wav)');
+  checkSampleRate(sampleRate, name, `${container} header`, true);
 
   let encoding: WavHeader['encoding'];
   if (tag === WAVE_FORMAT_PCM) encoding = 'pcm';
@@ -226,6 +261,7 @@ export function readWavHeader(src: ByteSource, name: string): WavHeader {
   const present = Math.min(dataClaimed, available);
   const frameBytes = bytesPerSample * channels;
   const frames = Math.floor(present / frameBytes);
+  const truncated = dataClaimed > available;
   const desc =
     encoding === 'pcm' ? `PCM ${validBits}-bit` : encoding === 'float' ? `float ${bits}-bit` : encoding === 'alaw' ? 'A-law 8-bit' : 'mu-law 8-bit';
   return {
@@ -235,11 +271,43 @@ export function readWavHeader(src: ByteSource, name: string): WavHeader {
     format: `${container}${extensible ? ' (extensible)' : ''} ${desc}`,
     dataOffset,
     dataBytes: frames * frameBytes,
-    truncated: dataClaimed > available,
+    truncated,
+    declaredFrames: truncated ? Math.ceil(dataClaimed / frameBytes) : frames,
     encoding,
     bytesPerSample,
     validBits,
   };
+}
+
+/**
+ * Throw an {@link AudioFileError} unless `rate` lies within
+ * {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE}. Readers call it on the
+ * header's rate before any sample is read, decoded or resampled, so a damaged
+ * rate (0 or 4294967295 Hz) is refused at once instead of after minutes of
+ * resampling.
+ *
+ * @param rate Sample rate in Hz as stored in the file (NaN for an unreadable value).
+ * @param name File name for the message (the path as the user gave it).
+ * @param what Where the rate was read, for the message, e.g. `'WAV header'`,
+ *   `'FLAC header (STREAMINFO)'`.
+ * @param relabel True if `sox -r RATE IN OUT.wav` can correct a wrong header rate
+ *   without resampling (WAV, AIFF); sox ignores `-r` on FLAC and Ogg input, so
+ *   for those only resampling is suggested.
+ * @throws AudioFileError naming the file, the rate, the supported range and the fix.
+ */
+export function checkSampleRate(rate: number, name: string, what: string, relabel: boolean): void {
+  if (rate >= MIN_SAMPLE_RATE && rate <= MAX_SAMPLE_RATE) return;
+  const setRate = 'set the true rate (sox -r TRUE_RATE IN OUT.wav)';
+  if (!(rate > 0)) {
+    const shown = Number.isNaN(rate) ? 'an unreadable sample rate' : `sample rate ${rate} Hz`;
+    throw new AudioFileError(name, `${what} says ${shown}; the file is damaged, re-export it${relabel ? ` or ${setRate}` : ''}`);
+  }
+  const shown = Number.isInteger(rate) ? String(rate) : String(Number(rate.toFixed(3)));
+  throw new AudioFileError(
+    name,
+    `${what} says sample rate ${shown} Hz, outside the supported ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz; ` +
+      `resample it (sox IN -r 48000 OUT.wav)${relabel ? `, or if the header is wrong, ${setRate}` : ''}`,
+  );
 }
 
 /** G.711 A-law byte to linear value in [-1, 1] (ITU-T G.711, table 1a). */
@@ -331,8 +399,10 @@ export function decodeInterleaved(bytes: Uint8Array, l: SampleLayout): Float32Ar
  *   1 / 2^(8·bytesPerSample − 1), so 16-bit −32768 maps to −1; 8-bit is
  *   unsigned with 128 as zero); the header's sample rate; a format string.
  * @throws AudioFileError when the file is not WAV, uses an unsupported
- *   encoding, has 0 channels or rate 0, holds no whole sample frame, or
- *   contains NaN or infinite float samples.
+ *   encoding, has 0 channels, a sample rate outside
+ *   {@link MIN_SAMPLE_RATE}..{@link MAX_SAMPLE_RATE} (checked before any
+ *   sample is decoded), holds no whole sample frame, or contains NaN,
+ *   infinite or out-of-range float samples (see {@link assertFinite}).
  */
 export function parseWav(bytes: Uint8Array, name: string): WavData {
   const h = readWavHeader(bytesSource(bytes), name);
@@ -346,22 +416,36 @@ export function parseWav(bytes: Uint8Array, name: string): WavData {
   }
   const channels = decodeInterleaved(bytes, { ...h, bigEndian: false, signed8: false });
   if (h.encoding === 'float') assertFinite(channels, h.sampleRate, name);
-  return { channels, sampleRate: h.sampleRate, format: h.format, truncated: h.truncated };
+  return { channels, sampleRate: h.sampleRate, format: h.format, truncated: h.truncated, declaredFrames: h.declaredFrames };
+}
+
+/** A sample value for a message: plain up to 6 digits, else in exponent form (`1.00e+18`). */
+function showValue(v: number): string {
+  return Math.abs(v) < 1e6 ? String(Number(v.toFixed(1))) : v.toExponential(2);
 }
 
 /**
- * Throw an {@link AudioFileError} if any sample is NaN or ±Infinity (float
- * files can hold them; they must never reach the engine).
+ * Throw an {@link AudioFileError} if any sample is NaN, ±Infinity, or larger
+ * in magnitude than {@link MAX_SAMPLE_MAGNITUDE} (float files can hold all of
+ * these; they must never reach the engine, where huge values overflow the
+ * float32 spectrogram to Infinity). NaN and infinities are reported first,
+ * wherever they are; otherwise the first sample over the bound is reported
+ * with the file's peak and the gain that brings that peak to −1 dBFS. (sox is
+ * not suggested for that: it clips float input at ±1 before any effect runs.)
  *
- * @param channels Per-channel samples.
+ * @param channels Per-channel samples; scanned channel by channel, without allocating.
  * @param sampleRate Used to report the time of the first bad sample.
  * @param name File name for the message.
  */
 export function assertFinite(channels: Float32Array[], sampleRate: number, name: string): void {
+  let huge: { c: number; i: number; v: number } | undefined;
+  let peak = 0;
   for (let c = 0; c < channels.length; c++) {
     const x = channels[c];
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
+      // One comparison pair per sample on the normal path; NaN fails both.
+      if (v <= MAX_SAMPLE_MAGNITUDE && v >= -MAX_SAMPLE_MAGNITUDE) continue;
       // v - v is NaN exactly when v is NaN or infinite.
       if (v - v !== 0) {
         const what = Number.isNaN(v) ? 'NaN' : 'infinite';
@@ -370,7 +454,19 @@ export function assertFinite(channels: Float32Array[], sampleRate: number, name:
           `contains ${what} sample values (first at ${(i / sampleRate).toFixed(3)} s, channel ${c + 1}); the file is corrupt, re-export it`,
         );
       }
+      if (!huge) huge = { c, i, v };
+      const a = Math.abs(v);
+      if (a > peak) peak = a;
     }
+  }
+  if (huge) {
+    const gainDb = Math.floor(-1 - 20 * Math.log10(peak));
+    throw new AudioFileError(
+      name,
+      `contains sample value ${showValue(huge.v)} at ${(huge.i / sampleRate).toFixed(3)} s (channel ${huge.c + 1}), ` +
+        `beyond the ±${MAX_SAMPLE_MAGNITUDE} (+${Math.round(20 * Math.log10(MAX_SAMPLE_MAGNITUDE))} dB over full scale) this program accepts, peak ${showValue(peak)}; ` +
+        `the file is corrupt or wrongly scaled: re-export it, or normalise it to -1 dBFS with: ffmpeg -i IN -af volume=${gainDb}dB OUT.wav`,
+    );
   }
 }
 
