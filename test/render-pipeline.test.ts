@@ -3,11 +3,12 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, readdirSync, mkdtempSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Renderer, applyFades, defaultPhaseSettings } from '../src/engine/render.ts';
 import type { RenderParams } from '../src/engine/render-types.ts';
+import { UserError } from '../src/io/errors.ts';
 import { readAudio } from '../src/io/audio.ts';
 import { analyzeMagnitudes, toFeatures, fromFeatures } from '../src/engine/features.ts';
 import { reconstructPhase } from '../src/dsp/phase.ts';
@@ -126,4 +127,43 @@ test('normalisation puts the peak at the requested level; an existing --out is r
   const again = await renderer.render(params('0.5'), { out, force: true });
   assert.equal(again.path, out);
   assert.ok(existsSync(join(dir, 'x.json')));
+});
+
+test('the WAV and its sidecar are written together or not at all; a bad output location is one line (UserError), and nothing is left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-render-'));
+  const refused = (target: Parameters<Renderer['render']>[1], pattern: RegExp) =>
+    assert.rejects(renderer.render(params('0.5'), target), (e: unknown) => e instanceof UserError && pattern.test(e.message) && !e.message.includes('\n'));
+  // A folder where the WAV goes: before, the sidecar was written first and stayed when the WAV failed (EISDIR).
+  mkdirSync(join(dir, 'w.wav'));
+  await refused({ out: join(dir, 'w.wav'), force: true }, /--out .*w\.wav is a folder; give a file name/);
+  assert.deepEqual(readdirSync(dir), ['w.wav'], 'no sidecar left');
+  // A folder where the sidecar goes.
+  mkdirSync(join(dir, 'v.json'));
+  await refused({ out: join(dir, 'v.wav'), force: true }, /a folder .*v\.json is where the render's sidecar would go/);
+  // An unrelated x.json beside --out x.wav is not overwritten without force.
+  writeFileSync(join(dir, 'x.json'), 'my notes');
+  await refused({ out: join(dir, 'x.wav') }, /x\.json exists \(the render's sidecar goes there\); pass --force/);
+  assert.equal(readFileSync(join(dir, 'x.json'), 'utf8'), 'my notes');
+  assert.equal(existsSync(join(dir, 'x.wav')), false);
+  const forced = await renderer.render(params('0.5'), { out: join(dir, 'x.wav'), force: true });
+  assert.equal(JSON.parse(readFileSync(forced.sidecarPath, 'utf8')).kind, 'lts-render');
+  // A file where a folder should be (ENOTDIR, EEXIST).
+  writeFileSync(join(dir, 'plain'), '');
+  await refused({ out: join(dir, 'plain', 'y.wav') }, /plain is a file, not a folder/);
+  await refused({ out: join(dir, 'plain', 'sub', 'y.wav') }, /plain is a file, not a folder/);
+  await refused({ dir: join(dir, 'plain') }, /cannot write renders to .*plain: it is a file, not a folder; choose another folder with --dir/);
+  await refused({ dir: join(dir, 'plain', 'sub') }, /plain is a file, not a folder/);
+  // Empty or hidden names.
+  await refused({ out: '' }, /^--out is empty/);
+  await refused({ out: join(dir, '.wav') }, /the file name is empty/);
+  // Numbered renders skip every number whose WAV or sidecar exists, whatever it is.
+  const rd = join(dir, 'renders');
+  mkdirSync(join(rd, 'render-0001.json'), { recursive: true });
+  writeFileSync(join(rd, 'render-0002.wav'), 'not mine');
+  writeFileSync(join(rd, 'render-0003.json'), 'not mine');
+  const r = await renderer.render(params('0.5'), { dir: rd });
+  assert.equal(r.path, join(rd, 'render-0004.wav'));
+  assert.equal(readFileSync(join(rd, 'render-0003.json'), 'utf8'), 'not mine');
+  assert.deepEqual(readdirSync(rd).sort(), ['render-0001.json', 'render-0002.wav', 'render-0003.json', 'render-0004.json', 'render-0004.wav']);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files');
 });

@@ -2,16 +2,17 @@
  * `lts render`: the headless interpolate_two, for scripts and SSH sessions.
  */
 import { parseCommandArgs } from './args.ts';
-import { readFileSync } from 'node:fs';
-import { resolve, dirname, isAbsolute, basename } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve, dirname, isAbsolute, basename, join } from 'node:path';
 import { UserError } from '../io/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../paths.ts';
 import { VERSION } from '../version.ts';
 import { PHASE_METHODS, parsePhaseMethod } from '../dsp/phase.ts';
-import { Renderer, RENDER_DEFAULTS, defaultPhaseMethod, defaultPhaseSettings } from '../engine/render.ts';
+import { Renderer, RENDER_DEFAULTS, checkRenderTarget, defaultPhaseMethod, defaultPhaseSettings } from '../engine/render.ts';
 import { parseThreads } from '../engine/vae-helpers.ts';
-import { LEGACY_PHASE_SETTINGS, type Excerpt, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
+import { LEGACY_PHASE_SETTINGS, type Excerpt, type PhaseSettings, type RenderParams, type RenderSidecar } from '../engine/render-types.ts';
 import { listPresets, parseCurveSpec, sampleCurve } from '../engine/curve.ts';
+import { MIN_DURATION_S } from '../engine/excerpt.ts';
 import { extractListenFlags, startListening, LISTEN_HELP } from './listen.ts';
 import { serveRender } from '../io/listen-bridge.ts';
 import type { ListenState } from '../io/listen-server.ts';
@@ -23,9 +24,10 @@ Interpolate between two excerpts of the same duration through the model's latent
 and write a WAV with a JSON sidecar that reproduces it.
 
   --model DIR           model folder (default: models/default)
-  --a FILE[@START_S]    excerpt A: audio file and start in seconds (default start 0)
+  --a FILE[@START_S]    excerpt A: audio file and start in seconds (default start 0); a file whose name
+                          contains @ is taken as it is if it exists, else give it a start: take@2.wav@0
   --b FILE[@START_S]    excerpt B
-  --duration S          excerpt duration in seconds, shared by A and B
+  --duration S          excerpt duration in seconds, shared by A and B (${MIN_DURATION_S} to 600)
   --curve SPEC          amount of A over the excerpt (default: 0:1,1:0 = A glides to B):
                           t:a breakpoints over normalised time, e.g. 0:0,0.5:1.2,1:0
                           smooth:0:0,0.5:1.2,1:0 for a smooth curve; a constant, e.g. 0.5;
@@ -37,11 +39,14 @@ and write a WAV with a JSON sidecar that reproduces it.
   --sample              sample z per frame like the original LTS (reproducible with --seed)
   --seed N              seed for sampling and the random phase start (default: ${RENDER_DEFAULTS.seed})
   --fade MS             fade in/out at the ends in milliseconds (default: ${RENDER_DEFAULTS.fadeMs})
-  --out FILE.wav        output file (refused if it exists, unless --force)
+  --out FILE.wav        output file; its sidecar FILE.json goes beside it (refused if either exists, unless --force)
   --dir DIR             without --out: numbered renders in DIR (default: ./renders), never overwritten
-  --force               allow --out to overwrite
+                          (numbers whose WAV or sidecar exists are skipped)
+  --force               allow --out to overwrite the WAV and its sidecar
   --float               write 32-bit float WAV (default: 16-bit PCM)
-  --from SIDECAR.json   re-render exactly what a sidecar describes (--out/--dir/--force/--json still apply)
+  --from SIDECAR.json   re-render exactly what a sidecar describes; only --out, --dir, --force, --float,
+                          --json, --threads, --backend and --listen may be added (options that would change
+                          the render, such as --duration or --curve, are refused: edit the sidecar instead)
   --backend B           auto | tensorflow | wasm | cpu (default: auto)
   --threads N           threads that share the network's encode and decode, 1-16 or auto (the cores
                           available, up to 2), and the phase iterations (STFT models, at least about
@@ -50,45 +55,194 @@ and write a WAV with a JSON sidecar that reproduces it.
   --json                print the result as JSON (output path, timings per stage, real-time factor)
 ${LISTEN_HELP}
                         with --listen, lts render waits until the page has played the render (or Ctrl-C)
-  -h, --help            this help`;
+  -h, --help            this help
 
-/** Parse `FILE@START` (START in seconds, default 0). */
+Numbers are plain decimals (2, 0.5, -1, 1e-3). The WAV and its sidecar are written together or not at all.`;
+
+/** A plain decimal number: digits with an optional sign, point and exponent (`2`, `-0.5`, `.5`, `1e-3`); no hex, no `Infinity`. */
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/**
+ * Parse `FILE@START` (START in seconds, default 0). The start follows the last `@`; an argument that names an
+ * existing file as a whole is that file from 0 s, so a file whose name contains `@` works as it is (or with a
+ * start of its own: `take@2.wav@0`).
+ *
+ * @param spec the argument as given.
+ * @param flag the option, for messages (`--a`).
+ * @throws UserError (one line) for an empty argument or a start that is not a number of seconds >= 0.
+ */
 export function parseExcerpt(spec: string, flag: string): Excerpt {
+  if (spec.trim() === '') throw new UserError(`${flag} is empty; give an audio file and optionally a start in seconds, e.g. ${flag} take.wav@1.5`);
   const at = spec.lastIndexOf('@');
-  if (at <= 0) return { path: spec, start: 0 };
+  if (at <= 0 || isExistingFile(spec)) return { path: spec, start: 0 };
+  const file = spec.slice(0, at);
   const startText = spec.slice(at + 1);
-  const start = Number(startText);
-  if (startText === '' || !Number.isFinite(start) || start < 0) {
-    throw new UserError(`${flag} ${spec}: start '${startText}' is not a number of seconds >= 0; use FILE@1.5`);
-  }
-  return { path: spec.slice(0, at), start };
-}
-
-function numberFlag(v: string | undefined, flag: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new UserError(`${flag} '${v}' is not a number`);
-  return x;
-}
-
-/** Read a render sidecar and check it. */
-export function readSidecar(path: string): RenderSidecar {
-  let json: RenderSidecar;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8')) as RenderSidecar;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+  if (!DECIMAL.test(startText.trim()) || Number(startText) < 0) {
     throw new UserError(
-      code === 'ENOENT' ? `--from ${path}: file not found` : `--from ${path}: not valid JSON; give the .json written beside a render`,
+      isExistingFile(file)
+        ? `${flag} ${spec}: start '${startText}' is not a number of seconds >= 0; use FILE@START, e.g. ${file}@1.5`
+        : `${flag} ${spec}: there is no file ${spec}, and '${startText}' after its last @ is not a start in seconds >= 0; ` +
+            `use FILE@START, e.g. take.wav@1.5; a file whose name contains @ takes a start too, e.g. ${spec}@0`,
     );
   }
-  if (json?.kind !== 'lts-render' || typeof json.params !== 'object') {
-    throw new UserError(`--from ${path}: not an lts render sidecar (the .json beside a render)`);
+  return { path: file, start: Number(startText) };
+}
+
+/** Whether `path` exists and is not a folder. */
+function isExistingFile(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
   }
-  if (json.version !== 1) throw new UserError(`--from ${path}: sidecar version ${String(json.version)} is newer than this lts; upgrade lts`);
-  // Sidecars from before a PGHI setting was recorded were rendered with its old value (tolerance 1e-5, log difference).
-  if (json.params.phase && typeof json.params.phase === 'object') json.params.phase = { ...LEGACY_PHASE_SETTINGS, ...json.params.phase };
-  return json;
+}
+
+/**
+ * A numeric option as a plain decimal number (see {@link DECIMAL}).
+ * @param v the value given, or undefined when the option is absent.
+ * @param flag the option, for messages.
+ * @param fallback the value when absent.
+ * @param example a valid value for the message.
+ */
+function numberFlag(v: string | undefined, flag: string, fallback: number, example: string): number {
+  if (v === undefined) return fallback;
+  if (!DECIMAL.test(v.trim())) throw new UserError(`${flag} '${v}' is not a number; write a plain decimal number, e.g. ${flag} ${example}`);
+  return Number(v);
+}
+
+/** The options that decide what is rendered, which `--from` takes from the sidecar instead (see the help). */
+const RENDER_OPTIONS = ['model', 'a', 'b', 'duration', 'curve', 'phase', 'iters', 'momentum', 'normalize', 'sample', 'seed', 'fade'] as const;
+
+/** Largest sidecar read: a real one is about 1 KB. */
+const MAX_SIDECAR_BYTES = 1 << 20;
+
+/**
+ * Read a render sidecar and check its structure and every field it needs, filling in the phase settings of
+ * older versions (see {@link LEGACY_PHASE_SETTINGS}). `modelWeightsSha256` and `lts` may be absent (no model
+ * check, no version note); fields the render does not use (timings, backend, ...) are not checked. AGLA's
+ * `acceleration` and PGHI's `timeDerivative` are checked with the render's parameters.
+ *
+ * @param path the sidecar as given to `--from`; messages name it as given.
+ * @throws UserError (one line) naming the file and, for a bad field, the field (`"params.duration"`), what it
+ *   must be and what it holds.
+ */
+export function readSidecar(path: string): RenderSidecar {
+  if (path.trim() === '') throw new UserError('--from is empty; give the .json sidecar written beside a render, e.g. --from renders/render-0001.json');
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) {
+      throw new UserError(`--from ${path} is a folder; give the .json sidecar written beside a render, e.g. --from ${join(path, 'render-0001.json')}`);
+    }
+    if (!st.isFile()) throw new UserError(`--from ${path} is not a regular file; give the .json sidecar written beside a render`);
+    if (st.size > MAX_SIDECAR_BYTES) throw new UserError(`--from ${path} is ${st.size} bytes, too large for a render sidecar (about 1 KB); give the .json written beside a render`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `--from ${path}: file not found; give the .json written beside a render`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `--from ${path}: cannot be read (permission denied); check its permissions`
+          : `--from ${path}: cannot be read (${String((e as Error).message).split('\n')[0]})`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`--from ${path}: not valid JSON (${(e as Error).message.split('\n')[0]}); give the .json written beside a render`);
+  }
+  const root = json as Record<string, unknown> | null;
+  if (typeof root !== 'object' || root === null || Array.isArray(root) || root.kind !== 'lts-render') {
+    throw new UserError(`--from ${path}: not an lts render sidecar (the .json beside a render, with "kind": "lts-render")`);
+  }
+  const f = sidecarFields(path);
+  if (typeof root.version === 'number' && Number.isInteger(root.version) && root.version > 1) {
+    throw new UserError(`--from ${path}: sidecar version ${root.version} is newer than this lts; upgrade lts`);
+  }
+  if (root.version !== 1) f.bad('version', '1', root.version);
+  if (root.lts !== undefined) f.text(root.lts, 'lts', 'the version of lts that wrote it (text)', true);
+  if (root.modelWeightsSha256 !== undefined) f.text(root.modelWeightsSha256, 'modelWeightsSha256', "the sha256 of the model's weights (text)", true);
+  const p = f.object(root.params, 'params', 'the render parameters { "model", "a", "b", "duration", ... }');
+  const excerpt = (v: unknown, name: string): Excerpt => {
+    const o = f.object(v, `params.${name}`, `an excerpt { "path": FILE, "start": SECONDS }`);
+    return {
+      path: f.text(o.path, `params.${name}.path`, "the audio file's path (text)"),
+      start: f.number(o.start, `params.${name}.start`, 'a start in seconds >= 0', (x) => x >= 0),
+    };
+  };
+  const model = f.text(p.model, 'params.model', 'the model folder (text)');
+  const a = excerpt(p.a, 'a');
+  const b = excerpt(p.b, 'b');
+  const duration = f.number(p.duration, 'params.duration', `a number of seconds from ${MIN_DURATION_S} to 600`, (x) => x >= MIN_DURATION_S && x <= 600);
+  const curve = f.text(p.curve, 'params.curve', 'a curve spec (text) such as "0:1,1:0"');
+  try {
+    parseCurveSpec(curve, undefined, `${path}: "params.curve"`);
+  } catch (e) {
+    if (!(e instanceof UserError) || e.message.startsWith(`${path}:`)) throw e;
+    throw new UserError(`${path}: "params.curve": ${e.message}`, { cause: e }); // a preset it names is missing
+  }
+  const phase = f.object(p.phase, 'params.phase', 'the phase settings { "method", "iterations", "momentum", ... }');
+  const method = phase.method;
+  if (typeof method !== 'string' || !(PHASE_METHODS as readonly string[]).includes(method)) {
+    f.bad('params.phase.method', `one of ${PHASE_METHODS.map((m) => JSON.stringify(m)).join(', ')}`, method);
+  }
+  f.number(phase.iterations, 'params.phase.iterations', 'a whole number from 0 to 512', (x) => Number.isInteger(x) && x >= 0 && x <= 512);
+  f.number(phase.momentum, 'params.phase.momentum', 'a number from 0 to below 2 (0.99 by default)', (x) => x >= 0 && x < 2);
+  if (phase.tolerance !== undefined) f.number(phase.tolerance, 'params.phase.tolerance', 'a number between 0 and 1 (1e-4 by default)', (x) => x > 0 && x < 1);
+  const normalizeDbfs =
+    p.normalizeDbfs === null ? null : f.number(p.normalizeDbfs, 'params.normalizeDbfs', 'a level in dBFS from -60 to 0, or null for none', (x) => x >= -60 && x <= 0);
+  const sample = typeof p.sample === 'boolean' ? p.sample : f.bad('params.sample', 'true or false', p.sample);
+  const params: RenderParams = {
+    model,
+    a,
+    b,
+    duration,
+    curve,
+    // Sidecars from before a phase setting was recorded were rendered with its old value (see LEGACY_PHASE_SETTINGS).
+    phase: { ...LEGACY_PHASE_SETTINGS, ...phase } as PhaseSettings,
+    normalizeDbfs,
+    sample,
+    seed: f.number(p.seed, 'params.seed', 'a whole number from 0 to 4294967295', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32),
+    fadeMs: f.number(p.fadeMs, 'params.fadeMs', 'milliseconds from 0 to 1000', (x) => x >= 0 && x <= 1000),
+  };
+  return { ...(root as unknown as RenderSidecar), params };
+}
+
+/**
+ * Checks of a sidecar's fields, each throwing a one-line UserError that names the file, the field, what it must
+ * be and what it holds, and the fix.
+ * @param file the sidecar as given to `--from`.
+ */
+function sidecarFields(file: string) {
+  const show = (v: unknown): string => {
+    const t = JSON.stringify(v);
+    return t.length > 60 ? `${t.slice(0, 57)}...` : t;
+  };
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new UserError(
+      got === undefined
+        ? `${file}: "${field}" is missing; it must be ${want}; fix the field or render again without --from`
+        : `${file}: "${field}" must be ${want}, got ${show(got)}; fix the field or render again without --from`,
+    );
+  };
+  return {
+    bad,
+    object(v: unknown, field: string, want: string): Record<string, unknown> {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(field, want, v);
+      return v as Record<string, unknown>;
+    },
+    number(v: unknown, field: string, want: string, ok: (x: number) => boolean): number {
+      if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) return bad(field, want, v);
+      return v;
+    },
+    text(v: unknown, field: string, want: string, emptyOk = false): string {
+      if (typeof v !== 'string' || (!emptyOk && v.trim() === '')) return bad(field, want, v);
+      return v;
+    },
+  };
 }
 
 /** `lts render`; resolves to the exit code. */
@@ -125,7 +279,14 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
 
   let params: RenderParams;
   let expectedSha: string | undefined;
-  if (v.from) {
+  if (v.from !== undefined) {
+    const extra = RENDER_OPTIONS.filter((k) => v[k] !== undefined).map((k) => `--${k}`);
+    if (extra.length > 0 && v.from.trim() !== '') {
+      throw new UserError(
+        `--from ${v.from} re-renders exactly what the sidecar records, so ${extra.length === 1 ? extra[0] : `${extra.slice(0, -1).join(', ')} and ${extra[extra.length - 1]}`} cannot be added; leave ${extra.length === 1 ? 'it' : 'them'} out ` +
+          '(only --out, --dir, --force, --float, --json, --threads, --backend and --listen go with --from), edit the sidecar, or render without --from',
+      );
+    }
     const sc = readSidecar(v.from);
     const base = dirname(resolve(v.from));
     const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -135,30 +296,41 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
       process.stderr.write(`note: ${v.from} was made by lts ${sc.lts}; this is lts ${VERSION}, whose phase reconstruction may differ in the last bits\n`);
     }
   } else {
-    if (!v.a || !v.b) throw new UserError('two excerpts are needed: --a FILE[@START] and --b FILE[@START]; see lts render --help');
+    if (v.a === undefined || v.b === undefined) throw new UserError('two excerpts are needed: --a FILE[@START] and --b FILE[@START]; see lts render --help');
     if (v.duration === undefined) throw new UserError('--duration S is needed (seconds, shared by both excerpts)');
+    if (v.model !== undefined && v.model.trim() === '') throw new UserError('--model is empty; give a model folder, or leave --model out for models/default');
     const a = parseExcerpt(v.a, '--a');
     const b = parseExcerpt(v.b, '--b');
+    const duration = numberFlag(v.duration, '--duration', NaN, '2');
+    if (duration < MIN_DURATION_S) {
+      throw new UserError(`--duration ${v.duration} is shorter than the minimum of ${MIN_DURATION_S} s; use seconds from ${MIN_DURATION_S} to 600, e.g. --duration 2`);
+    }
     params = {
       model: resolve(v.model ?? DEFAULT_MODEL_DIR),
       a: { path: resolve(a.path), start: a.start },
       b: { path: resolve(b.path), start: b.start },
-      duration: numberFlag(v.duration, '--duration', NaN),
+      duration,
       curve: v.curve ?? '0:1,1:0',
       phase: defaultPhaseSettings(
-        v.phase ? parsePhaseMethod(v.phase) : RENDER_DEFAULTS.method,
-        numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations),
-        numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum),
+        v.phase !== undefined ? parsePhaseMethod(v.phase) : RENDER_DEFAULTS.method,
+        numberFlag(v.iters, '--iters', RENDER_DEFAULTS.iterations, '32'),
+        numberFlag(v.momentum, '--momentum', RENDER_DEFAULTS.momentum, '0.99'),
       ),
-      normalizeDbfs: v.normalize === undefined ? null : numberFlag(v.normalize, '--normalize', 0),
+      normalizeDbfs: v.normalize === undefined ? null : numberFlag(v.normalize, '--normalize', 0, '-1'),
       sample: v.sample ?? false,
-      seed: numberFlag(v.seed, '--seed', RENDER_DEFAULTS.seed),
-      fadeMs: numberFlag(v.fade, '--fade', RENDER_DEFAULTS.fadeMs),
+      seed: numberFlag(v.seed, '--seed', RENDER_DEFAULTS.seed, '7'),
+      fadeMs: numberFlag(v.fade, '--fade', RENDER_DEFAULTS.fadeMs, '10'),
     };
   }
+  if (v.threads !== undefined && v.threads !== 'auto' && !/^\d+$/.test(v.threads)) {
+    throw new UserError(`--threads ${v.threads}: use auto or a whole number of threads from 1 to 16`);
+  }
+  const target = { out: v.out, dir: v.dir, force: v.force, encoding: v.float ? ('float32' as const) : ('pcm16' as const) };
+  // A bad --out or --dir is refused now rather than after the render.
+  checkRenderTarget(target);
 
   const curveShown = listen ? Array.from(sampleCurve(parseCurveSpec(params.curve), 256)) : null;
-  const server = listen ? await startListening(listen, v.out ? dirname(resolve(v.out)) : resolve(v.dir ?? 'renders')) : null;
+  const server = listen ? await startListening(listen, v.out !== undefined ? dirname(resolve(v.out)) : resolve(v.dir ?? 'renders')) : null;
   const shown: ListenState = {
     source: 'lts render',
     model: basename(params.model),
@@ -178,7 +350,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
   }
   if (!v.json) console.error(`backend: ${renderer.backend.description}; encode/decode on ${renderer.threads === 1 ? '1 thread' : `${renderer.threads} threads`}`);
   try {
-    if (!v.from && !v.phase) {
+    if (v.from === undefined && v.phase === undefined) {
       // No --phase: the best method this model supports (PGHI needs an STFT model).
       const m = await renderer.loadModel(params.model);
       params.phase.method = defaultPhaseMethod(m.transform.config.kind);
@@ -203,11 +375,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
             server?.publishState({ ...shown, status: `rendering: ${p.stage} ${Math.round(p.fraction * 100)} %` });
           }
         : undefined;
-    const res = await renderer.render(
-      params,
-      { out: v.out, dir: v.dir, force: v.force, encoding: v.float ? 'float32' : 'pcm16' },
-      { onProgress: progress },
-    );
+    const res = await renderer.render(params, target, { onProgress: progress });
     if (bar_) process.stderr.write('\r\x1b[K');
     const total = Object.values(res.timings).reduce((s, x) => s + x, 0);
     const seconds = res.samples.length / res.sampleRate;

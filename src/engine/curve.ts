@@ -68,38 +68,46 @@ export function makeCurve(points: [number, number][], interpolation: CurveInterp
  *
  * @param spec the text given by the user.
  * @param presetDirs folders searched for a preset name, in order.
+ * @param source how error messages name where the spec came from (default `--curve`; a sidecar
+ *   passes e.g. `old.json: "params.curve"`); the spec itself is quoted after it.
+ * @throws UserError (one line) naming the source, the spec and the form expected.
  */
-export function parseCurveSpec(spec: string, presetDirs: string[] = [PRESETS_DIR]): Curve {
+export function parseCurveSpec(spec: string, presetDirs: string[] = [PRESETS_DIR], source = '--curve'): Curve {
   const text = spec.trim();
-  if (text === '') throw new UserError('--curve is empty; give t:a pairs such as 0:0,1:1, a constant, or a preset name');
+  if (text === '') throw new UserError(`${source} is empty; give t:a pairs such as 0:0,1:1, a constant, or a preset name`);
+  const what = `${source} '${spec}'`;
   let interpolation: CurveInterpolation = 'linear';
   let body = text;
-  const m = /^(smooth|linear):(.*)$/.exec(text);
-  if (m && m[2].includes(':')) {
+  const m = /^(smooth|linear):(.*)$/s.exec(text);
+  if (m) {
     interpolation = m[1] as CurveInterpolation;
-    body = m[2];
-  } else if (m && m[2] !== '' && !/^[-+.\d]/.test(m[2])) {
-    throw new UserError(`--curve '${spec}': expected t:a pairs after '${m[1]}:'`);
-  }
-  if (/^[A-Za-z][\w.-]*$/.test(body) && !/^(nan|inf|infinity)$/i.test(body)) {
+    body = m[2].trim();
+    if (body === '') {
+      throw new UserError(`${what}: the breakpoints after '${m[1]}:' are missing; give t:a pairs after it, e.g. ${m[1]}:0:0,0.5:1.2,1:0`);
+    }
+    if (!body.includes(':') && !/^[-+.\d]/.test(body)) {
+      throw new UserError(`${what}: expected t:a pairs after '${m[1]}:', e.g. ${m[1]}:0:0,0.5:1.2,1:0 (a preset takes no prefix)`);
+    }
+  } else if (/^[A-Za-z][\w.-]*$/.test(body) && !/^(nan|inf|infinity)$/i.test(body)) {
     return loadPresetByName(body, presetDirs);
   }
   if (!body.includes(':')) {
-    const a = parseNumber(body, spec);
-    return makeCurve([[0, a], [1, a]], interpolation, `--curve '${spec}'`);
+    const a = parseNumber(body, what);
+    return makeCurve([[0, a], [1, a]], interpolation, what);
   }
   const points: [number, number][] = body.split(',').map((pair) => {
     const parts = pair.split(':');
-    if (parts.length !== 2) throw new UserError(`--curve '${spec}': '${pair}' is not a t:a pair (e.g. 0.5:1.2)`);
-    return [parseNumber(parts[0], spec), parseNumber(parts[1], spec)];
+    if (parts.length !== 2) throw new UserError(`${what}: '${pair}' is not a t:a pair (e.g. 0.5:1.2)`);
+    return [parseNumber(parts[0], what), parseNumber(parts[1], what)];
   });
-  return makeCurve(points, interpolation, `--curve '${spec}'`);
+  return makeCurve(points, interpolation, what);
 }
 
-function parseNumber(s: string, spec: string): number {
+/** A plain decimal number (`1`, `-0.5`, `.5`, `1e-3`), else a one-line UserError naming `what`. */
+function parseNumber(s: string, what: string): number {
   const t = s.trim();
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) {
-    throw new UserError(`--curve '${spec}': '${t}' is not a number; use values like 0, 0.5, 1.2`);
+    throw new UserError(`${what}: '${t}' is not a number; use values like 0, 0.5, 1.2`);
   }
   return Number(t);
 }

@@ -14,23 +14,44 @@ import { toFeatures } from './features.ts';
 import type { ModelConfig } from './types.ts';
 
 /**
+ * The shortest excerpt that can be rendered, in seconds: well above one sample at any supported rate, and short
+ * enough for any musical use. Shorter durations round to no samples (or a handful) and cannot be heard.
+ */
+export const MIN_DURATION_S = 0.01;
+
+/**
  * Check that `[start, start + duration)` lies inside a file of `fileSeconds`
  * and that the excerpt is not silent.
  *
  * @param label how errors name the excerpt, e.g. `excerpt A`.
  * @param samples the whole file at the model rate.
  * @param sampleRate the model rate.
- * @throws UserError (one line) naming the excerpt, the file and the fix.
+ * @throws UserError (one line) naming the excerpt, the file and the fix; a duration below
+ *   {@link MIN_DURATION_S} or a file shorter than that is refused as such.
  */
 export function checkExcerpt(label: string, path: string, samples: Float32Array, sampleRate: number, start: number, duration: number): void {
   const fileDur = samples.length / sampleRate;
   const name = `${label} (${basename(path)})`;
+  if (duration < MIN_DURATION_S) {
+    throw new UserError(`${name}: the duration ${fmt(duration)} s is shorter than the minimum of ${MIN_DURATION_S} s; choose a duration of at least ${MIN_DURATION_S} s`);
+  }
+  if (fileDur < MIN_DURATION_S) {
+    throw new UserError(`${name}: the file is too short (${fmt(fileDur)} s, ${samples.length} samples at ${sampleRate} Hz); excerpts need at least ${MIN_DURATION_S} s, so choose a longer file`);
+  }
   if (start >= fileDur) {
     throw new UserError(`${name}: start ${fmt(start)} s is past the end of the file (${fmt(fileDur)} s); choose a start below ${fmt(fileDur)}`);
   }
   if (start + duration > fileDur + 1e-9) {
+    const left = fileDur - start;
+    if (left >= MIN_DURATION_S) {
+      throw new UserError(
+        `${name}: ${fmt(duration)} s from ${fmt(start)} s runs past the end (${fmt(fileDur)} s); use a duration of at most ${fmtDown(left)} s or an earlier start`,
+      );
+    }
     throw new UserError(
-      `${name}: ${fmt(duration)} s from ${fmt(start)} s runs past the end (${fmt(fileDur)} s); use a duration of at most ${fmt(Math.max(0, fileDur - start))} s or an earlier start`,
+      duration > fileDur
+        ? `${name}: the duration ${fmt(duration)} s is longer than the file (${fmt(fileDur)} s); use a duration of at most ${fmtDown(fileDur)} s`
+        : `${name}: only ${fmt(left)} s of the file (${fmt(fileDur)} s) are left after the start ${fmt(start)} s; choose a start of at most ${fmtDown(fileDur - duration)} s`,
     );
   }
   const s0 = Math.round(start * sampleRate);
@@ -60,6 +81,13 @@ export function excerptFeatures(model: { config: ModelConfig }, mag: Magnitudes,
   return toFeatures({ frames, bins, data: slice }, model.config.features.scaling, true).data;
 }
 
+/** Seconds for messages: at most 4 decimals (2, 0.5, 0.0006), or 2 significant digits below 0.0001 s (0.000023). */
 function fmt(x: number): string {
-  return String(Math.round(x * 1000) / 1000);
+  const r = Math.round(x * 1e4) / 1e4;
+  return r !== 0 || x === 0 ? String(r) : String(Number(x.toPrecision(2)));
+}
+
+/** Seconds rounded down to 4 decimals: a limit to stay within (a duration shown as "at most" must fit). */
+function fmtDown(x: number): string {
+  return String(Math.max(0, Math.floor(x * 1e4 + 1e-6) / 1e4));
 }

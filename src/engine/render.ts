@@ -9,11 +9,12 @@
  *               (deterministic); with `sample` the mixed μ and log σ² are sampled like the original,
  *               with a seeded generator so that a render is still reproducible.
  * 4. **phase**  undo the feature scaling and rebuild the phase (FGLA, PGHI or PGHI + FGLA).
- * 5. **write**  fades at both ends, optional peak normalisation, WAV and JSON sidecar, each atomically.
+ * 5. **write**  fades at both ends, optional peak normalisation, WAV and JSON sidecar, atomically and together
+ *               (both appear or neither does).
  *
  * The engine never touches the terminal; progress goes to a callback.
  */
-import { statSync, openSync, closeSync, mkdirSync, existsSync, unlinkSync } from 'node:fs';
+import { statSync, lstatSync, accessSync, mkdirSync, rmdirSync, constants as fsConstants } from 'node:fs';
 import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
@@ -24,7 +25,7 @@ import { isPghiTimeDerivative } from '../dsp/pghi.ts';
 import { createRng, gaussian } from '../dsp/rng.ts';
 import { readAudio } from '../io/audio.ts';
 import { encodeWav } from '../io/wav.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { StagedFiles, AtomicWriteError } from '../io/atomic.ts';
 import { UserError } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
 import { RenderCancelled } from './render-errors.ts';
@@ -425,6 +426,13 @@ export function validateParams(p: RenderParams): void {
   if (typeof p.curve !== 'string') throw new UserError('the curve must be a spec string such as 0:0,1:1');
 }
 
+/**
+ * Write a render's WAV and sidecar to `target`, both or neither: each is written in full to a temporary
+ * file, then both are moved into place; on any failure nothing of this render is left (no temporary files).
+ * An explicit `out` is refused if its WAV or its sidecar exists, unless `force`; numbered renders skip every
+ * number whose WAV or sidecar exists. File-system failures (permissions, read-only or full disk, a file where
+ * a folder should be, a folder in the way) become one-line {@link UserError}s naming the path and the fix.
+ */
 async function writeRender(
   samples: Float32Array,
   model: LoadedModel,
@@ -451,43 +459,240 @@ async function writeRender(
     createdAt: new Date().toISOString(),
   };
   const sidecarText = JSON.stringify(sidecar, null, 2) + '\n';
-  if (target.out) {
-    const path = resolve(target.out);
-    if (extname(path).toLowerCase() !== '.wav') throw new UserError(`--out ${target.out}: the output must end in .wav`);
-    if (!existsSync(dirname(path))) throw new UserError(`--out ${target.out}: folder ${dirname(path)} does not exist; create it first`);
-    if (existsSync(path) && !target.force) throw new UserError(`--out ${target.out} exists; pass --force to overwrite or choose another name`);
-    const sidecarPath = sidecarFor(path);
-    writeFileAtomic(sidecarPath, sidecarText);
-    writeFileAtomic(path, wav);
+  if (target.out !== undefined) {
+    const { path, sidecarPath } = checkOutTarget(target.out, target.force === true);
+    const staged = stageOutputs(sidecarPath, sidecarText, path, wav, (file) => file);
+    try {
+      // The sidecar first: whoever sees the WAV appear finds its sidecar beside it.
+      staged.publish([sidecarPath, path], { overwrite: target.force === true });
+    } catch (e) {
+      // Created meanwhile by someone else: the check gives its one-line refusal.
+      if ((e as AtomicWriteError).code === 'EEXIST') checkOutTarget(target.out, false);
+      throw outputError(e, `cannot write ${(e as AtomicWriteError).file ?? path}`, dirname(path));
+    } finally {
+      staged.discard();
+    }
     return { path, sidecarPath, peakDbfs };
   }
-  const dir = resolve(target.dir ?? 'renders');
-  mkdirSync(dir, { recursive: true });
-  for (let n = 1; n < 1_000_000; n++) {
-    const path = join(dir, `render-${String(n).padStart(4, '0')}.wav`);
-    let fd: number;
+  const { dir, created } = checkRendersDir(target.dir, true);
+  let written = false;
+  try {
+    const staged = stageOutputs(join(dir, 'render.json'), sidecarText, join(dir, 'render.wav'), wav, () => dir);
     try {
-      fd = openSync(path, 'wx'); // reserve the number; never overwrite
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new UserError(`cannot write renders to ${dir}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    closeSync(fd);
-    try {
-      const sidecarPath = sidecarFor(path);
-      writeFileAtomic(sidecarPath, sidecarText);
-      writeFileAtomic(path, wav);
-      return { path, sidecarPath, peakDbfs };
-    } catch (e) {
-      try {
-        unlinkSync(path);
-      } catch {
-        /* the reservation may already be gone */
+      for (let n = 1; n < 1_000_000; n++) {
+        const path = join(dir, `render-${String(n).padStart(4, '0')}.wav`);
+        const sidecarPath = sidecarFor(path);
+        if (pathExists(path) || pathExists(sidecarPath)) continue; // never overwrite, never pair with another render's file
+        try {
+          staged.publish([sidecarPath, path]);
+          written = true;
+          return { path, sidecarPath, peakDbfs };
+        } catch (e) {
+          if ((e as AtomicWriteError).code === 'EEXIST') continue; // taken meanwhile (another render): the next number
+          throw outputError(e, `cannot write ${(e as AtomicWriteError).file ?? path}`, dir);
+        }
       }
-      throw e;
+    } finally {
+      staged.discard();
+    }
+  } finally {
+    if (!written && created !== undefined) removeEmptyFolders(dir, created);
+  }
+  throw new UserError(`${dir} holds a million renders; choose another folder with --dir or a file with --out`);
+}
+
+/**
+ * Check where a render will be written, without writing anything, so that a bad `--out` or `--dir` is refused
+ * before the render runs (the write checks again). Throws what {@link Renderer.render} would throw for `target`.
+ *
+ * @param target as for {@link Renderer.render}.
+ * @throws UserError (one line): an empty or unusable `--out` name, a missing folder or a file in its place, an
+ *   existing WAV or sidecar without `force`, a folder where the WAV or sidecar would go, a folder that cannot be
+ *   written (permissions, read-only file system).
+ */
+export function checkRenderTarget(target: RenderTarget): void {
+  if (target.out !== undefined) checkOutTarget(target.out, target.force === true);
+  else checkRendersDir(target.dir, false);
+}
+
+/**
+ * Check an explicit output name and resolve it with its sidecar.
+ * @param out the `--out` value as given.
+ * @param force whether existing files may be replaced.
+ */
+function checkOutTarget(out: string, force: boolean): { path: string; sidecarPath: string } {
+  if (out.trim() === '') {
+    throw new UserError('--out is empty; give a file name such as --out take.wav, or leave --out out for numbered renders in ./renders');
+  }
+  const path = resolve(out);
+  const name = basename(path);
+  if (isFolder(path)) throw new UserError(`--out ${out} is a folder; give a file name such as ${join(out, 'take.wav')}, or use --dir ${out} for numbered renders`);
+  if (name.toLowerCase() === '.wav') {
+    throw new UserError(`--out ${out}: the file name is empty (only ".wav", which would be a hidden file); give a name such as ${join(dirname(out), 'take.wav')}`);
+  }
+  if (extname(name).toLowerCase() !== '.wav') throw new UserError(`--out ${out}: the output must end in .wav, e.g. ${join(dirname(out), 'take.wav')}`);
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`--out ${out}: folder ${dir} does not exist; create it first`);
+    throw outputError(e, `--out ${out}: cannot use folder ${dir}`, dir);
+  }
+  if (!st.isDirectory()) throw new UserError(`--out ${out}: ${dir} is a file, not a folder; choose a file in a folder with --out`);
+  const sidecarPath = sidecarFor(path);
+  if (isFolder(sidecarPath)) {
+    throw new UserError(`--out ${out}: a folder ${sidecarPath} is where the render's sidecar would go; remove it or choose another name with --out`);
+  }
+  if (!force && pathExists(path)) throw new UserError(`--out ${out} exists; pass --force to overwrite or choose another name`);
+  if (!force && pathExists(sidecarPath)) {
+    throw new UserError(`--out ${out}: ${sidecarPath} exists (the render's sidecar goes there); pass --force to overwrite it or choose another name`);
+  }
+  checkWritable(dir, `--out ${out}: cannot write to folder ${dir}`);
+  return { path, sidecarPath };
+}
+
+/**
+ * Check (and with `create`, create) the folder of numbered renders.
+ * @param given the `--dir` value as given, or undefined for `./renders`.
+ * @param create create the folder (with its parents) if missing.
+ * @returns the absolute folder, and the first folder created (for {@link removeEmptyFolders} if the render fails).
+ */
+function checkRendersDir(given: string | undefined, create: boolean): { dir: string; created?: string } {
+  if (given !== undefined && given.trim() === '') throw new UserError('--dir is empty; give a folder such as --dir renders, or leave --dir out for ./renders');
+  const dir = resolve(given ?? 'renders');
+  const what = `cannot write renders to ${dir}`;
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputError(e, what, dir);
+  }
+  if (st && !st.isDirectory()) throw new UserError(`${what}: it is a file, not a folder; choose another folder with --dir, or a file with --out`);
+  if (st) {
+    checkWritable(dir, what);
+    return { dir };
+  }
+  // Missing: its nearest existing parent must take a new folder.
+  let parent = dirname(dir);
+  while (!pathExists(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (!isFolder(parent)) throw new UserError(`${what}: ${parent} is a file, not a folder; choose another folder with --dir, or a file with --out`);
+  checkWritable(parent, `${what}: cannot create it in ${parent}`);
+  if (!create) return { dir };
+  try {
+    return { dir, created: mkdirSync(dir, { recursive: true }) };
+  } catch (e) {
+    throw outputError(e, `${what}: cannot create it`, dir);
+  }
+}
+
+/** Remove `dir` and its parents up to `top`, the first folder a failed render created, as long as they are empty. */
+function removeEmptyFolders(dir: string, top: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (someone else's files), or gone
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
+/** Stage the sidecar and the WAV (see {@link StagedFiles}); a failure names `where(file)`. */
+function stageOutputs(sidecarPath: string, sidecarText: string, wavPath: string, wav: Uint8Array, where: (file: string) => string): StagedFiles {
+  try {
+    return StagedFiles.stage([
+      { path: sidecarPath, data: sidecarText },
+      { path: wavPath, data: wav },
+    ]);
+  } catch (e) {
+    const file = (e as AtomicWriteError).file ?? wavPath;
+    throw outputError(e, `cannot write ${where(file)}`, dirname(file));
+  }
+}
+
+/** Throw a one-line UserError if `dir` cannot be written (permissions, read-only file system). */
+function checkWritable(dir: string, what: string): void {
+  try {
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (e) {
+    throw outputError(e, what, dir);
+  }
+}
+
+/** Whether anything (file, folder, link, even a dangling one) is at `path`. */
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `path` is a folder (following links). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The nearest of `folder` and its parents that exists, if it is a file rather than a folder (the cause of ENOTDIR). */
+function fileInTheWay(folder: string): string | null {
+  for (let p = folder; ; p = dirname(p)) {
+    try {
+      return statSync(p).isDirectory() ? null : p;
+    } catch {
+      if (dirname(p) === p) return null;
     }
   }
-  throw new UserError(`${dir} holds a million renders; choose another folder with --out`);
+}
+
+/**
+ * Turn a file-system error met while writing a render's output into a one-line {@link UserError} that names
+ * the place and the fix; anything else (a bug, or already a UserError) is returned unchanged.
+ *
+ * @param e the error, a plain `fs` error or an {@link AtomicWriteError}.
+ * @param what what failed, naming the path, e.g. `cannot write /x/take.wav`.
+ * @param folder the folder written into (searched for a file in the way on ENOTDIR).
+ */
+function outputError(e: unknown, what: string, folder: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof UserError || typeof code !== 'string') return e;
+  const elsewhere = 'choose another folder with --dir, or a file elsewhere with --out';
+  const problem = (() => {
+    switch (code) {
+      case 'EACCES':
+      case 'EPERM':
+        return `permission denied; check the folder's permissions or ${elsewhere}`;
+      case 'EROFS':
+        return `the file system is read-only; ${elsewhere}`;
+      case 'ENOSPC':
+        return `no space left on the device; free some space or ${elsewhere}`;
+      case 'EDQUOT':
+        return `the disk quota is used up; free some space or ${elsewhere}`;
+      case 'ENOTDIR': {
+        const file = fileInTheWay(folder);
+        return `${file ?? 'a part of the path'} is a file, not a folder; ${elsewhere}`;
+      }
+      case 'EISDIR':
+        return 'a folder of that name is in the way; remove it or choose another name with --out';
+      case 'ENOENT':
+        return `the folder ${folder} does not exist (any more); create it or ${elsewhere}`;
+      case 'EEXIST':
+        return 'it exists; choose another name with --out or pass --force';
+      case 'ENAMETOOLONG':
+        return 'the name is too long; choose a shorter one with --out or --dir';
+      default: {
+        const cause = (e as { cause?: unknown }).cause ?? e;
+        return `${String((cause as Error)?.message ?? cause).split('\n')[0]}; ${elsewhere}`;
+      }
+    }
+  })();
+  return new UserError(`${what}: ${problem}`, { cause: e });
 }
 
 /** `x.wav` → `x.json`. */
