@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, truncateSync } from 'node:fs';
 import { loadDataset } from '../src/engine/dataset.ts';
 import { analyzeMagnitudes } from '../src/engine/features.ts';
-import { defaultCacheDir, fingerprintFile, EDGE_BYTES } from '../src/engine/feature-cache.ts';
+import { defaultCacheDir, fingerprintFile, EDGE_BYTES, FeatureCache } from '../src/engine/feature-cache.ts';
+import { UserError } from '../src/io/errors.ts';
 import type { Magnitudes } from '../src/dsp/types.ts';
 import type { FeatureConfig } from '../src/engine/types.ts';
-import { tmpDir, tone, wav } from './dataset-helpers.ts';
+import { tmpDir, tone, wav, bytes } from './dataset-helpers.ts';
 
 const CFG: FeatureConfig = { transform: { kind: 'stft', sampleRate: 44100, nFft: 256, hop: 64 }, scaling: 'linear' };
 
@@ -179,4 +180,58 @@ test('two analysis threads: the same frames, files and warning as one; a file th
   assert.equal(again.analysisThreads, 1);
   assert.equal(again.cache.hits, 5);
   assert.deepEqual(again.train, one.train);
+});
+
+test('feature cache: a dataset without readable audio gets no cache folder; the default folder is made by the first entry', async () => {
+  const text = tmpDir('lts-cache-text-');
+  bytes(join(text, 'readme.txt'), 'notes');
+  const bad = tmpDir('lts-cache-bad-');
+  bytes(join(bad, 'x.wav'), 'RIFF junk that is no WAV');
+  // Passes the scan (a valid header) but fails when decoded: a NaN sample.
+  const nan = wav(join(bad, 'nan.wav'), tone(0.2, 44100, 300), 44100, 'float32');
+  const b = readFileSync(nan);
+  b.writeFloatLE(Number.NaN, b.length - 4);
+  writeFileSync(nan, b);
+  for (const dir of [tmpDir('lts-cache-empty-'), text, bad]) {
+    await assert.rejects(loadDataset(dir, CFG, {}), (e: unknown) => e instanceof UserError && /holds no readable audio files/.test(e.message));
+    assert.equal(existsSync(join(dir, '.lts-cache')), false, dir);
+  }
+  // Choosing the default folder creates nothing; a FeatureCache creates its folder with the first entry.
+  const dir = tmpDir('lts-cache-lazy-');
+  assert.equal(defaultCacheDir(dir), join(dir, '.lts-cache'));
+  assert.equal(existsSync(join(dir, '.lts-cache')), false);
+  const cache = new FeatureCache(join(dir, '.lts-cache'));
+  assert.equal(existsSync(cache.dir), false);
+  const audio = wav(join(dir, 'a.wav'), tone(0.1, 44100, 200), 44100);
+  assert.ok(await cache.put(audio, 'abc', await fingerprintFile(audio), { frames: 1, bins: 2, data: new Float32Array([1, 2]) }));
+  assert.equal(readdirSync(cache.dir).length, 1);
+});
+
+test('feature cache: a dataset refused after analysis takes back its entries and folders, keeping what was there before', async () => {
+  const silent = tmpDir('lts-cache-silent-');
+  wav(join(silent, 'a.wav'), new Float32Array(8000), 44100);
+  wav(join(silent, 'b.wav'), new Float32Array(6000), 44100);
+  // Default folder: created for the entries, then removed with them.
+  await assert.rejects(loadDataset(silent, CFG, {}), (e: unknown) => e instanceof UserError && /is silent/.test(e.message));
+  assert.equal(existsSync(join(silent, '.lts-cache')), false);
+  // A nested cache folder of which nothing existed: every folder the run made is removed.
+  const outer = join(tmpDir('lts-cache-nested-'), 'outer');
+  await assert.rejects(loadDataset(silent, CFG, { cacheDir: join(outer, 'inner') }), /is silent/);
+  assert.equal(existsSync(outer), false);
+  // An existing cache with another dataset's entries: those stay, the refused run's go.
+  const good = corpus();
+  const shared = join(tmpDir('lts-cache-shared-'), 'cache');
+  await loadDataset(good, CFG, { cacheDir: shared });
+  const before = readdirSync(shared).sort();
+  assert.equal(before.length, 3);
+  await assert.rejects(loadDataset(silent, CFG, { cacheDir: shared }), /is silent/);
+  assert.deepEqual(readdirSync(shared).sort(), before);
+  // Too few frames for the caller: the same.
+  await assert.rejects(loadDataset(good, CFG, { cacheDir: join(good, 'c2'), minTrainFrames: 100_000 }), /is too small to train on/);
+  assert.equal(existsSync(join(good, 'c2')), false);
+  // A cache folder that cannot be created is refused up front, naming it.
+  mkdirSync(join(good, 'blocked'));
+  writeFileSync(join(good, 'blocked', 'file'), 'x');
+  await assert.rejects(loadDataset(good, CFG, { cacheDir: join(good, 'blocked', 'file', 'cache') }), (e: unknown) =>
+    e instanceof UserError && e.message === `feature cache folder ${join(good, 'blocked', 'file', 'cache')} cannot be created or written; choose another cache folder`);
 });

@@ -160,3 +160,43 @@ test('loadDataset: an abort signal stops between files', async () => {
     (e: unknown) => e instanceof Error && e.name === 'AbortError',
   );
 });
+
+test('loadDataset: a dataset silent throughout is refused in one line; quiet sound and partly silent files are kept', async () => {
+  const cfg: FeatureConfig = { transform: { kind: 'stft', sampleRate: 44100, nFft: 256, hop: 64 }, scaling: 'log' };
+  const dir = tmpDir();
+  wav(join(dir, 'zeros.wav'), new Float32Array(22050), 44100);
+  wav(join(dir, 'sub', 'zeros-float.wav'), new Float32Array(11025), 44100, 'float32');
+  await assert.rejects(loadDataset(dir, cfg, { cacheDir: false }), (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.equal(
+      e.message,
+      `dataset ${dir} is silent: its 2 files (0.75 s of audio) hold nothing louder than -90 dBFS, so there is no timbre to learn; add recordings with sound to it`,
+    );
+    return true;
+  });
+  // A sine at -60 dBFS (0.001) is quiet but not silence; with it the silent files are kept too.
+  wav(join(dir, 'quiet.wav'), sine(0.25, 44100, 1000, 0.001), 44100, 'float32');
+  const ds = await loadDataset(dir, cfg, { cacheDir: false, validationFraction: 0 });
+  assert.deepEqual(ds.files.map((f) => f.relPath), ['quiet.wav', 'sub/zeros-float.wav', 'zeros.wav']);
+});
+
+test('loadDataset: fewer training frames than minTrainFrames is refused with the counts; the default minimum is one frame', async () => {
+  const cfg: FeatureConfig = { transform: { kind: 'stft', sampleRate: 44100, nFft: 256, hop: 64 }, scaling: 'linear' };
+  const dir = tmpDir();
+  wav(join(dir, 'a.wav'), tone(0.1, 44100, 220), 44100); // 1 + floor(4410 / 64) = 69 frames
+  wav(join(dir, 'b.wav'), tone(0.2, 44100, 330), 44100); // 138 frames
+  const small = await loadDataset(dir, cfg, { cacheDir: false, validationFraction: 0 });
+  assert.equal(small.train.frames, 69 + 138);
+  await assert.rejects(loadDataset(dir, cfg, { cacheDir: false, validationFraction: 0, minTrainFrames: 1000 }), (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.equal(
+      e.message,
+      `dataset ${dir} is too small to train on: its training set has 207 frames (2 files, 0.3 s of audio) but training needs at least 1000 frames (about 1.5 s of audio); add more or longer audio files`,
+    );
+    return true;
+  });
+  // Exactly the minimum is enough.
+  const exact = await loadDataset(dir, cfg, { cacheDir: false, validationFraction: 0, minTrainFrames: 207 });
+  assert.equal(exact.train.frames, 207);
+  await assert.rejects(loadDataset(dir, cfg, { cacheDir: false, minTrainFrames: 0 }), RangeError);
+});

@@ -19,7 +19,7 @@ import { DEFAULT_CQT, cqtConfig } from '../dsp/cqt.ts';
 import type { TransformConfig } from '../dsp/types.ts';
 import type { FeatureConfig, MagnitudeScaling, TrainingConfig } from '../engine/types.ts';
 import type { BackendPreference } from '../engine/backend.ts';
-import { runTraining, TRAINING_DEFAULTS, type TrainingRunEvent, type NetworkChoice } from '../engine/training-run.ts';
+import { runTraining, MIN_TRAINING_FRAMES, TRAINING_DEFAULTS, type TrainingRunEvent, type NetworkChoice } from '../engine/training-run.ts';
 
 /** Defaults of `lts train` besides {@link TRAINING_DEFAULTS}. */
 export const TRAIN_CLI_DEFAULTS = {
@@ -37,7 +37,8 @@ export const TRAIN_HELP = `usage: lts train DATASET --out RUN_DIR [options]
 
 Train a timbre VAE (Tatar et al. 2020) on every audio file under DATASET (searched recursively;
 ${AUDIO_EXTENSIONS.join(' ')}). Features are cached in DATASET/.lts-cache (or $XDG_CACHE_HOME/lts),
-so a second run starts at once.
+so a second run starts at once. The training files must hold sound (not only silence) and at least one
+batch of frames (and at least ${MIN_TRAINING_FRAMES}); a dataset refused for this is left as it was, without a cache.
 Files are split into training and validation sets by file. RUN_DIR receives the model (config.json, weights),
 history.json, loss.png, checkpoints and audio_examples/ (validation excerpts next to their reconstructions).
 

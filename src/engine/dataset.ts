@@ -7,7 +7,14 @@
  * included**: silence and near-silence are part of the timbre space (note
  * onsets and releases pass through them), and a model that never saw them
  * decodes quiet latent regions into noise. A dataset dominated by silence
- * teaches mostly silence, though: trim long silences from the files.
+ * teaches mostly silence, though: trim long silences from the files. A
+ * dataset that is silent throughout (nothing above {@link SILENCE_DB}) has no
+ * timbre to learn and is refused, as is one with fewer training frames than
+ * the caller's minimum (`minTrainFrames`, e.g. one batch).
+ *
+ * A refused dataset is left as it was found: no feature cache folder is
+ * created for a dataset without readable audio, and entries (and folders) the
+ * refused run wrote to the cache are removed again.
  *
  * The validation set is split **by file**, never by frame: neighbouring
  * frames of one file overlap (the hop is a fraction of the window), so a
@@ -22,7 +29,7 @@ import type { FeatureConfig, FrameSet } from './types.ts';
 import { readAudio, probeAudio, isAudioFile } from '../io/audio.ts';
 import { UserError } from '../io/errors.ts';
 import { analyzeMagnitudes, analysisHash, toFeatures } from './features.ts';
-import { FeatureCache, defaultCacheDir, fingerprintFile, type CacheStats, type FileFingerprint } from './feature-cache.ts';
+import { FeatureCache, canCreateDir, defaultCacheDir, fingerprintFile, type CacheStats, type FileFingerprint } from './feature-cache.ts';
 import { analyseOnThreads } from './analysis-pool.ts';
 
 /** One audio file of a dataset, as listed by {@link scanDataset}. */
@@ -201,6 +208,46 @@ export interface DatasetProgress {
  */
 export const PARALLEL_MIN_SECONDS: Record<FeatureConfig['transform']['kind'], number> = { cqt: 60, stft: 240 };
 
+/**
+ * Level (dB relative to a full-scale sine) below which a whole dataset counts as silent: no magnitude of
+ * any file reaches this fraction of the peak magnitude a full-scale sine gives with the same transform,
+ * i.e. nothing is louder than a sine at -90 dBFS, the step of one least significant bit of 16-bit audio.
+ * Digital silence and dithered 16-bit silence (random +-1 LSB, which peaks at -98 to -112 dB in these
+ * terms) are caught, while quiet recordings pass with a wide margin (white noise at -60 dBFS rms peaks
+ * at -64 dB with a 256-point STFT, -74 dB with 2048 points, -80 dB with the default constant-Q).
+ */
+export const SILENCE_DB = -90;
+
+const fullScalePeaks = new Map<string, number>();
+
+/**
+ * The peak magnitude of a full-scale sine in the middle of the transform's range (cached per
+ * analysis): the reference of {@link SILENCE_DB}.
+ *
+ * @param cfg Feature configuration (only the transform matters).
+ */
+export function fullScalePeak(cfg: FeatureConfig): number {
+  const key = analysisHash(cfg.transform);
+  let peak = fullScalePeaks.get(key);
+  if (peak === undefined) {
+    const t = cfg.transform;
+    const sr = t.sampleRate;
+    const f = t.kind === 'cqt' ? t.fmin * 2 ** (t.nBins / t.binsPerOctave / 2) : sr / 8;
+    const x = new Float32Array(Math.max(Math.round(sr / 2), t.kind === 'stft' ? 4 * t.nFft : 0));
+    for (let i = 0; i < x.length; i++) x[i] = Math.sin((2 * Math.PI * f * i) / sr);
+    const mag = analyzeMagnitudes(x, { transform: t, scaling: 'linear' });
+    peak = 0;
+    for (let i = 0; i < mag.data.length; i++) if (mag.data[i] > peak) peak = mag.data[i];
+    fullScalePeaks.set(key, peak);
+  }
+  return peak;
+}
+
+/** A duration for messages: whole seconds from 10 s, two significant digits below. */
+function formatSeconds(s: number): string {
+  return s >= 10 ? s.toFixed(0) : String(Number(s.toPrecision(2)));
+}
+
 /** Options of {@link loadDataset}. */
 export interface LoadDatasetOptions {
   /** Share of files used for validation, in [0, 1); default 0.1. See {@link splitByFile}. */
@@ -224,6 +271,11 @@ export interface LoadDatasetOptions {
   threads?: number;
   /** Least audio (seconds, not in the cache) worth starting threads for; default {@link PARALLEL_MIN_SECONDS} of the transform. */
   parallelMinSeconds?: number;
+  /**
+   * Fewest training frames the dataset must give (default 1). With fewer, {@link loadDataset} refuses
+   * the dataset with a one-line error saying how many frames and seconds it has and how many are needed.
+   */
+  minTrainFrames?: number;
   /**
    * The analysis function, default {@link analyzeMagnitudes}. Replaceable so
    * callers (and tests) can observe or instrument the analysis; it must
@@ -281,7 +333,10 @@ export interface LoadedDataset {
  * @param cfg Feature configuration (transform and scaling).
  * @param opts See {@link LoadDatasetOptions}.
  * @returns The frame sets, the file list, the skipped files and one warning line.
- * @throws UserError when the folder is missing or holds no readable audio.
+ * @throws UserError when the folder is missing, holds no readable audio, gives fewer training frames
+ *   than `opts.minTrainFrames` or is silent throughout (below {@link SILENCE_DB}); what the refused
+ *   run wrote to the feature cache is removed again ({@link FeatureCache.discard}), and without readable
+ *   audio no cache folder is created at all.
  */
 export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDatasetOptions = {}): Promise<LoadedDataset> {
   const validationFraction = opts.validationFraction ?? 0.1;
@@ -289,17 +344,26 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
   const analyzer = opts.analyzer ?? analyzeMagnitudes;
   // Validate the split fraction before any slow work.
   splitByFile([], validationFraction, seed);
+  const minTrainFrames = opts.minTrainFrames ?? 1;
+  if (!Number.isInteger(minTrainFrames) || minTrainFrames < 1) throw new RangeError(`loadDataset: minTrainFrames must be a positive integer, got ${minTrainFrames}`);
   const scan = await scanDataset(dir);
   const skipped: SkippedFile[] = [...scan.skipped];
+  const noAudio = () => {
+    const why = skipped.length ? ` (${skipped.length} unreadable: ${skipped[0].reason}${skipped.length > 1 ? ', ...' : ''})` : '';
+    return new UserError(`dataset ${dir} holds no readable audio files${why}; add WAV, FLAC, MP3 or OGG files to it`);
+  };
+  // Nothing to analyse: refuse before a cache folder is chosen, so none is created in the user's folder.
+  if (scan.length === 0) throw noAudio();
   const cacheDir = opts.cacheDir === false ? null : opts.cacheDir !== undefined ? resolve(opts.cacheDir) : defaultCacheDir(dir);
-  let cache: FeatureCache | null = null;
-  if (cacheDir) {
-    try {
-      cache = new FeatureCache(cacheDir);
-    } catch (e) {
-      throw new UserError(`feature cache folder ${cacheDir} cannot be created (${(e as NodeJS.ErrnoException).code ?? oneLineReason(e)}); choose another cache folder`);
-    }
+  if (cacheDir && opts.cacheDir !== undefined && !canCreateDir(cacheDir)) {
+    throw new UserError(`feature cache folder ${cacheDir} cannot be created or written; choose another cache folder`);
   }
+  const cache: FeatureCache | null = cacheDir ? new FeatureCache(cacheDir) : null;
+  /** Refuse the dataset: take back what this run wrote to the cache, then throw. */
+  const refuse = async (e: UserError): Promise<never> => {
+    await cache?.discard();
+    throw e;
+  };
   const analysis = analysisHash(cfg.transform);
 
   const totalSeconds = scan.reduce((s, f) => s + f.duration, 0);
@@ -374,10 +438,7 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
   }
   const loaded = scan.flatMap((file, i) => (results[i] ? [{ file, mag: results[i]!.mag, cached: results[i]!.cached }] : []));
 
-  if (loaded.length === 0) {
-    const why = skipped.length ? ` (${skipped.length} unreadable: ${skipped[0].reason}${skipped.length > 1 ? ', ...' : ''})` : '';
-    throw new UserError(`dataset ${dir} holds no readable audio files${why}; add WAV, FLAC, MP3 or OGG files to it`);
-  }
+  if (loaded.length === 0) await refuse(noAudio());
   // Split the files that loaded, so that both sets are non-empty whenever two files or more are readable.
   const validationSet = splitByFile(
     loaded.map((l) => l.file.relPath),
@@ -386,6 +447,38 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
   );
   const trainFiles = loaded.filter((l) => !validationSet.has(l.file.relPath));
   const valFiles = loaded.filter((l) => validationSet.has(l.file.relPath));
+
+  // Too little to train on, or nothing but silence: refuse (see the module comment).
+  const frameCount = (part: typeof loaded) => part.reduce((n, l) => n + l.mag.frames, 0);
+  const audioSeconds = (part: typeof loaded) => part.reduce((n, l) => n + l.file.duration, 0);
+  const trainFrameCount = frameCount(trainFiles);
+  if (trainFrameCount < minTrainFrames) {
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    const neededSeconds = (minTrainFrames * cfg.transform.hop) / cfg.transform.sampleRate;
+    const held = valFiles.length
+      ? `, or hold out fewer files for validation (--validation; ${plural(frameCount(valFiles), 'frame')} in ${plural(valFiles.length, 'file')} are held out now)`
+      : '';
+    await refuse(
+      new UserError(
+        `dataset ${dir} is too small to train on: its training set has ${plural(trainFrameCount, 'frame')} ` +
+          `(${plural(trainFiles.length, 'file')}, ${formatSeconds(audioSeconds(trainFiles))} s of audio) but training needs at least ${plural(minTrainFrames, 'frame')} ` +
+          `(about ${formatSeconds(neededSeconds)} s of audio); add more or longer audio files${held}`,
+      ),
+    );
+  }
+  let peak = 0;
+  for (const l of loaded) {
+    const d = l.mag.data;
+    for (let i = 0; i < d.length; i++) if (d[i] > peak) peak = d[i];
+  }
+  if (peak < fullScalePeak(cfg) * 10 ** (SILENCE_DB / 20)) {
+    await refuse(
+      new UserError(
+        `dataset ${dir} is silent: its ${loaded.length === 1 ? 'file' : `${loaded.length} files`} (${formatSeconds(audioSeconds(loaded))} s of audio) ` +
+          `${loaded.length === 1 ? 'holds' : 'hold'} nothing louder than ${SILENCE_DB} dBFS, so there is no timbre to learn; add recordings with sound to it`,
+      ),
+    );
+  }
   const files: LoadedFile[] = [];
   const concat = (part: typeof loaded, split: LoadedFile['split']): FrameSet => {
     const frames = part.reduce((n, l) => n + l.mag.frames, 0);

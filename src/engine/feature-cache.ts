@@ -29,12 +29,18 @@
  * (wrong magic, bad JSON, other path/hash/fingerprint, wrong length, checksum
  * mismatch) is treated as a miss: it is re-analysed and overwritten, never
  * trusted. Entries are written atomically (temporary file + rename).
+ *
+ * **Leaving no trace.** The cache folder is created by the first entry written,
+ * not before, so a run that writes nothing (a dataset without readable audio)
+ * creates nothing. A run that refuses its dataset after analysing it calls
+ * {@link FeatureCache.discard}, which removes the entries it wrote and the
+ * folders it created.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { accessSync, statSync, constants as fsConstants } from 'node:fs';
+import { mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Magnitudes } from '../dsp/types.ts';
 import { writeFileAtomicAsync } from '../io/atomic.ts';
 
@@ -89,13 +95,33 @@ function sameFingerprint(a: FileFingerprint, b: unknown): boolean {
   return o.size === a.size && o.mtimeMs === a.mtimeMs && o.ino === a.ino && o.edgeHash === a.edgeHash;
 }
 
-function isWritableDir(dir: string): boolean {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, fsConstants.W_OK);
-    return true;
-  } catch {
-    return false;
+/**
+ * True when `dir` is a writable folder, or does not exist but can be created: its nearest existing
+ * ancestor is a writable folder. Nothing is created.
+ *
+ * @param dir Folder path.
+ */
+export function canCreateDir(dir: string): boolean {
+  let d = resolve(dir);
+  for (;;) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') return false;
+      const parent = dirname(d);
+      if (parent === d) return false;
+      d = parent;
+      continue;
+    }
+    if (!st.isDirectory()) return false;
+    try {
+      accessSync(d, fsConstants.W_OK | fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -112,15 +138,17 @@ export function userCacheDir(): string {
  * Choose the cache folder of a dataset: `<dataset>/.lts-cache/` when it can
  * be created and written (so the cache travels with the dataset and is
  * deleted with it), otherwise {@link userCacheDir} (read-only datasets).
+ * Nothing is created here: {@link FeatureCache} creates the folder when it
+ * writes the first entry.
  *
  * @param datasetDir The dataset folder.
- * @returns An existing, writable folder, or null when neither can be written.
+ * @returns A writable folder, or one that can be created ({@link canCreateDir}), or null when neither can be written.
  */
 export function defaultCacheDir(datasetDir: string): string | null {
   const local = join(resolve(datasetDir), '.lts-cache');
-  if (isWritableDir(local)) return local;
+  if (canCreateDir(local)) return local;
   const user = userCacheDir();
-  return isWritableDir(user) ? user : null;
+  return canCreateDir(user) ? user : null;
 }
 
 /** Counters of one cache's use, for progress displays and tests. */
@@ -146,13 +174,16 @@ export class FeatureCache {
   readonly dir: string;
   /** Use counters since construction. */
   readonly stats: CacheStats = { hits: 0, misses: 0, invalid: 0, writes: 0, writeErrors: 0 };
+  /** Entries written by this instance (absolute paths), for {@link discard}. */
+  private readonly written = new Set<string>();
+  /** The outermost folder this instance created (the cache folder or an ancestor), or null. */
+  private created: string | null = null;
 
   /**
-   * @param dir Cache folder; created (with parents) if missing.
+   * @param dir Cache folder; created (with parents) when the first entry is written, not before.
    */
   constructor(dir: string) {
     this.dir = resolve(dir);
-    mkdirSync(this.dir, { recursive: true });
   }
 
   /**
@@ -203,12 +234,38 @@ export class FeatureCache {
    */
   async put(audioPath: string, analysis: string, fingerprint: FileFingerprint, mag: Magnitudes): Promise<boolean> {
     try {
-      await writeFileAtomicAsync(this.entryPath(audioPath, analysis), encodeEntry(resolve(audioPath), analysis, fingerprint, mag));
+      const made = await mkdir(this.dir, { recursive: true });
+      if (made !== undefined && this.created === null) this.created = made;
+      const path = this.entryPath(audioPath, analysis);
+      await writeFileAtomicAsync(path, encodeEntry(resolve(audioPath), analysis, fingerprint, mag));
+      this.written.add(path);
       this.stats.writes++;
       return true;
     } catch {
       this.stats.writeErrors++;
       return false;
+    }
+  }
+
+  /**
+   * Take back what this instance wrote: remove its entries, then the folders it created (from the
+   * cache folder up to the outermost one it made) when they are empty. Entries it did not write are
+   * kept (one it rewrote was stale, and goes). Best effort: failures are ignored (a leftover entry is
+   * only a cache entry).
+   */
+  async discard(): Promise<void> {
+    for (const path of this.written) await rm(path, { force: true }).catch(() => undefined);
+    this.written.clear();
+    if (this.created === null) return;
+    const top = this.created;
+    this.created = null;
+    for (let d = this.dir; ; d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return; // not empty (someone else's files) or already gone
+      }
+      if (d === top || dirname(d) === d) return;
     }
   }
 }

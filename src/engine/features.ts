@@ -32,12 +32,22 @@ export const ANALYSIS_VERSION = 1;
  *
  * @param cfg `{ kind: 'stft', sampleRate, nFft, hop }` or `{ kind: 'cqt', sampleRate, hop, binsPerOctave, nBins, fmin }`.
  * @returns The STFT (`src/dsp/stft.ts`) or rasterized constant-Q transform (`src/dsp/cqt.ts`).
- * @throws UserError for an unknown `kind`.
+ * @throws UserError (one line, with the fix) for an unknown `kind` or settings the transform cannot
+ *   compute (e.g. an STFT size that is not a supported FFT size).
  */
 export function transformFor(cfg: TransformConfig): Transform {
   switch (cfg.kind) {
     case 'stft':
-      return stftTransform(cfg);
+      try {
+        return stftTransform(cfg);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        const why = (e instanceof Error ? e.message : String(e)).replace(/^stft: /, '').replace(/\s*[\r\n]+\s*/g, ' ');
+        throw new UserError(
+          `unusable STFT settings (nFft ${String(cfg.nFft)}, hop ${String(cfg.hop)}, sampleRate ${String(cfg.sampleRate)}): ${why}; use the settings the model was trained with, or retrain it with supported ones`,
+          { cause: e },
+        );
+      }
     case 'cqt':
       return cqtTransform(cfg);
     default:

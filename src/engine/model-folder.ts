@@ -19,19 +19,28 @@
  * which {@link loadModelFolder} refuses with a clear message; never a silently wrong model.
  *
  * **Errors.** Every problem a user can cause (wrong path, a damaged or foreign folder, a folder from a
- * newer program) raises a one-line {@link ModelFolderError} naming the file and the fix.
+ * newer program, a hand-edited `config.json` with a wrong type, an out-of-range value or settings that
+ * contradict each other, weights holding NaN or infinite values) raises a one-line
+ * {@link ModelFolderError} naming the file (and the field or tensor) and the fix.
+ *
+ * **Finite weights.** A model whose training diverged has NaN or infinite weights; it would load and
+ * render near-silence. {@link saveModelFolder} refuses to write such weights (or optimizer moments) and
+ * {@link loadModelFolder} refuses to read them, both with a {@link NonFiniteWeightsError}; the check
+ * is one pass over the float32 data.
  *
  * Call `initBackend()` from `./backend.ts` before loading.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat, mkdir, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import os from 'node:os';
 import { UserError } from '../io/errors.ts';
 import { writeFileAtomicAsync } from '../io/atomic.ts';
 import { TimbreVae, type NamedWeights, type OptimizerState } from './vae.ts';
 import type { ModelConfig } from './types.ts';
+import type { CqtConfig } from '../dsp/types.ts';
+import { cqtTransform } from '../dsp/cqt.ts';
 
 /** The model folder format version this program writes and reads. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -75,6 +84,64 @@ export class ModelFolderError extends UserError {
     this.path = path;
   }
 }
+
+/**
+ * Weights (or optimizer moments) holding NaN or infinite values: a model whose training diverged.
+ * Raised by {@link saveModelFolder} (nothing is written) and {@link loadModelFolder}.
+ */
+export class NonFiniteWeightsError extends ModelFolderError {
+  /** Name of the first tensor holding a non-finite value, e.g. `decoder/output/bias`. */
+  readonly tensor: string;
+  /** How many values of that tensor are NaN or infinite. */
+  readonly count: number;
+  /** Whether a save refused the weights (nothing written) or a load found them in the folder. */
+  readonly operation: 'save' | 'load';
+
+  /**
+   * @param path The folder (on save) or data file (on load) the weights belong to.
+   * @param bad The first tensor with non-finite values, as found by {@link findNonFinite}.
+   * @param operation `save` or `load`.
+   * @param fix One line: what to do about it.
+   */
+  constructor(path: string, bad: NonFiniteTensor, operation: 'save' | 'load', fix: string) {
+    super(path, `tensor "${bad.name}" holds ${bad.count} NaN or infinite value${bad.count === 1 ? '' : 's'} (of ${bad.length}); ${fix}`);
+    this.name = 'NonFiniteWeightsError';
+    this.tensor = bad.name;
+    this.count = bad.count;
+    this.operation = operation;
+  }
+}
+
+/** A tensor found by {@link findNonFinite}. */
+export interface NonFiniteTensor {
+  /** Tensor name. */
+  name: string;
+  /** Number of NaN or infinite values in it. */
+  count: number;
+  /** Number of values in it. */
+  length: number;
+}
+
+/**
+ * The first tensor holding NaN or ±Infinity.
+ *
+ * @param tensors Named float32 tensors (weights or optimizer moments).
+ * @returns The first tensor (in the given order) with non-finite values and how many it has, or null
+ *   when every value is finite.
+ */
+export function findNonFinite(tensors: NamedWeights): NonFiniteTensor | null {
+  for (const t of tensors) {
+    const d = t.data;
+    let count = 0;
+    // x - x is 0 for every finite x and NaN for NaN and ±Infinity.
+    for (let i = 0; i < d.length; i++) if (d[i] - d[i] !== 0) count++;
+    if (count > 0) return { name: t.name, count, length: d.length };
+  }
+  return null;
+}
+
+/** What to do about a model with non-finite weights (when loading it). */
+const BROKEN_MODEL_FIX = 'the model is broken (e.g. its training diverged): retrain it with a lower learning rate (--lr), or use an earlier checkpoint of its run';
 
 /** Manifest entry of one tensor in a `.bin` file. */
 interface TensorEntry {
@@ -198,17 +265,24 @@ export function weightsChecksum(dir: string): string {
  * @param dir Folder to write; created (with parents) if missing. Existing model files are replaced
  *   file by file, other files in it (e.g. a `checkpoint/` subfolder or audio examples) are left alone.
  * @param opts Config, model and optionally history, optimizer state and trainer position.
- * @throws Error if `opts.vae` does not have the network of `opts.config`; fs errors (disk full,
- *   permissions) are re-thrown as they come, with the destination keeping its previous files.
+ * @throws NonFiniteWeightsError (before anything is written, so the folder keeps its previous files)
+ *   when a weight or optimizer moment is NaN or infinite; Error if `opts.vae` does not have the network
+ *   of `opts.config`; fs errors (disk full, permissions) are re-thrown as they come, with the
+ *   destination keeping its previous files.
  */
 export async function saveModelFolder(dir: string, opts: SaveModelOptions): Promise<void> {
   const { vae } = opts;
   if (!sameNetwork(vae.config, opts.config.network)) {
     throw new Error(`saveModelFolder: the model's network ${JSON.stringify(vae.config)} differs from config.network ${JSON.stringify(opts.config.network)}`);
   }
+  const named = vae.getWeights();
+  const bad = findNonFinite(named) ?? (opts.optimizer ? findNonFinite(opts.optimizer.moments) : null);
+  if (bad) {
+    throw new NonFiniteWeightsError(dir, bad, 'save', 'not saved, the folder keeps its previous files; the model is broken (its training diverged): train with a lower learning rate (--lr)');
+  }
   await mkdir(dir, { recursive: true });
   const config: ModelConfig = { ...opts.config, formatVersion: MODEL_FORMAT_VERSION };
-  const weights = packTensors(vae.getWeights());
+  const weights = packTensors(named);
   const weightsSha = sha256(weights.bytes);
   const weightsManifest: WeightsManifest = {
     format: 'lts-weights', formatVersion: MODEL_FORMAT_VERSION, dtype: 'float32', byteOrder: 'little',
@@ -257,6 +331,19 @@ async function looksLikeOriginalLtsRun(dir: string): Promise<boolean> {
   return (await hasH5(dir)) || (await hasH5(join(dir, 'model')));
 }
 
+/** The error for a model file that exists but cannot be read (a folder in its place, no permission, an I/O error). */
+function unreadable(path: string, e: unknown): ModelFolderError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = (e as Error).message;
+  if (code === 'EISDIR') {
+    return new ModelFolderError(path, `is a folder, not a file (${why}); put the model's file there (restore the folder from a copy) or retrain`, { cause: e });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ModelFolderError(path, `cannot read (${why}); give yourself read permission (chmod u+r) or restore it from a copy`, { cause: e });
+  }
+  return new ModelFolderError(path, `cannot read (${why}); check the disk and restore the file from a copy, or retrain`, { cause: e });
+}
+
 async function readJson(dir: string, name: string, what: string): Promise<unknown> {
   const path = join(dir, name);
   let text: string;
@@ -266,7 +353,7 @@ async function readJson(dir: string, name: string, what: string): Promise<unknow
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ModelFolderError(dir, `missing ${name} (${what}); the folder is incomplete: save it again, or retrain`);
     }
-    throw new ModelFolderError(path, `cannot read (${(e as Error).message})`, { cause: e });
+    throw unreadable(path, e);
   }
   try {
     return JSON.parse(text);
@@ -287,7 +374,7 @@ async function readBin(dir: string, file: string, byteLength: number, sha: strin
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ModelFolderError(dir, `missing ${file} (named in ${manifestName}); the folder is incomplete: save it again, or retrain`);
     }
-    throw new ModelFolderError(path, `cannot read (${(e as Error).message})`, { cause: e });
+    throw unreadable(path, e);
   }
   if (bytes.length !== byteLength) {
     throw new ModelFolderError(path, `${bytes.length < byteLength ? 'truncated' : 'has the wrong size'} (${bytes.length} bytes, ${manifestName} expects ${byteLength}); the save was interrupted or the file was damaged: restore it or retrain`);
@@ -322,8 +409,64 @@ function checkEntries(path: string, entries: unknown, expected: { name: string; 
   });
 }
 
-function checkConfig(dir: string, raw: unknown): ModelConfig {
-  const path = join(dir, 'config.json');
+/** What to do about a field of `config.json` that is wrong (the model was trained with the right value). */
+const CONFIG_FIX = 'set it back to the value the model was trained with, or retrain (or re-import) the model';
+
+/** Limits of a model configuration: those of `lts train`, and what one process can hold. */
+const CONFIG_LIMITS = {
+  sampleRate: [1000, 768_000],
+  nFft: [2, 65_536],
+  cqtHop: [1, 65_536],
+  binsPerOctave: [1, 1024],
+  nBins: [4, 16_384],
+  hidden: [1, 65_536],
+  latent: [1, 4096],
+  batchSize: [1, 1 << 20],
+  /** Most float32 weights a network may have (1 GiB). */
+  weights: 1 << 28,
+} as const;
+
+/** A value as shown in a message: JSON, with strings marked as such (they often stand for numbers). */
+function showValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (typeof v === 'string') return `${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)} (a string)`;
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > 60 ? json.slice(0, 60) + '…' : json;
+}
+
+/** True for 2^a 3^b 5^c (the hop sizes the constant-Q transform's FFTs support). */
+function is235(n: number): boolean {
+  for (const p of [2, 3, 5]) while (n % p === 0) n /= p;
+  return n === 1;
+}
+
+/** Number of float32 weights of a network (Dense layers of the encoder, the two latent heads and the decoder). */
+function weightCount(net: ModelConfig['network']): number {
+  const enc = [net.inputBins, ...net.hidden];
+  const dec = [net.latent, ...[...net.hidden].reverse(), net.inputBins];
+  let n = 0;
+  for (let i = 1; i < enc.length; i++) n += (enc[i - 1] + 1) * enc[i];
+  n += 2 * (enc[enc.length - 1] + 1) * net.latent;
+  for (let i = 1; i < dec.length; i++) n += (dec[i - 1] + 1) * dec[i];
+  return n;
+}
+
+/**
+ * Check a parsed `config.json` of a model folder: the format version, the type and range of every
+ * setting (transform, scaling, network, training, meta) and their consistency (the network's
+ * `inputBins` must equal the transform's bins per frame; a constant-Q transform must be one this
+ * program can build).
+ *
+ * The STFT size is checked as a number (an even integer within range), not for FFT support: the STFT
+ * itself refuses sizes it cannot compute, with a one-line error, when it is built.
+ *
+ * @param raw The parsed JSON.
+ * @param path The `config.json` path, named in every message.
+ * @returns The configuration, typed.
+ * @throws ModelFolderError (one line: the file, the field, its value, what it must be and the fix).
+ */
+export function validateModelConfig(raw: unknown, path: string): ModelConfig {
+  const dir = dirname(path);
   if (!isObject(raw)) throw new ModelFolderError(path, 'is not an lts model config (not a JSON object); pass a folder written by `lts train`');
   const v = raw.formatVersion;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
@@ -335,7 +478,92 @@ function checkConfig(dir: string, raw: unknown): ModelConfig {
   if (!isObject(raw.network) || !isObject(raw.training) || !isObject(raw.features)) {
     throw new ModelFolderError(path, 'lacks network, training or features settings; the file is damaged: restore it or retrain');
   }
-  if (typeof raw.training.seed !== 'number') throw new ModelFolderError(path, 'training.seed is missing; the file is damaged: restore it or retrain');
+  const fail = (field: string, value: unknown, need: string): never => {
+    throw new ModelFolderError(path, `${field} is ${showValue(value)}, but must be ${need}; ${CONFIG_FIX}`);
+  };
+  const object = (o: Record<string, unknown>, key: string, field: string, need: string): Record<string, unknown> => {
+    const x = o[key];
+    return isObject(x) ? x : fail(field, x, need);
+  };
+  const int = (o: Record<string, unknown>, key: string, field: string, lo: number, hi: number, hint = ''): number => {
+    const x = o[key];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
+      fail(field, x, `an integer from ${lo} to ${hi === Number.MAX_SAFE_INTEGER ? 'any size' : hi}${hint}`);
+    }
+    return x as number;
+  };
+  const real = (o: Record<string, unknown>, key: string, field: string, need: string, ok: (x: number) => boolean): number => {
+    const x = o[key];
+    if (typeof x !== 'number' || !Number.isFinite(x) || !ok(x)) fail(field, x, need);
+    return x as number;
+  };
+  const oneOf = (o: Record<string, unknown>, key: string, field: string, options: readonly string[]): void => {
+    if (typeof o[key] !== 'string' || !options.includes(o[key] as string)) fail(field, o[key], `one of ${options.map((x) => JSON.stringify(x)).join(', ')}`);
+  };
+  const L = CONFIG_LIMITS;
+
+  // Features: the transform and the scaling.
+  const features = raw.features;
+  const t = object(features, 'transform', 'features.transform', 'an object { kind, sampleRate, ... }');
+  oneOf(t, 'kind', 'features.transform.kind', ['stft', 'cqt']);
+  const sampleRate = int(t, 'sampleRate', 'features.transform.sampleRate', L.sampleRate[0], L.sampleRate[1], ' (Hz, e.g. 44100)');
+  let bins: number;
+  let transformText: string;
+  if (t.kind === 'stft') {
+    const nFft = int(t, 'nFft', 'features.transform.nFft', L.nFft[0], L.nFft[1], ', even (e.g. 2048)');
+    if (nFft % 2 !== 0) fail('features.transform.nFft', nFft, 'even (e.g. 2048)');
+    int(t, 'hop', 'features.transform.hop', 1, nFft / 2, ` (at most nFft/2, e.g. ${Math.max(1, nFft / 8)})`);
+    bins = nFft / 2 + 1;
+    transformText = `the STFT with nFft ${nFft}`;
+  } else {
+    const hop = int(t, 'hop', 'features.transform.hop', L.cqtHop[0], L.cqtHop[1], ' of the form 2^a*3^b*5^c (e.g. 128)');
+    if (!is235(hop)) fail('features.transform.hop', hop, 'of the form 2^a*3^b*5^c (e.g. 128)');
+    int(t, 'binsPerOctave', 'features.transform.binsPerOctave', L.binsPerOctave[0], L.binsPerOctave[1], ' (e.g. 48)');
+    const nBins = int(t, 'nBins', 'features.transform.nBins', L.nBins[0], L.nBins[1], ' (e.g. 384)');
+    real(t, 'fmin', 'features.transform.fmin', `a frequency in Hz above 0 and below half the sample rate (${sampleRate / 2}), e.g. 32.703`, (x) => x > 0 && x < sampleRate / 2);
+    try {
+      bins = cqtTransform(t as unknown as CqtConfig).bins;
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).replace(/^cqt: /, '').replace(/\s*[\r\n]+\s*/g, ' ');
+      throw new ModelFolderError(path, `features.transform is not a usable constant-Q transform (${why}); ${CONFIG_FIX}`, { cause: e });
+    }
+    transformText = `the constant-Q transform with nBins ${nBins}`;
+  }
+  oneOf(features, 'scaling', 'features.scaling', ['linear', 'log']);
+
+  // Network.
+  const net = raw.network;
+  const inputBins = int(net, 'inputBins', 'network.inputBins', 1, Number.MAX_SAFE_INTEGER);
+  const hidden = net.hidden;
+  if (!Array.isArray(hidden) || hidden.length > 64) fail('network.hidden', hidden, 'a list of at most 64 layer widths, e.g. [2048]');
+  (hidden as unknown[]).forEach((_, i) => int(hidden as unknown as Record<string, unknown>, String(i), `network.hidden[${i}]`, L.hidden[0], L.hidden[1]));
+  const latent = int(net, 'latent', 'network.latent', L.latent[0], L.latent[1]);
+  oneOf(net, 'outputActivation', 'network.outputActivation', ['relu', 'linear']);
+  if (inputBins !== bins) {
+    throw new ModelFolderError(path, `network.inputBins is ${inputBins}, but ${transformText} in features.transform gives ${bins} bins per frame; the two must agree: ${CONFIG_FIX.replace(/^set it/, 'set the changed field')}`);
+  }
+  const weights = weightCount({ inputBins, hidden: hidden as number[], latent, outputActivation: 'relu' });
+  if (weights > L.weights) {
+    throw new ModelFolderError(path, `network (hidden ${showValue(hidden)}, latent ${latent}) needs ${weights} weights, more than the ${L.weights} this lts can hold; ${CONFIG_FIX}`);
+  }
+
+  // Training settings (used when a run resumes from this folder).
+  const tr = raw.training;
+  int(tr, 'seed', 'training.seed', 0, 2 ** 32 - 1);
+  int(tr, 'batchSize', 'training.batchSize', L.batchSize[0], L.batchSize[1], ' (e.g. 64)');
+  int(tr, 'epochs', 'training.epochs', 0, Number.MAX_SAFE_INTEGER);
+  int(tr, 'patience', 'training.patience', 1, Number.MAX_SAFE_INTEGER);
+  int(tr, 'checkpointEvery', 'training.checkpointEvery', 1, Number.MAX_SAFE_INTEGER);
+  real(tr, 'learningRate', 'training.learningRate', 'a number >= 0 (e.g. 0.0001)', (x) => x >= 0);
+  real(tr, 'beta', 'training.beta', 'a number >= 0 (e.g. 0.0005)', (x) => x >= 0);
+
+  // Provenance: free-form, but an object; the validation share is reused on resume.
+  if (raw.meta !== undefined) {
+    const meta = object(raw, 'meta', 'meta', 'an object (or absent)');
+    if (meta.validationFraction !== undefined) {
+      real(meta, 'validationFraction', 'meta.validationFraction', 'a number from 0 to below 1 (e.g. 0.1)', (x) => x >= 0 && x < 1);
+    }
+  }
   return raw as unknown as ModelConfig;
 }
 
@@ -348,9 +576,11 @@ function checkConfig(dir: string, raw: unknown): ModelConfig {
  * @returns Config, a ready {@link TimbreVae} (owned by the caller), history (null if absent) and, on request,
  *   the optimizer state.
  * @throws ModelFolderError (one line, naming the file and the fix) for: a missing folder, a missing
- *   file, truncated or corrupt data (size or sha256 mismatch), JSON syntax errors, a folder written by a
- *   newer lts, a folder that is not an lts model (including an original Python LTS run, for which it
- *   suggests `lts import`), and files that do not belong together.
+ *   or unreadable file, truncated or corrupt data (size or sha256 mismatch), JSON syntax errors, a folder
+ *   written by a newer lts, a folder that is not an lts model (including an original Python LTS run, for
+ *   which it suggests `lts import`), a `config.json` with a bad setting ({@link validateModelConfig}),
+ *   files that do not belong together, and (as {@link NonFiniteWeightsError}) weights or optimizer
+ *   moments holding NaN or infinite values.
  */
 export async function loadModelFolder(dir: string, opts: { withOptimizer?: boolean } = {}): Promise<LoadedModel> {
   let st;
@@ -368,7 +598,7 @@ export async function loadModelFolder(dir: string, opts: { withOptimizer?: boole
       throw new ModelFolderError(dir, 'is not an lts model folder (no config.json, weights.json or weights.bin); pass a folder written by `lts train`');
     }
   }
-  const config = checkConfig(dir, await readJson(dir, 'config.json', 'the model configuration'));
+  const config = validateModelConfig(await readJson(dir, 'config.json', 'the model configuration'), join(dir, 'config.json'));
   let vae: TimbreVae;
   try {
     vae = TimbreVae.create(config.network, config.training.seed);
@@ -387,7 +617,10 @@ export async function loadModelFolder(dir: string, opts: { withOptimizer?: boole
     const manifest = wm as unknown as WeightsManifest;
     const bytes = await readBin(dir, manifest.file, manifest.byteLength, manifest.sha256, 'weights.json');
     const entries = checkEntries(wPath, manifest.weights, vae.weightSpecs(), bytes.length);
-    vae.setWeights(unpackTensors(bytes, entries));
+    const tensors = unpackTensors(bytes, entries);
+    const bad = findNonFinite(tensors);
+    if (bad) throw new NonFiniteWeightsError(join(dir, manifest.file), bad, 'load', BROKEN_MODEL_FIX);
+    vae.setWeights(tensors);
 
     let history: TrainHistory | null = null;
     if (await exists(join(dir, 'history.json'))) {
@@ -414,9 +647,14 @@ export async function loadModelFolder(dir: string, opts: { withOptimizer?: boole
       const obytes = await readBin(dir, o.file, o.byteLength, o.sha256, 'optimizer.json');
       const expected = ['m', 'v'].flatMap((suffix) => vae.weightSpecs().map((s) => ({ name: `${s.name}/${suffix}`, shape: s.shape })));
       const oEntries = checkEntries(oPath, o.tensors, expected, obytes.length);
+      const moments = unpackTensors(obytes, oEntries);
+      const badMoment = findNonFinite(moments);
+      if (badMoment) {
+        throw new NonFiniteWeightsError(join(dir, o.file), badMoment, 'load', 'the checkpoint is broken (its training diverged): start a new run with a lower learning rate (--lr)');
+      }
       result.optimizer = {
         algorithm: 'adam', learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, step: o.step,
-        moments: unpackTensors(obytes, oEntries),
+        moments,
       };
       try {
         // Validate now (throws on unsupported hyper-parameters) so callers get a ModelFolderError.

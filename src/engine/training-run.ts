@@ -19,6 +19,11 @@
  *   models, Fast Griffin-Lim for constant-Q models) -> WAV. Listening to these
  *   is the quickest check of what the model learned (Tatar et al. 2020 judge
  *   their models the same way).
+ *
+ * Weights are only ever written when every value is finite (`saveModelFolder`
+ * refuses others): a run whose weights or losses go NaN or infinite stops with
+ * one line naming the epoch and suggesting a lower learning rate, keeping the
+ * checkpoint written before.
  */
 import { defaultInferenceThreads } from './vae-helpers.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -34,7 +39,7 @@ import { defaultPhaseMethod } from './render-types.ts';
 import { VERSION } from '../version.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
 import { TimbreVae } from './vae.ts';
-import { MODEL_FORMAT_VERSION, type EpochRecord } from './model-folder.ts';
+import { MODEL_FORMAT_VERSION, NonFiniteWeightsError, validateModelConfig, type EpochRecord } from './model-folder.ts';
 import { train, type TrainProgress } from './trainer.ts';
 import { loadDataset, type DatasetProgress, type LoadedFile, type SkippedFile } from './dataset.ts';
 import type { CacheStats } from './feature-cache.ts';
@@ -55,6 +60,12 @@ export const TRAINING_DEFAULTS: Readonly<TrainingConfig> = Object.freeze({
   checkpointEvery: 10,
   seed: 0,
 });
+
+/**
+ * Fewest training frames a run accepts; it also needs at least one full batch. 64 frames are 0.37 s of
+ * audio with the default STFT (hop 256 at 44.1 kHz): less is not a sound to learn a timbre from.
+ */
+export const MIN_TRAINING_FRAMES = 64;
 
 /** The network shape without `inputBins`, which follows from the transform. */
 export type NetworkChoice = Omit<NetworkConfig, 'inputBins'>;
@@ -209,17 +220,40 @@ function readCheckpointHistory(runDir: string): EpochRecord[] {
   }
 }
 
-/** Read the configuration of the run to resume (from its checkpoint). */
+/**
+ * Read the configuration of the run to resume (from its checkpoint), checked like any model
+ * folder's ({@link validateModelConfig}).
+ */
 function readRunConfig(runDir: string): ModelConfig {
   const path = join(runDir, 'checkpoint', 'config.json');
   if (!existsSync(path)) throw new UserError(`${runDir}: no checkpoint to resume from (checkpoint/config.json is missing); start without --resume`);
+  let raw: unknown;
   try {
-    const c = JSON.parse(readFileSync(path, 'utf8')) as ModelConfig;
-    if (!c || typeof c !== 'object' || !c.features || !c.network || !c.training) throw new Error('incomplete');
-    return c;
-  } catch {
-    throw new UserError(`${path}: not a valid model configuration; start a new run with another --out`);
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).replace(/\s*[\r\n]+\s*/g, ' ');
+    throw new UserError(`${path}: not a readable model configuration (${why}); restore it, or start a new run with another --out`, { cause: e });
   }
+  return validateModelConfig(raw, path);
+}
+
+/**
+ * The error for weights that went NaN or infinite during training (the trainer's save refused them).
+ *
+ * @param e The refusal from `saveModelFolder` (operation `save`).
+ * @param epoch The epoch being trained when it happened.
+ * @param runDir The run folder.
+ * @param learningRate The learning rate used.
+ */
+function divergedError(e: NonFiniteWeightsError, epoch: number, runDir: string, learningRate: number): UserError {
+  const lower = Number((learningRate / 10).toPrecision(2));
+  const keep = existsSync(join(runDir, 'checkpoint', 'optimizer.json'))
+    ? `the last good checkpoint (${join(runDir, 'checkpoint')}) is kept: resume from it with a lower learning rate (--resume --lr ${lower})`
+    : `no checkpoint was written yet: start again with a lower learning rate (--lr ${lower})`;
+  return new UserError(
+    `training diverged at epoch ${epoch}: the weights became NaN or infinite (tensor "${e.tensor}"), so nothing of this epoch was saved; ${keep}`,
+    { cause: e },
+  );
 }
 
 /**
@@ -227,8 +261,13 @@ function readRunConfig(runDir: string): ModelConfig {
  *
  * @param opts See {@link RunTrainingOptions}.
  * @returns The outcome, also sent as the final `done` event.
- * @throws UserError (one line) for a bad dataset, a run folder that already
- *   holds something else, resume conflicts, or invalid settings.
+ * @throws UserError (one line) for a bad dataset (no readable audio, fewer
+ *   training frames than {@link MIN_TRAINING_FRAMES} or one batch, silence
+ *   only; the dataset folder is left as it was), a run folder that already
+ *   holds something else, resume conflicts, a damaged checkpoint, invalid
+ *   settings, or a training that diverges (a loss or the weights become NaN or
+ *   infinite: the error names the epoch and a lower learning rate, and the
+ *   last checkpoint written before stays as it was).
  */
 export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRunResult> {
   const emit = opts.onEvent ?? (() => {});
@@ -313,6 +352,8 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
     signal: opts.signal,
     // Files not in the feature cache are analysed on every core (up to 2) when there is enough audio.
     threads: defaultInferenceThreads(),
+    // At least one batch, and never a model of a few milliseconds of sound.
+    minTrainFrames: Math.max(MIN_TRAINING_FRAMES, config.training.batchSize),
     onProgress: (progress) => emit({ type: 'dataset-progress', progress }),
   });
   if (ds.train.bins !== config.network.inputBins)
@@ -343,21 +384,38 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
       const at = checkpointPosition(runDir);
       if (at) emit({ type: 'resume', epoch: at.epoch, step: at.step });
     }
-    const result = await train({
-      vae,
-      config,
-      train: ds.train,
-      validation: ds.validation.frames > 0 ? ds.validation : undefined,
-      runDir,
-      resume: opts.resume === true,
-      signal: opts.signal,
-      onProgress: (progress) => emit({ type: 'progress', progress }),
-      onEpoch: (record, info) => {
-        epochs.push(record);
-        writePlot(); // refreshed every epoch, so a long run can be watched
-        emit({ type: 'epoch', record, epochs: config.training.epochs, ...info });
-      },
-    });
+    let epochNow = 0;
+    let result: Awaited<ReturnType<typeof train>>;
+    try {
+      result = await train({
+        vae,
+        config,
+        train: ds.train,
+        validation: ds.validation.frames > 0 ? ds.validation : undefined,
+        runDir,
+        resume: opts.resume === true,
+        signal: opts.signal,
+        onProgress: (progress) => {
+          epochNow = progress.epoch;
+          emit({ type: 'progress', progress });
+        },
+        onEpoch: (record, info) => {
+          epochs.push(record);
+          writePlot(); // refreshed every epoch, so a long run can be watched
+          if (!Number.isFinite(record.loss) || (record.valLoss !== undefined && !Number.isFinite(record.valLoss))) {
+            // The weights are finite (the trainer could save them) but the losses are not: stop here.
+            const which = Number.isFinite(record.loss) ? `validation loss ${record.valLoss}` : `loss ${record.loss}`;
+            const lower = Number((config.training.learningRate / 10).toPrecision(2));
+            throw new UserError(`training diverged at epoch ${record.epoch} (${which}); resume from the checkpoint in ${join(runDir, 'checkpoint')} with a lower learning rate (--resume --lr ${lower}), or start again with it`);
+          }
+          emit({ type: 'epoch', record, epochs: config.training.epochs, ...info });
+        },
+      });
+    } catch (e) {
+      // A save refused weights that went NaN or infinite; a broken checkpoint found on resume keeps its own message.
+      if (e instanceof NonFiniteWeightsError && e.operation === 'save') throw divergedError(e, epochNow, runDir, config.training.learningRate);
+      throw e;
+    }
 
     // 5. Loss plot of the whole history (including epochs before a resume).
     epochs.splice(0, epochs.length, ...result.history.epochs);
