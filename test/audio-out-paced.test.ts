@@ -61,10 +61,11 @@ test('live stream: starving the device for 300 ms is counted as an underrun, and
 
 test('play + stop: a 5 s render stops within a fraction of a second and reports its position', async () => {
   const x = chirp(RATE, 5, 100, 200, 0.3);
-  const t0 = performance.now();
   const h = await fx.out.play(x, RATE);
   assert.equal(h.available, true, h.available ? '' : h.reason);
   if (!h.available) return;
+  // Timed from the open device: starting the output process can take seconds on a loaded machine.
+  const t0 = performance.now();
   await new Promise((r) => setTimeout(r, 600));
   const pos = h.position();
   assert.ok(pos > 0.1 && pos < 1.0, `position after 0.6 s: ${pos}`);
@@ -78,17 +79,19 @@ test('play + stop: a 5 s render stops within a fraction of a second and reports 
 
 test('a render plays in real time and position() advances to its duration', async () => {
   const x = chirp(RATE, 1, 400, 4000, 0.5);
-  const t0 = performance.now();
   const h = await fx.out.play(x, RATE);
   assert.equal(h.available, true);
   if (!h.available) return;
+  const t0 = performance.now(); // the device is open (see above)
   const seen: number[] = [];
   const timer = setInterval(() => seen.push(h.position()), 100);
   const r = await h.done;
   clearInterval(timer);
   const elapsed = (performance.now() - t0) / 1000;
   assert.equal(r.status, 'finished');
-  assert.ok(elapsed >= 0.95 && elapsed < 3, `1 s render took ${elapsed.toFixed(2)} s`);
+  // Paced, not written at once (unpaced, the file plugin takes a few ms); the lower bound allows for the reply that
+  // opened the device reaching this thread late on a loaded machine, after playback began.
+  assert.ok(elapsed >= 0.8 && elapsed < 3, `1 s render took ${elapsed.toFixed(2)} s`);
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1]);
   assert.equal(h.position(), 1);
   const cap = readFloatCapture(join(fx.dir, 'paced.raw'));

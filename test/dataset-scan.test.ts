@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { scanDataset, splitByFile, loadDataset } from '../src/engine/dataset.ts';
 import { UserError } from '../src/io/errors.ts';
 import type { FeatureConfig } from '../src/engine/types.ts';
@@ -199,4 +199,24 @@ test('loadDataset: fewer training frames than minTrainFrames is refused with the
   const exact = await loadDataset(dir, cfg, { cacheDir: false, validationFraction: 0, minTrainFrames: 207 });
   assert.equal(exact.train.frames, 207);
   await assert.rejects(loadDataset(dir, cfg, { cacheDir: false, minTrainFrames: 0 }), RangeError);
+});
+
+test('loadDataset: a cut-off file is used as far as it decodes and named in the one warning line, on one thread and on several', async () => {
+  const dir = tmpDir();
+  wav(join(dir, 'whole.wav'), tone(1, 44100, 220), 44100);
+  wav(join(dir, 'other.wav'), tone(1, 44100, 330), 44100);
+  // A recording cut off at 0.5 s: the header still promises 1 s.
+  const full = readFileSync(wav(join(dir, 'cut.wav'), tone(1, 44100, 440), 44100));
+  writeFileSync(join(dir, 'cut.wav'), full.subarray(0, 44 + 2 * 22050));
+  const cfg: FeatureConfig = { transform: { kind: 'stft', sampleRate: 44100, nFft: 256, hop: 64 }, scaling: 'linear' };
+  for (const threads of [1, 2]) {
+    const ds = await loadDataset(dir, cfg, { validationFraction: 0, cacheDir: false, threads, parallelMinSeconds: 0 });
+    assert.equal(ds.files.length, 3, `threads ${threads}`);
+    assert.equal(ds.analysisThreads, threads);
+    assert.equal(ds.files.find((f) => f.relPath === 'cut.wav')!.frames, 1 + Math.floor(22050 / 64), 'the half that is there');
+    assert.deepEqual(ds.skipped, []);
+    assert.ok(ds.warning && !ds.warning.includes('\n'), ds.warning ?? '');
+    assert.match(ds.warning!, /^used 1 damaged file as far as it decodes: .*cut\.wav: the file is cut off: its header promises 1\.00 s, it holds 0\.50 s/);
+    assert.doesNotMatch(ds.warning!, /whole\.wav|other\.wav/);
+  }
 });

@@ -308,3 +308,26 @@ after(() => {
   // The read-only folder must be writable again for the temporary fixture to be removable by anyone.
   if (fx && existsSync(join(fx.dir, 'readonly'))) chmodSync(join(fx.dir, 'readonly'), 0o755);
 });
+
+test('a cut-off input renders from what is there, with one warning line naming the file; --json lists it', () => {
+  const d = folder('cut-input');
+  const whole = readFileSync(fx.fileA);
+  const cut = join(d, 'cut.wav');
+  // Keep the header and 60 % of the float samples: the header still promises the whole length.
+  writeFileSync(cut, whole.subarray(0, Math.round(whole.length * 0.6) & ~3));
+  const args = render();
+  args[args.indexOf(fx.fileA)] = cut;
+  const r = lts('render', ...args, '--out', join(d, 'x.wav'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('lts render: warning: '));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /cut\.wav: the file is cut off: its header promises \d\.\d\d s, it holds \d\.\d\d s/);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.warnings, [warnings[0].slice('lts render: warning: '.length)]);
+  assert.ok(existsSync(join(d, 'x.wav')) && existsSync(join(d, 'x.json')));
+  // A healthy pair warns of nothing.
+  const ok = lts('render', ...render(), '--out', join(d, 'y.wav'), '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).warnings, []);
+  assert.doesNotMatch(ok.stderr, /warning/);
+});

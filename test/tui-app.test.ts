@@ -314,3 +314,20 @@ test('with an output device: the picker lists it, choosing it shows in the trans
   assert.ok(bytes >= 2 * 22050 * 2, `the device received at least 2 s of 16-bit audio (${bytes} bytes)`);
   unmount();
 });
+
+test('a cut-off file: the waveform shows what is there and the status line says the file is cut off, by its name', async () => {
+  const cutDir = join(root, 'cut-sounds');
+  mkdirSync(cutDir, { recursive: true });
+  const whole = join(cutDir, 'take.wav');
+  writeWav(whole, tone, SR);
+  // The recorder stopped at 1.2 s of 2 s: the header still promises 2 s.
+  writeFileSync(whole, readFileSync(whole).subarray(0, 44 + 2 * Math.round(1.2 * SR)));
+  const { press, frame, unmount } = mount(120, 30, { dataset: cutDir });
+  await until(frame, (s) => s.includes('no audio device'), 'the no-device notice', 30000);
+  await press(LEFT);
+  const f = await until(frame, (s) => s.includes('A  take.wav') && s.includes('cut off'), 'slot A and the warning');
+  assert.match(f, /take\.wav: the file is cut off: its header promises 2\.00 s, it holds 1\.20 s/);
+  assert.ok(!f.includes(cutDir), 'named by its file name, not its full path');
+  assert.match(f, /A  take\.wav +0\.00 s–1\.20 s/);
+  unmount();
+});

@@ -377,6 +377,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
         : undefined;
     const res = await renderer.render(params, target, { onProgress: progress });
     if (bar_) process.stderr.write('\r\x1b[K');
+    for (const w of res.warnings) process.stderr.write(`lts render: warning: ${w}\n`);
     const total = Object.values(res.timings).reduce((s, x) => s + x, 0);
     const seconds = res.samples.length / res.sampleRate;
     if (v.json) {
@@ -394,6 +395,7 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
           timings: res.timings,
           total,
           realTimeFactor: total / seconds,
+          warnings: res.warnings,
         }),
       );
     } else {

@@ -28,7 +28,7 @@ export async function analyseOnThreads<T extends { path: string }>(
   cfg: FeatureConfig,
   helpers: number,
   local: (item: T) => Promise<void>,
-  remote: (item: T, result: { mag: Magnitudes } | { error: Error }) => Promise<void>,
+  remote: (item: T, result: { mag: Magnitudes; warnings: string[] } | { error: Error }) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   const queue = [...items];
@@ -83,7 +83,7 @@ export async function analyseOnThreads<T extends { path: string }>(
         const item = inFlight.get(m.id);
         if (!item) return;
         inFlight.delete(m.id);
-        const result = m.ok ? { mag: { frames: m.frames, bins: m.bins, data: m.data } } : { error: new Error(m.message) };
+        const result = m.ok ? { mag: { frames: m.frames, bins: m.bins, data: m.data }, warnings: m.warnings } : { error: new Error(m.message) };
         void remote(item, result).then(send, fail);
       });
       worker.on('error', fail);

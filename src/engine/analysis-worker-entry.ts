@@ -17,7 +17,7 @@ export interface AnalysisRequest {
 
 /** @internal the answer. */
 export type AnalysisReply =
-  | { id: number; ok: true; frames: number; bins: number; data: Float32Array }
+  | { id: number; ok: true; frames: number; bins: number; data: Float32Array; warnings: string[] }
   | { id: number; ok: false; message: string };
 
 const port = parentPort!;
@@ -25,7 +25,7 @@ port.on('message', async (req: AnalysisRequest) => {
   try {
     const audio = await readAudio(req.path, { sampleRate: req.cfg.transform.sampleRate });
     const mag = analyzeMagnitudes(audio.samples, req.cfg);
-    const reply: AnalysisReply = { id: req.id, ok: true, frames: mag.frames, bins: mag.bins, data: mag.data };
+    const reply: AnalysisReply = { id: req.id, ok: true, frames: mag.frames, bins: mag.bins, data: mag.data, warnings: audio.warnings };
     port.postMessage(reply, [mag.data.buffer as ArrayBuffer]);
   } catch (e) {
     // The whole message: the caller makes it one line, as for files it analyses itself.

@@ -306,7 +306,7 @@ export interface LoadedDataset {
   files: LoadedFile[];
   /** Files left out (unreadable when scanned or when decoded). */
   skipped: SkippedFile[];
-  /** One line listing the skipped files, for the CLI to print once; null when none were skipped. */
+  /** One line listing the skipped files and the damaged files used as far as they decode, for the CLI to print once; null when there are none. */
   warning: string | null;
   /** Feature cache use; `dir` is null when caching was off or no cache folder was writable. */
   cache: CacheStats & { dir: string | null };
@@ -388,15 +388,18 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
     skipped.push({ path: scan[i].path, reason: oneLineReason(e) });
     report(i, 'skipped');
   };
+  /** The reader's notes on files used as far as they decode (cut off, damaged frames skipped). */
+  const notes: string[] = [];
   /** Analysed magnitudes: cached, then accepted (or the file skipped). */
-  const analysed = async (item: { i: number; fingerprint: FileFingerprint | null }, mag: Magnitudes) => {
+  const analysed = async (item: { i: number; fingerprint: FileFingerprint | null }, mag: Magnitudes, warnings: string[]) => {
     if (cache && item.fingerprint) await cache.put(scan[item.i].path, analysis, item.fingerprint, mag);
     accept(item.i, mag, false);
+    notes.push(...warnings);
   };
   const analyseHere = async (item: { i: number; fingerprint: FileFingerprint | null }) => {
     try {
       const audio = await readAudio(scan[item.i].path, { sampleRate: cfg.transform.sampleRate });
-      await analysed(item, analyzer(audio.samples, cfg));
+      await analysed(item, analyzer(audio.samples, cfg), audio.warnings);
     } catch (e) {
       skip(item.i, e);
     }
@@ -425,7 +428,7 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
     await analyseOnThreads(misses, cfg, analysisThreads - 1, analyseHere, async (item, r) => {
       try {
         if ('error' in r) throw r.error;
-        await analysed(item, r.mag);
+        await analysed(item, r.mag, r.warnings);
       } catch (e) {
         skip(item.i, e);
       }
@@ -496,11 +499,16 @@ export async function loadDataset(dir: string, cfg: FeatureConfig, opts: LoadDat
   const validation = concat(valFiles, 'validation');
   files.sort((a, b) => byCodeUnits(a.relPath, b.relPath));
   skipped.sort((a, b) => byCodeUnits(a.path, b.path));
-  const warning = skipped.length
-    ? `skipped ${skipped.length} unreadable file${skipped.length > 1 ? 's' : ''}: ${skipped
-        .map((s) => `${relative(resolve(dir), s.path) || s.path} (${s.reason})`)
-        .join('; ')}`
-    : null;
+  notes.sort(byCodeUnits);
+  const parts = [
+    skipped.length
+      ? `skipped ${skipped.length} unreadable file${skipped.length > 1 ? 's' : ''}: ${skipped
+          .map((s) => `${relative(resolve(dir), s.path) || s.path} (${s.reason})`)
+          .join('; ')}`
+      : '',
+    notes.length ? `used ${notes.length} damaged file${notes.length > 1 ? 's' : ''} as far as ${notes.length > 1 ? 'they decode' : 'it decodes'}: ${notes.join('; ')}` : '',
+  ].filter(Boolean);
+  const warning = parts.length ? parts.join('; ') : null;
   return {
     train,
     validation,

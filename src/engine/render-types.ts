@@ -120,6 +120,11 @@ export interface RenderOutcome {
   timings: Record<RenderStage, number>;
   /** Peak level of the written audio in dBFS. */
   peakDbfs: number;
+  /**
+   * Notes on the input files, one line each naming the file (e.g. a file cut off before the length its header
+   * promises, rendered from what is there); empty for healthy files. See `AudioData.warnings`.
+   */
+  warnings: string[];
 }
 
 /** The JSON sidecar written beside every render; `lts render --from SIDECAR` reproduces the render exactly. */

@@ -84,13 +84,21 @@ export { RENDER_DEFAULTS, defaultPhaseSettings, defaultPhaseMethod };
 
 const MAX_CACHE = 16;
 
+/** A whole file analysed at the model rate (cached per model features and file identity). */
+interface Analysis {
+  mag: Magnitudes;
+  samples: Float32Array;
+  /** The reader's notes on the file (`AudioData.warnings`): it is cut off, damaged frames were skipped. */
+  warnings: string[];
+}
+
 /**
  * Renders interpolations with one backend and a small cache of models,
  * analysed files and encoded excerpts. One instance per process (or worker).
  */
 export class Renderer {
   private models = new Map<string, LoadedModel>();
-  private analyses = new Map<string, { mag: Magnitudes; samples: Float32Array }>();
+  private analyses = new Map<string, Analysis>();
   private encodings = new Map<string, EncodedExcerpt>();
   private preparing: Promise<void> | null = null;
   private encodedCount = 0;
@@ -168,20 +176,20 @@ export class Renderer {
    * Nothing is written unless every stage succeeds.
    */
   async render(params: RenderParams, target: RenderTarget, opts: RenderCallOptions = {}): Promise<RenderOutcome> {
-    const { samples, frames, timings, model } = await this.synthesize(params, opts);
+    const { samples, frames, timings, model, warnings } = await this.synthesize(params, opts);
     const t0 = performance.now();
     report(opts, 'write', 0);
     const out = await writeRender(samples, model, params, frames, timings, this.backend.name, target);
     timings.write = (performance.now() - t0) / 1000;
     report(opts, 'write', 1);
-    return { ...out, samples, frames, timings, sampleRate: model.sampleRate };
+    return { ...out, samples, frames, timings, sampleRate: model.sampleRate, warnings };
   }
 
   /** Run stages load → phase and return the finished samples (fades and normalisation applied), without writing. */
   async synthesize(
     params: RenderParams,
     opts: RenderCallOptions = {},
-  ): Promise<{ samples: Float32Array; frames: number; timings: Record<RenderStage, number>; model: LoadedModel }> {
+  ): Promise<{ samples: Float32Array; frames: number; timings: Record<RenderStage, number>; model: LoadedModel; warnings: string[] }> {
     validateParams(params);
     const timings = Object.fromEntries(RENDER_STAGES.map((s) => [s, 0])) as Record<RenderStage, number>;
     const curve = parseCurveSpec(params.curve);
@@ -237,7 +245,7 @@ export class Renderer {
       if (!Number.isFinite(out[i])) throw new Error('phase reconstruction produced a non-finite sample');
     }
     lap('phase');
-    return { samples: out, frames, timings, model };
+    return { samples: out, frames, timings, model, warnings: [...new Set([...analyses[0].warnings, ...analyses[1].warnings])] };
   }
 
   /**
@@ -269,7 +277,7 @@ export class Renderer {
     model: LoadedModel;
     length: number;
     frames: number;
-    analyses: [{ mag: Magnitudes; samples: Float32Array }, { mag: Magnitudes; samples: Float32Array }];
+    analyses: [Analysis, Analysis];
   }> {
     const model = await this.loadModel(params.model);
     const length = Math.round(params.duration * model.sampleRate);
@@ -278,7 +286,7 @@ export class Renderer {
   }
 
   /** Whole-file magnitudes at the model rate, cached per (model features, file identity). */
-  private async analyse(model: LoadedModel, path: string): Promise<{ mag: Magnitudes; samples: Float32Array }> {
+  private async analyse(model: LoadedModel, path: string): Promise<Analysis> {
     const abs = resolve(path);
     let st;
     try {
@@ -291,7 +299,7 @@ export class Renderer {
     if (hit) return hit;
     const audio = await readAudio(abs, { sampleRate: model.sampleRate });
     const mag = analyzeMagnitudes(audio.samples, model.config.features);
-    const entry = { mag, samples: audio.samples };
+    const entry = { mag, samples: audio.samples, warnings: audio.warnings };
     remember(this.analyses, key, entry);
     return entry;
   }
@@ -305,7 +313,7 @@ export class Renderer {
   private async encodePair(
     model: LoadedModel,
     excerpts: [Excerpt, Excerpt],
-    analyses: [{ mag: Magnitudes; samples: Float32Array }, { mag: Magnitudes; samples: Float32Array }],
+    analyses: [Analysis, Analysis],
     duration: number,
     frames: number,
     sample: boolean,

@@ -354,7 +354,12 @@ export function App(props: AppProps) {
           });
         }
         p.then(
-          (w) => setWaves((old) => ({ ...old, [path]: w })),
+          (w) => {
+            setWaves((old) => ({ ...old, [path]: w }));
+            // A cut-off or damaged file is played and rendered from what could be decoded: say so once, when it
+            // loads, naming it as the list does (the warning starts with the full path).
+            for (const text of w.warnings) say(text.startsWith(path) ? basename(path) + text.slice(path.length) : text, 'warn');
+          },
           (e) => {
             waveCache.current.delete(path);
             say(errorText(e), 'error');

@@ -90,7 +90,7 @@ export async function scanForBrowser(dir: string): Promise<{ files: DatasetEntry
 export async function loadWaveform(path: string): Promise<WaveformData> {
   const { readAudio } = await import('../io/audio.ts');
   const a = await readAudio(path);
-  return makeWaveformData(a.samples, a.sampleRate);
+  return makeWaveformData(a.samples, a.sampleRate, a.warnings);
 }
 
 /**

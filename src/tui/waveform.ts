@@ -29,6 +29,8 @@ export interface WaveformData {
   blockMax: Float32Array;
   /** Largest absolute sample value (0 for digital silence). */
   peak: number;
+  /** Notes from reading the file (e.g. it is cut off), one line each naming the file; see `AudioData.warnings`. */
+  warnings: string[];
 }
 
 /**
@@ -37,7 +39,7 @@ export interface WaveformData {
  * @param samples mono samples.
  * @param sampleRate sample rate in Hz (> 0).
  */
-export function makeWaveformData(samples: Float32Array, sampleRate: number): WaveformData {
+export function makeWaveformData(samples: Float32Array, sampleRate: number, warnings: string[] = []): WaveformData {
   const nb = Math.ceil(samples.length / PEAK_BLOCK);
   const blockMin = new Float32Array(nb);
   const blockMax = new Float32Array(nb);
@@ -56,7 +58,7 @@ export function makeWaveformData(samples: Float32Array, sampleRate: number): Wav
     const m = Math.max(Math.abs(lo), Math.abs(hi));
     if (m > peak) peak = m;
   }
-  return { samples, sampleRate, duration: samples.length / sampleRate, blockMin, blockMax, peak };
+  return { samples, sampleRate, duration: samples.length / sampleRate, blockMin, blockMax, peak, warnings };
 }
 
 /**
