@@ -10,6 +10,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -330,4 +331,172 @@ test('a cut-off file: the waveform shows what is there and the status line says 
   assert.ok(!f.includes(cutDir), 'named by its file name, not its full path');
   assert.match(f, /A  take\.wav +0\.00 s–1\.20 s/);
   unmount();
+});
+
+test('excerpt limits follow the decoded length: a file of 0.9998 s allows 0.99 s, never 1.00 s, and the render works', async () => {
+  const dir = join(root, 'odd-sounds');
+  mkdirSync(dir, { recursive: true });
+  const odd = new Float32Array(44089).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 330 * i) / 44100));
+  const long = new Float32Array(2 * 44100).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 220 * i) / 44100));
+  writeWav(join(dir, 'odd.wav'), odd, 44100);
+  writeWav(join(dir, 'long.wav'), long, 44100);
+  const real = lazyRenderWorker('wasm');
+  extraRenderers.push(real);
+  const { press, frame, unmount } = mountApp({ services: { ...makeServices(), renderer: real }, dataset: dir, model: DEFAULT_MODEL_DIR }, 220, 30);
+  try {
+    await until(frame, (s) => s.includes('odd') && s.includes('default ·'), 'the dataset and the model', 60000);
+    await press(DOWN);
+    await press(LEFT);
+    await press(UP);
+    await press(RIGHT);
+    let f = await until(frame, (s) => s.includes('A  odd.wav') && s.includes('B  long.wav') && (s.match(/⣿/g) ?? []).length > 10, 'both slots and waveforms');
+    assert.match(f, /A  odd\.wav +0\.00 s–0\.99 s/, 'the excerpt is limited to what the file holds, rounded down');
+    await press(TAB);
+    await press('++++');
+    await press('\x1b[1;2C'); // Shift-Right: try to move the selection past the end
+    f = frame();
+    assert.match(f, /A  odd\.wav +0\.0\d s–(0\.99|1\.00) s/);
+    assert.ok(!/A  odd\.wav +0\.00 s–1\.00 s/.test(f), `+ never allows 1.00 s: ${f}`);
+    await press('\x07'); // Ctrl-G
+    f = await until(frame, (s) => /rendered render-\d+\.wav|render failed/.test(s), 'the render', 120000);
+    assert.match(f, /rendered render-\d+\.wav/, 'the render of the longest allowed excerpt works');
+
+  } finally {
+    unmount();
+  }
+});
+
+test('a cut-off FLAC: the list and the slot take the decoded length, not the header\'s, and + stops there', async () => {
+  const dir = join(root, 'cut-flac');
+  mkdirSync(dir, { recursive: true });
+  const wav = join(root, 'whole.wav');
+  writeWav(wav, new Float32Array(2 * 44100).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 44100)), 44100);
+  execFileSync('sox', [wav, join(root, 'whole.flac')]);
+  writeFileSync(join(dir, 'trunc.flac'), readFileSync(join(root, 'whole.flac')).subarray(0, 3000));
+  writeWav(join(dir, 'zlong.wav'), new Float32Array(2 * 44100).fill(0.1), 44100);
+  const { press, frame, unmount } = mount(100, 30, { dataset: dir });
+  try {
+    let f = await until(frame, (s) => s.includes('trunc') && s.includes('zlong'), 'the list');
+    assert.match(f, /trunc +2\.0s/, 'before decoding, the header\'s length');
+    await press(LEFT);
+    await press(DOWN);
+    await press(RIGHT);
+    f = await until(frame, (s) => /A  trunc\.flac +0\.00 s–0\.1\d s/.test(s), 'slot A limited to the decoded length');
+    const decoded = (await loadWaveform(join(dir, 'trunc.flac'))).duration;
+    assert.ok(decoded < 0.3, `the FLAC is cut off (${decoded} s)`);
+    const shown = Math.floor(decoded * 100) / 100;
+    assert.match(f, new RegExp(`A  trunc\\.flac +0\\.00 s–${shown.toFixed(2).replace('.', '\\.')} s`));
+    assert.match(f, /trunc +0\.2s/, 'the list shows the decoded length');
+    await press(TAB);
+    await press('+++');
+    assert.match(frame(), new RegExp(`A  trunc\\.flac +0\\.00 s–${shown.toFixed(2).replace('.', '\\.')} s`), '+ stops at the decoded length');
+  } finally {
+    unmount();
+  }
+});
+
+test('a file that cannot be decoded: the slot says so instead of loading forever, and another file can be chosen', async () => {
+  const dir = join(root, 'nan-sounds');
+  mkdirSync(dir, { recursive: true });
+  // A float WAV whose header is fine (the scanner lists it) but whose samples are NaN.
+  writeWav(join(dir, 'bad.wav'), new Float32Array(SR).fill(0.25), SR, { encoding: 'float32' });
+  const bytes = readFileSync(join(dir, 'bad.wav'));
+  const dataAt = bytes.indexOf('data') + 8;
+  for (let i = dataAt; i + 4 <= bytes.length; i += 4) bytes.writeFloatLE(NaN, i);
+  writeFileSync(join(dir, 'bad.wav'), bytes);
+  writeWav(join(dir, 'good.wav'), tone, SR);
+  const { press, frame, unmount } = mount(100, 30, { dataset: dir });
+  try {
+    await until(frame, (s) => s.includes('bad') && s.includes('good'), 'the list');
+    await press(LEFT);
+    let f = await until(frame, (s) => s.includes('A  bad.wav') && s.includes('cannot read'), 'the unreadable slot');
+    assert.ok(!f.includes('loading…'), 'no longer loading');
+    await press(DOWN);
+    await press(LEFT);
+    f = await until(frame, (s) => s.includes('A  good.wav') && /⣿/.test(s), 'another file in slot A');
+    assert.ok(!f.includes('cannot read'));
+  } finally {
+    unmount();
+  }
+});
+
+test('file names with control characters are drawn escaped, wide characters keep the columns aligned', async () => {
+  const dir = join(root, 'odd-names');
+  mkdirSync(dir, { recursive: true });
+  const short = new Float32Array(SR).map((_, i) => 0.4 * Math.sin((2 * Math.PI * 440 * i) / SR));
+  const names = ['\x1b[31mred.wav', 'new\nline.wav', 'tab\there.wav', '日本語の音.wav', 'plain.wav'];
+  for (const n of names) writeWav(join(dir, n), short, SR);
+  const { press, frame, unmount, term } = mount(80, 24, { dataset: dir });
+  try {
+    let f = await until(frame, (s) => s.includes('plain') && s.includes('Dataset 5'), 'the list');
+    assertFits(f, 80, 24);
+    assert.ok(f.includes('␛[31mred'), 'the escape is shown as ␛');
+    assert.ok(f.includes('new␊line'), 'the newline is shown as ␊');
+    assert.ok(f.includes('tab␉here'), 'the tab is shown as ␉');
+    // The raw frame carries no escape sequence from a file name (Ink's own colours are fine).
+    const raw = term.frames[term.frames.length - 1];
+    assert.ok(!raw.includes('\x1b[31mred'), 'the file name did not colour the screen');
+    // Every list row ends its panel at the same terminal column (CJK characters take two cells).
+    const cellsOf = (l: string) => [...l].reduce((n, c) => n + (/[\u3040-\u9fff]/.test(c) ? 2 : 1), 0);
+    const rows = f.split('\n').filter((l) => /\d\.\ds +22\.05k│/.test(l));
+    assert.equal(rows.length, 5, f);
+    const ends = rows.map((l) => cellsOf(l.slice(0, l.indexOf('│') + 1)));
+    assert.deepEqual(ends, new Array(5).fill(ends[0]), `list rows: ${rows.join('\n')}`);
+    // Chosen into a slot: the title line shows the escaped name, and the screen keeps its 23 lines.
+    const newline = rows.findIndex((l) => l.includes('new␊line'));
+    for (let i = 0; i < newline; i++) await press(DOWN);
+    await press(LEFT);
+    f = await until(frame, (s) => s.includes('A  new␊line.wav'), 'slot A with the escaped name');
+    assertFits(f, 80, 24);
+    assert.match(f.split('\n')[0], /^ LTS │/, 'the status line is still the first line');
+  } finally {
+    unmount();
+  }
+});
+
+test('Ctrl-S save as into a missing folder or a file\'s place: one line naming the destination and the fix', async () => {
+  const real = lazyRenderWorker('wasm');
+  extraRenderers.push(real);
+  const { press, frame, unmount } = mountApp({ services: { ...makeServices(), renderer: real }, dataset, model: DEFAULT_MODEL_DIR }, 220, 30);
+  try {
+    await until(frame, (s) => s.includes('tone-220') && s.includes('default ·'), 'the dataset and the model', 60000);
+    await press(LEFT);
+    await press(DOWN);
+    await press(DOWN);
+    await press(RIGHT);
+    await until(frame, (s) => s.includes('A  chirp.wav') && s.includes('B  tone-220.wav'), 'both slots');
+    await press('\x07'); // Ctrl-G
+    let f = await until(frame, (s) => /rendered render-\d+\.wav|render failed/.test(s), 'the render', 120000);
+    assert.match(f, /rendered render-\d+\.wav/);
+
+    // Save as into a missing folder, then into a file's place: one line naming the destination and the fix.
+    const missing = join(root, 'no-such-folder', 'sub', 'take.wav');
+    await press('\x13'); // Ctrl-S
+    await until(frame, (s) => s.includes('Save the last render as'), 'the save prompt');
+    await press('\x15'); // Ctrl-U clears the suggested name
+    await press(missing);
+    await press('\r');
+    f = await until(frame, (s) => s.includes('cannot save as'), 'the save error');
+    assert.ok(f.includes(`folder ${join(root, 'no-such-folder', 'sub')} does not exist; create it first or choose another place`), f);
+    assert.ok(!/\.tmp|ENOENT/.test(f), 'no temporary file name, no raw error code');
+    const blocker = join(root, 'a-file');
+    writeFileSync(blocker, 'x');
+    await press('\x13');
+    await until(frame, (s) => s.includes('Save the last render as'), 'the save prompt');
+    await press('\x15');
+    await press(join(blocker, 'take.wav'));
+    await press('\r');
+    f = await until(frame, (s) => s.includes('is a file, not a folder'), 'the second save error');
+    assert.ok(!/\.tmp|ENOTDIR/.test(f));
+    // And a good place works.
+    await press('\x13');
+    await until(frame, (s) => s.includes('Save the last render as'), 'the save prompt');
+    await press('\x15');
+    await press(join(root, 'kept.wav'));
+    await press('\r');
+    await until(frame, (s) => s.includes('saved '), 'the saved notice');
+    assert.ok(existsSync(join(root, 'kept.wav')));
+  } finally {
+    unmount();
+  }
 });

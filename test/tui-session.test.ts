@@ -4,9 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SessionStore, defaultStateDir, loadSession, validateSession, SESSION_FILE } from '../src/engine/session.ts';
 import { initialState, reducer, type AppState } from '../src/tui/state.ts';
 import { sessionToRestorable, stateToSession } from '../src/tui/run.tsx';
@@ -202,5 +204,74 @@ test("the phase method a session restores: its own; pghi+fgla from a session sav
     assert.equal(restoreFrom(file('spectral-magic', '0.4.0')), 'pghi+agla', 'an unknown name gives the default');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------- a state folder that cannot be used
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Run the real `lts` in a real terminal (tmux) and wait for it to end: its exit code, its stderr, and whether
+ * the terminal's mode (`stty -g`) is the same after it as before.
+ */
+async function runInTerminal(env: string[], user?: number): Promise<{ code: number | 'hung'; stderr: string; sameTty: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lts-startup-'));
+  chmodSync(dir, 0o777);
+  const socket = `lts-startup-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const as = user === undefined ? '' : `setpriv --reuid=${user} --regid=${user} --clear-groups `;
+  const cmd = `cd ${ROOT} && stty -g > ${dir}/before; ${as}env ${env.join(' ')} TERM=xterm-256color ${process.execPath} bin/lts.js 2> ${dir}/err; echo $? > ${dir}/rc; stty -g > ${dir}/after; sleep 30`;
+  try {
+    execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'lts', '-x', '80', '-y', '24', cmd]);
+    const t0 = Date.now();
+    while (!existsSync(join(dir, 'after')) && Date.now() - t0 < 20_000) await sleep(50);
+    await sleep(100);
+    if (!existsSync(join(dir, 'rc'))) return { code: 'hung', stderr: readFileSync(join(dir, 'err'), 'utf8'), sameTty: false };
+    return {
+      code: Number(readFileSync(join(dir, 'rc'), 'utf8')),
+      stderr: readFileSync(join(dir, 'err'), 'utf8'),
+      sameTty: readFileSync(join(dir, 'before'), 'utf8') === readFileSync(join(dir, 'after'), 'utf8'),
+    };
+  } finally {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a state folder that cannot be used: one line naming it and the fix, exit 2, the terminal as it was, no hang', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'lts-badstate-'));
+  try {
+    // (a) a plain file where the renders folder goes
+    const st = join(base, 'st');
+    mkdirSync(st);
+    writeFileSync(join(st, 'renders'), 'not a folder');
+    let r = await runInTerminal([`LTS_STATE_DIR=${st}`]);
+    assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
+    assert.match(r.stderr, new RegExp(`^lts: renders folder ${join(st, 'renders')} is a file, not a folder; remove or rename that file.*LTS_STATE_DIR`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    assert.ok(!r.stderr.includes('internal error'));
+    assert.ok(r.sameTty, 'the terminal mode is restored');
+
+    // (c) the state folder itself is a file
+    const file = join(base, 'file');
+    writeFileSync(file, 'x');
+    r = await runInTerminal([`LTS_STATE_DIR=${file}`]);
+    assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
+    assert.match(r.stderr, new RegExp(`^lts: state folder ${file} is a file, not a folder; .*LTS_STATE_DIR`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+
+    // (b) a folder this user cannot write in (run as nobody, when the test runs as root)
+    if (process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0) {
+      const locked = join(base, 'locked');
+      mkdirSync(locked, { mode: 0o755 });
+      chmodSync(base, 0o755);
+      r = await runInTerminal([`LTS_STATE_DIR=${locked}`], 65534);
+      assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
+      assert.match(r.stderr, new RegExp(`^lts: cannot (write in|create) the (state|renders) folder ${locked}.*permission denied.*LTS_STATE_DIR`));
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+      assert.ok(r.sameTty, 'the terminal mode is restored');
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });

@@ -399,3 +399,38 @@ test('live control: keys step and clamp per mode, a mode change resets it, MIDI 
   assert.equal(press(s, '', { delete: true }).effect, 'midi-clear');
   assert.equal(press(s, '', { escape: true }).effect, 'midi-panel', 'Esc closes the panel and cancels a learn');
 });
+
+test('the decoded length replaces the listed one: duration and starts are limited to it, rounded down, never up', () => {
+  const files: DatasetEntry[] = [
+    { path: '/d/odd.wav', relPath: 'odd.wav', duration: 44089 / 44100, sampleRate: 44100, channels: 1 },
+    { path: '/d/cut.flac', relPath: 'cut.flac', duration: 2, sampleRate: 44100, channels: 1 },
+    { path: '/d/long.wav', relPath: 'long.wav', duration: 4, sampleRate: 44100, channels: 1 },
+  ];
+  let s = initialState({ dataset: '/d', model: '/m', columns: 100, rows: 30 });
+  s = reducer(s, { type: 'dataset-loaded', files, skipped: [] });
+  s = reducer(s, { type: 'assign', slot: 'A', entry: files[0] });
+  s = reducer(s, { type: 'assign', slot: 'B', entry: files[2] });
+  assert.equal(s.duration, 0.99, '0.9998 s allows 0.99 s');
+  for (let i = 0; i < 5; i++) s = reducer(s, { type: 'duration-change', delta: 0.1 });
+  assert.equal(s.duration, 0.99, '+ never reaches 1.00 s');
+  s = reducer(s, { type: 'selection-jump', slot: 'A', to: 'end' });
+  assert.ok(s.slots.A!.start + s.duration <= 44089 / 44100, `the excerpt ends inside the file (start ${s.slots.A!.start})`);
+
+  // A cut-off file: listed at the header's 2 s, decoded 0.186 s.
+  s = reducer(s, { type: 'assign', slot: 'A', entry: files[1] });
+  assert.equal(s.duration, 0.99);
+  s = reducer(s, { type: 'file-decoded', path: '/d/cut.flac', duration: 0.18575963718820862 });
+  assert.equal(s.duration, 0.18);
+  assert.equal(s.slots.A!.fileDuration, 0.18575963718820862);
+  assert.equal(s.dataset.files.find((f) => f.path === '/d/cut.flac')!.duration, 0.18575963718820862, 'the list shows the decoded length');
+  assert.match(s.message?.text ?? '', /duration shortened to 0\.18 s: cut\.flac holds 0\.186 s/);
+  s = reducer(s, { type: 'duration-change', delta: 0.1 });
+  assert.equal(s.duration, 0.18);
+  // An unreadable file: the slot says so; choosing it again keeps saying so; another file clears it.
+  s = reducer(s, { type: 'file-unreadable', path: '/d/long.wav' });
+  assert.equal(s.slots.B!.unreadable, true);
+  s = reducer(s, { type: 'assign', slot: 'B', entry: files[2] });
+  assert.equal(s.slots.B!.unreadable, true);
+  s = reducer(s, { type: 'assign', slot: 'B', entry: files[0] });
+  assert.ok(!s.slots.B!.unreadable);
+});

@@ -209,3 +209,26 @@ test('text helpers keep exact widths', () => {
   assert.equal(formatRate(44100), '44.1k');
   assert.equal(formatRate(48000), '48k');
 });
+
+test('text helpers: control characters become visible, wide characters count two cells', async () => {
+  const { fit, fitMiddle, fitLeft, spread, printable, textWidth } = await import('../src/tui/text.ts');
+  assert.equal(printable('a\x1b[31mb\nc\td\x7f\x9b'), 'a␛[31mb␊c␉d␡?');
+  assert.equal(fit('new\nline', 10), 'new␊line  ');
+  assert.equal(textWidth('日本語'), 6);
+  assert.equal(textWidth('e\u0301'), 1);
+  assert.equal(textWidth('👩‍👩‍👧'), 2);
+  assert.equal(textWidth(fit('日本語の音.wav', 8)), 8);
+  assert.equal(fit('日本語の音.wav', 8), '日本語… ');
+  assert.equal(textWidth(fitMiddle('日本語の音声ファイル.wav', 12)), 12);
+  assert.ok(textWidth(fitLeft('/音/日本語の音.wav', 9)) <= 9);
+  assert.equal(textWidth(spread('日本語の音', '0.00 s', 20)), 20);
+  assert.equal(fit('plain', 7), 'plain  ', 'ASCII as before');
+});
+
+test("render errors about the renders folder are said in the instrument's terms, not lts render's flags", async () => {
+  const { inTuiTerms } = await import('../src/tui/App.tsx');
+  const t = inTuiTerms('cannot write /s/renders/render-0001.wav: permission denied; check the folder\'s permissions or choose another folder with --dir, or a file elsewhere with --out');
+  assert.ok(!/--dir|--out/.test(t), t);
+  assert.match(t, /permission denied; check the folder's permissions or restart lts with LTS_STATE_DIR \(or --state-dir\) set to another writable folder/);
+  assert.ok(!/--dir|--out/.test(inTuiTerms('/s/renders: it is a file, not a folder; choose another folder with --dir, or a file with --out')));
+});

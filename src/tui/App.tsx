@@ -9,9 +9,9 @@
  */
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { writeFileAtomicAsync } from '../io/atomic.ts';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,6 +108,50 @@ export function openFirstController(input: MidiInput): number {
 /** The mapper's mappings as the MIDI panel lists them. */
 export function mappingViews(mapper: MidiMapper): MidiMappingView[] {
   return mapper.mappings().map((m) => ({ param: m.param, source: describeSource(m.source), min: m.min, max: m.max, ...(m.mode ? { mode: m.mode } : {}) }));
+}
+
+/**
+ * Why a render cannot be saved as `target` (an absolute path), said before writing: the name is taken, or its
+ * folder is missing or a file. Null when it can be tried.
+ */
+export function saveProblem(target: string): string | null {
+  if (existsSync(target)) return `cannot save as ${target}: it exists; choose another name`;
+  const dir = dirname(target);
+  if (!existsSync(dir)) return `cannot save as ${target}: the folder ${dir} does not exist; create it first or choose another place`;
+  if (!statSync(dir).isDirectory()) return `cannot save as ${target}: ${dir} is a file, not a folder; choose another place`;
+  return null;
+}
+
+/** A failed save of a render as `target`, in one line naming the destination and the fix (never the temporary file). */
+export function saveFailure(target: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const dir = dirname(target);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? `no permission to write in ${dir}`
+      : code === 'EROFS'
+        ? `${dir} is on a read-only file system`
+        : code === 'ENOSPC'
+          ? 'the disk is full'
+          : code === 'ENOENT' || code === 'ENOTDIR'
+            ? `the folder ${dir} does not exist`
+            : code === 'EISDIR'
+              ? `${target} is a folder`
+              : (code ?? String((e as Error)?.message ?? e).split('\n')[0]);
+  return `cannot save as ${target}: ${why}; choose another place (or create the folder)`;
+}
+
+/** Where the instrument's renders go, said in its own terms (the engine's messages name `lts render`'s flags). */
+const RENDERS_FIX = 'restart lts with LTS_STATE_DIR (or --state-dir) set to another writable folder (renders go to its renders/ folder)';
+
+/**
+ * An engine error about the renders folder, reworded for the instrument: the command line's `--dir`/`--out`
+ * advice becomes the state folder setting that decides where the instrument writes.
+ */
+export function inTuiTerms(text: string): string {
+  return text
+    .replace(/choose another folder with --dir,? or a file(?: elsewhere)? with --out/g, RENDERS_FIX)
+    .replace(/choose a shorter one with --out or --dir/g, 'restart lts with LTS_STATE_DIR (or --state-dir) set to a folder with a shorter path');
 }
 
 /** Props of {@link App}. */
@@ -356,12 +400,15 @@ export function App(props: AppProps) {
         p.then(
           (w) => {
             setWaves((old) => ({ ...old, [path]: w }));
+            // The excerpt limits follow what the file really holds (its header may promise more).
+            dispatch({ type: 'file-decoded', path, duration: w.duration });
             // A cut-off or damaged file is played and rendered from what could be decoded: say so once, when it
             // loads, naming it as the list does (the warning starts with the full path).
             for (const text of w.warnings) say(text.startsWith(path) ? basename(path) + text.slice(path.length) : text, 'warn');
           },
           (e) => {
             waveCache.current.delete(path);
+            dispatch({ type: 'file-unreadable', path });
             say(errorText(e), 'error');
           },
         );
@@ -410,6 +457,8 @@ export function App(props: AppProps) {
     if (st.render.busy) return say('a render is running; Ctrl-X cancels it', 'warn');
     const { A, B } = st.slots;
     if (!A || !B) return say(`choose ${!A ? 'file A' : 'file B'} first: in the dataset list press ${!A ? '←' : '→'}`, 'warn');
+    const bad = A.unreadable ? ['A', A] as const : B.unreadable ? ['B', B] as const : null;
+    if (bad) return say(`file ${bad[0]} (${basename(bad[1].path)}) cannot be read; choose another with ${bad[0] === 'A' ? '←' : '→'} in the dataset list`, 'error');
     if (st.model.error) return say(st.model.error, 'error');
     if (!st.model.name) {
       pendingGenerate.current = true;
@@ -458,7 +507,7 @@ export function App(props: AppProps) {
     } catch (e) {
       dispatch({ type: 'render-end' });
       if ((e as Error)?.name === 'RenderCancelled' || ac.signal.aborted) say('render cancelled');
-      else say(`render failed: ${errorText(e)}`, 'error');
+      else say(`render failed: ${inTuiTerms(errorText(e))}`, 'error');
     } finally {
       if (renderAbort.current === ac) renderAbort.current = null;
     }
@@ -512,10 +561,21 @@ export function App(props: AppProps) {
     if (!last) return;
     let target = resolve(process.cwd(), name.trim());
     if (extname(target).toLowerCase() !== '.wav') target += '.wav';
-    if (existsSync(target)) return say(`${target} exists; choose another name`, 'error');
+    const problem = saveProblem(target);
+    if (problem) return say(problem, 'error');
     const sidecar = (p: string) => p.replace(/\.wav$/i, '') + '.json';
-    await writeFileAtomicAsync(target, await readFile(last.path));
-    if (existsSync(sidecar(last.path))) await writeFileAtomicAsync(sidecar(target), await readFile(sidecar(last.path)));
+    let data: Buffer;
+    try {
+      data = await readFile(last.path);
+    } catch (e) {
+      return say(`cannot save: the last render ${last.path} is gone (${errorText(e)}); Ctrl-G renders again`, 'error');
+    }
+    try {
+      await writeFileAtomicAsync(target, data);
+      if (existsSync(sidecar(last.path))) await writeFileAtomicAsync(sidecar(target), await readFile(sidecar(last.path)));
+    } catch (e) {
+      return say(saveFailure(target, e), 'error');
+    }
     say(`saved ${target}`);
   };
 

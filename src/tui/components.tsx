@@ -148,8 +148,11 @@ export function WaveformPanel({ state, id, wave }: { state: AppState; id: SlotId
   const right = `${formatSeconds(slot.start)}–${formatSeconds(s1)}${zoomed ? ` · zoom ${(slot.fileDuration / (t1 - t0)).toFixed(1)}×` : ''} `;
   const title = spread(` ${id}  ${slot.relPath}`, right, w);
   const lines = useMemo(
-    () => (wave ? renderWaveform(wave, t0, t1, pw, layout.waveRows) : new Array<string>(layout.waveRows).fill(fit('  loading…', pw))),
-    [wave, t0, t1, pw, layout.waveRows],
+    () =>
+      wave
+        ? renderWaveform(wave, t0, t1, pw, layout.waveRows)
+        : new Array<string>(layout.waveRows).fill(fit(slot.unreadable ? '  cannot read: see message; choose another file' : '  loading…', pw)),
+    [wave, t0, t1, pw, layout.waveRows, slot.unreadable],
   );
   const axis = useMemo(() => timeAxis(t0, t1, pw), [t0, t1, pw]);
   const [c0, c1] = selectionColumns(slot.start, s1, t0, t1, pw);

@@ -16,7 +16,7 @@
  * `key <ms>` / `frame <ms>` / `message <level> <text> <ms>` (milliseconds
  * since the Unix epoch, sub-millisecond resolution).
  */
-import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MODEL_DIR, DEMO_DATASET_DIR } from '../paths.ts';
@@ -28,6 +28,7 @@ import type { ListenServer, ListenState } from '../io/listen-server.ts';
 import { listenStateFromApp } from '../io/listen-bridge.ts';
 import { PHASE_METHODS, type PhaseMethod } from '../dsp/phase-settings.ts';
 import { RENDER_DEFAULTS } from '../engine/render-types.ts';
+import { prepareStateDir } from './state-dir.ts';
 
 /** Options of {@link runTui}; every path may be relative to the current folder. */
 export interface RunTuiOptions {
@@ -112,24 +113,26 @@ export function stateToSession(state: AppState): Omit<SessionState, 'savedAt' | 
  * Run the instrument in the current terminal until the user quits.
  *
  * @returns the process exit code (0).
+ * @throws UserError (before the terminal is touched) when the state folder or its renders folder cannot be used.
  */
 export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
-  mkdirSync(stateDir, { recursive: true });
+  prepareStateDir(stateDir);
   const { session, notice } = loadSession(stateDir);
   const dataset = resolve(opts.dataset ?? (session && isDir(session.dataset) ? session.dataset : DEMO_DATASET_DIR));
   const model = resolve(opts.model ?? (session && isDir(session.model) ? session.model : DEFAULT_MODEL_DIR));
   process.env.NODE_ENV ??= 'production';
   const out = process.stdout;
   out.write('\x1b[?1049h\x1b[H\x1b[2J LTS: starting…');
-  const [{ default: React }, { render }, { App }, { createServices }] = await Promise.all([
-    import('react'),
-    import('ink'),
-    import('./App.tsx'),
-    import('./services.ts'),
-  ]);
+  let imported;
+  try {
+    imported = await Promise.all([import('react'), import('ink'), import('./App.tsx'), import('./services.ts')]);
+  } catch (e) {
+    out.write('\x1b[?1049l');
+    throw e;
+  }
+  const [{ default: React }, { render }, { App }, { createServices }] = imported;
   let services: TuiServices = createServices({ stateDir, backend: opts.backend });
-  mkdirSync(services.rendersDir, { recursive: true });
   let listen: ListenServer | null = null;
   if (opts.listen) {
     const [{ startListening }, bridge, { lazyAudioOutput, oscStarter }] = await Promise.all([
@@ -141,6 +144,10 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
       listen = await startListening(opts.listen, services.rendersDir, () => undefined);
     } catch (e) {
       out.write('\x1b[?1049l');
+      // The workers started with the services would keep the process alive.
+      services.audio.close();
+      await services.live?.close().catch(() => undefined);
+      await services.renderer.close().catch(() => undefined);
       throw e;
     }
     const audio = bridge.listenAudioOutput(listen, lazyAudioOutput());

@@ -52,6 +52,8 @@ export interface Slot {
   start: number;
   /** Visible time range of the waveform view, seconds. */
   view: [number, number];
+  /** True once decoding the file failed (the message line says why); choosing a file replaces the slot. */
+  unreadable?: boolean;
 }
 
 /** Overlays drawn over the panels; while one is open it takes every key. */
@@ -264,6 +266,10 @@ export type Action =
   | { type: 'list-move'; delta: number }
   | { type: 'list-jump'; to: 'first' | 'last' }
   | { type: 'assign'; slot: SlotId; entry: DatasetEntry; start?: number }
+  /** A file was decoded: its real length (a header can promise more than a file holds) replaces the listed one. */
+  | { type: 'file-decoded'; path: string; duration: number }
+  /** A file could not be decoded: the slots holding it say so. */
+  | { type: 'file-unreadable'; path: string }
   | { type: 'selection-move'; slot: SlotId; columns: number }
   | { type: 'selection-jump'; slot: SlotId; to: 'start' | 'end' }
   | { type: 'duration-change'; delta: number }
@@ -348,10 +354,22 @@ export function selectedEntry(state: AppState): DatasetEntry | null {
   return filteredFiles(state)[state.dataset.index] ?? null;
 }
 
-/** Longest duration both slots allow (Infinity when no slot is set). */
+/** Resolution of the excerpt duration the UI shows (two decimals); limits are rounded down to it. */
+export const DURATION_RESOLUTION = 0.01;
+
+/**
+ * `x` rounded down to a multiple of `step` (never up: an excerpt limit rounded up would run past the end of the
+ * file). A float error below a microsecond counts as exact, so 1.2 s stays 1.2 s.
+ */
+export function floorTo(x: number, step: number): number {
+  const n = Math.floor(x / step + 1e-6);
+  return Math.round(n * step * 1e6) / 1e6;
+}
+
+/** Longest duration both slots allow, rounded down to {@link DURATION_RESOLUTION} (Infinity when no slot is set). */
 export function maxDuration(slots: Record<SlotId, Slot | null>): number {
   let m = Infinity;
-  for (const s of [slots.A, slots.B]) if (s) m = Math.min(m, s.fileDuration);
+  for (const s of [slots.A, slots.B]) if (s) m = Math.min(m, floorTo(s.fileDuration, DURATION_RESOLUTION));
   return m;
 }
 
@@ -359,9 +377,10 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** Clamp an excerpt start so that `[start, start + duration]` lies in the file. */
+/** Clamp an excerpt start so that `[start, start + duration]` lies in the file (the latest start rounded down to a millisecond). */
 function clampStart(start: number, slot: Slot, duration: number): number {
-  return round3(Math.max(0, Math.min(Math.max(0, slot.fileDuration - duration), start)));
+  const latest = Math.max(0, floorTo(slot.fileDuration - duration, 0.001));
+  return round3(Math.max(0, Math.min(latest, start)));
 }
 
 /** Pan a view (keeping its width) so that the selection is visible; clamp it to the file. */
@@ -476,8 +495,9 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'assign': {
       const e = action.entry;
       const others = { ...state.slots, [action.slot]: null };
-      const limit = Math.min(maxDuration(others), e.duration);
-      const duration = round3(Math.max(Math.min(MIN_DURATION, e.duration), Math.min(state.duration, limit)));
+      const own = floorTo(e.duration, DURATION_RESOLUTION);
+      const limit = Math.min(maxDuration(others), own);
+      const duration = round3(Math.max(Math.min(MIN_DURATION, own), Math.min(state.duration, limit)));
       const previous = state.slots[action.slot];
       const slot: Slot = {
         path: e.path,
@@ -486,6 +506,8 @@ export function reducer(state: AppState, action: Action): AppState {
         sampleRate: e.sampleRate,
         start: 0,
         view: [0, e.duration],
+        // The same file again: it was already found unreadable (another file clears this).
+        ...(previous?.path === e.path && previous.unreadable ? { unreadable: true } : {}),
       };
       slot.start = clampStart(action.start ?? (previous?.path === e.path ? previous.start : 0), slot, duration);
       const next = reclampSlots(withSlot(state, action.slot, slot), duration);
@@ -493,6 +515,36 @@ export function reducer(state: AppState, action: Action): AppState {
         ...next,
         message: duration < state.duration ? { level: 'info', text: `duration shortened to ${duration.toFixed(2)} s to fit ${e.relPath}` } : next.message,
       };
+    }
+    case 'file-decoded': {
+      if (!(action.duration > 0) || !Number.isFinite(action.duration)) return state;
+      const listed = state.dataset.files.some((f) => f.path === action.path && f.duration !== action.duration);
+      const files = listed ? state.dataset.files.map((f) => (f.path === action.path ? { ...f, duration: action.duration } : f)) : state.dataset.files;
+      let next: AppState = listed ? { ...state, dataset: { ...state.dataset, files } } : state;
+      let changed: Slot | null = null;
+      for (const id of ['A', 'B'] as const) {
+        const s = next.slots[id];
+        if (!s || s.path !== action.path || (s.fileDuration === action.duration && !s.unreadable)) continue;
+        const [v0, v1] = s.view;
+        const view: [number, number] = [Math.min(v0, action.duration), Math.min(v1, action.duration)];
+        changed = { ...s, fileDuration: action.duration, unreadable: false, view: view[1] - view[0] > 1e-3 ? view : [0, action.duration] };
+        next = withSlot(next, id, changed);
+      }
+      if (!changed) return next;
+      const limit = maxDuration(next.slots);
+      const duration = round3(Math.max(Math.min(MIN_DURATION, limit), Math.min(next.duration, limit)));
+      next = reclampSlots(next, duration);
+      return duration < state.duration
+        ? { ...next, message: { level: 'info', text: `duration shortened to ${duration.toFixed(2)} s: ${changed.relPath} holds ${action.duration.toFixed(3)} s` } }
+        : next;
+    }
+    case 'file-unreadable': {
+      let next = state;
+      for (const id of ['A', 'B'] as const) {
+        const s = next.slots[id];
+        if (s && s.path === action.path && !s.unreadable) next = withSlot(next, id, { ...s, unreadable: true });
+      }
+      return next;
     }
     case 'selection-move':
     case 'selection-jump': {
@@ -506,7 +558,7 @@ export function reducer(state: AppState, action: Action): AppState {
     }
     case 'duration-change': {
       const limit = maxDuration(state.slots);
-      const d = round3(Math.max(MIN_DURATION, Math.min(limit, state.duration + action.delta)));
+      const d = round3(Math.max(Math.min(MIN_DURATION, limit), Math.min(limit, state.duration + action.delta)));
       if (d === state.duration) return state;
       return reclampSlots(state, d);
     }
