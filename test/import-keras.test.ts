@@ -5,8 +5,8 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, cpSync, truncateSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, cpSync, truncateSync, statSync, chmodSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -181,4 +181,70 @@ test('lts import: refuses an existing folder without --force, replaces it with -
     console.log = log;
   }
   await checkAgainstNumpy(run, out);
+});
+
+/** Run the real `lts import ARGS` (after `prefix`, e.g. setpriv as nobody); rejects after 30 s (a hang). */
+function runImport(args: string[], prefix: string[] = []): Promise<{ code: number | null; stderr: string }> {
+  const argv = [...prefix, process.execPath, join(dirname(SCRIPT), '..', '..', 'bin', 'lts.js'), 'import', ...args];
+  return new Promise((res, rej) => {
+    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, LTS_STATE_DIR: join(root, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`lts import ${args.join(' ')} did not end within 30 s; stderr: ${stderr}`));
+    }, 30_000);
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', rej);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code, stderr });
+    });
+  });
+}
+
+test('lts import: an --out that cannot be written (in /proc, under a file, in another user\'s folder) is one line, exit 2, never a hang', async () => {
+  const file = join(root, 'a-file');
+  writeFileSync(file, 'not a folder');
+  const cases: { out: string; problem: RegExp; prefix: string[]; dir?: string }[] = [
+    { out: `${file}/m`, problem: /\(a part of the path is a file, not a folder\); choose another path$/, prefix: [] },
+  ];
+  if (existsSync('/proc/self')) cases.push({ out: '/proc/lts-test-import', problem: /cannot write \/proc\b/, prefix: [] });
+  const ro = join(root, 'not-yours');
+  mkdirSync(ro);
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/setpriv')) {
+    // root: run as nobody in root's folder (root itself may write anywhere); the run must be readable.
+    for (const d of [root, baseRun, join(baseRun, 'model')]) chmodSync(d, 0o755);
+    mkdirSync(join(root, 'state'), { recursive: true, mode: 0o777 });
+    chmodSync(join(root, 'state'), 0o777);
+    cases.push({ out: join(ro, 'm'), problem: /\(permission denied\); choose a folder you can write to$/, prefix: ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], dir: ro });
+  } else if (process.getuid?.() !== 0) {
+    chmodSync(ro, 0o555);
+    cases.push({ out: join(ro, 'm'), problem: /\(permission denied\); choose a folder you can write to$/, prefix: [], dir: ro });
+  }
+  for (const { out, problem, prefix, dir } of cases) {
+    const r = await runImport([baseRun, '--out', out], prefix);
+    assert.equal(r.code, 2, `${out}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${out}: ${r.stderr}`);
+    assert.ok(lines[0].startsWith(`lts import: --out ${out}: cannot write `), lines[0]);
+    assert.match(lines[0], problem);
+    if (dir) assert.deepEqual(readdirSync(dir), [], `${out}: no temporary folder left`);
+  }
+});
+
+test('config.ini numbers are plain decimals: hop_length = 0x80 is refused, 1e-4 is read', async () => {
+  const hex = join(root, 'run-hex');
+  cpSync(baseRun, hex, { recursive: true });
+  const ini = join(hex, 'config.ini');
+  const text = readFileSync(ini, 'utf8');
+  writeFileSync(ini, text.replace('hop_length = 128', 'hop_length = 0x80'));
+  await assert.rejects(importLtsRun(hex, join(root, 'never-hex')), (e: unknown) => {
+    assert.ok(e instanceof UserError);
+    assert.equal(e.message, `${ini}: [audio] hop_length = 0x80 is not a plain decimal number (write it as 128); fix the file`);
+    return true;
+  });
+  assert.equal(existsSync(join(root, 'never-hex')), false);
+  writeFileSync(ini, text.replace(/learning_rate = .*/, 'learning_rate = 1e-4'));
+  const res = await importLtsRun(hex, join(root, 'decimal-ok'));
+  assert.equal(res.original.learningRate, 1e-4);
 });

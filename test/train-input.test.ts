@@ -1,7 +1,9 @@
 /**
  * `lts train` on inputs it must refuse: datasets without readable audio (which must leave no cache
  * folder behind), datasets too small or silent to train on, a checkpoint with a damaged config.json,
- * and a run whose weights go infinite (which must not write them, keeping the last good checkpoint).
+ * a run whose weights go infinite (which must not write them, keeping the last good checkpoint), and a
+ * run whose loss goes infinite (whose advice names --scaling log only when the run uses linear
+ * magnitudes). Also: the analysis progress counts a file it skips as skipped.
  *
  * Datasets are real WAV files written by the test; the training runs use a tiny network and one or two
  * epochs, so each takes a second or two.
@@ -203,4 +205,47 @@ test('weights that become infinite are never written: the run stops naming the e
       loaded.vae.dispose();
     }
   }
+});
+
+/** Set every value of `tensor` in checkpoint/weights.bin to `value`, keeping the checksums of weights.json and optimizer.json valid. */
+function setCheckpointTensor(ck: string, tensor: string, value: number): void {
+  const manifest = JSON.parse(readFileSync(join(ck, 'weights.json'), 'utf8')) as { sha256: string; weights: { name: string; offset: number; length: number }[] };
+  const w = manifest.weights.find((t) => t.name === tensor)!;
+  const bin = readFileSync(join(ck, 'weights.bin'));
+  for (let i = 0; i < w.length; i++) bin.writeFloatLE(value, w.offset + 4 * i);
+  writeFileSync(join(ck, 'weights.bin'), bin);
+  manifest.sha256 = createHash('sha256').update(bin).digest('hex');
+  writeFileSync(join(ck, 'weights.json'), JSON.stringify(manifest, null, 2));
+  const optimizer = JSON.parse(readFileSync(join(ck, 'optimizer.json'), 'utf8')) as { weightsSha256: string };
+  optimizer.weightsSha256 = manifest.sha256;
+  writeFileSync(join(ck, 'optimizer.json'), JSON.stringify(optimizer, null, 2));
+}
+
+test('a loss that becomes infinite suggests --scaling log only for a run on linear magnitudes', async () => {
+  const ds = tmpDir('lts-in-loss-ds-');
+  wav(join(ds, 'a.wav'), tone(63 * 64 / 44100, 44100, 220, { harmonics: 6 }), 44100);
+  for (const scaling of ['log', 'linear']) {
+    const out = join(tmpDir('lts-in-loss-'), 'run');
+    const first = await runInProcess([ds, '--out', out, '--epochs', '1', ...TINY, '--validation', '0', '--scaling', scaling]);
+    assert.equal(first.code, 0, first.stderr);
+    // Finite weights whose output overflows float32 when squared: the next step's loss is infinite.
+    setCheckpointTensor(join(out, 'checkpoint'), 'decoder/output/bias', 3e38);
+    const line = refusal(await runInProcess([ds, '--out', out, '--resume', '--epochs', '2']), `diverging ${scaling} run`);
+    assert.match(line, /^lts train: training diverged at epoch 2, step 2 \(loss (Infinity|NaN)\); resume from the checkpoint in .* with a lower learning rate \(--resume --lr 0\.00001\)/);
+    if (scaling === 'log') assert.doesNotMatch(line, /--scaling/, 'log scaling is already in use');
+    else assert.match(line, /; or start a new run with --scaling log/);
+  }
+});
+
+test('the analysis progress counts an unreadable file as skipped, not as analysed', async () => {
+  const ds = tmpDir('lts-in-skip-ds-');
+  wav(join(ds, 'a.wav'), tone(0.4, 44100, 220, { harmonics: 4 }), 44100);
+  wav(join(ds, 'b.wav'), tone(0.4, 44100, 330, { harmonics: 4 }), 44100);
+  nanWav(join(ds, 'c-nan.wav')); // passes the scan, fails when decoded
+  const r = await runInProcess([ds, '--out', join(tmpDir('lts-in-skip-'), 'run'), '--epochs', '1', ...TINY, '--validation', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  const progress = r.stderr.split('\n').filter((l) => l.startsWith('analysing '));
+  assert.match(progress.at(-1)!, / 2\/3 files \(1 skipped\), /, r.stderr);
+  assert.ok(!progress.some((l) => / 3\/3 files/.test(l)), r.stderr);
+  assert.match(r.stderr, /dataset: 2 training files/);
 });

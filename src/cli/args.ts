@@ -9,6 +9,12 @@ import { UserError } from '../io/errors.ts';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
+ * A plain decimal number: digits with an optional sign, point and exponent (`2`, `-0.5`, `.5`, `1e-4`);
+ * not hex (`0x10`), binary, octal, `Infinity` or an empty string, which `Number()` would also accept.
+ */
+export const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/**
  * Parse `argv` strictly against `options`.
  *
  * @param command the subcommand name, used in the error (`see lts COMMAND --help`); empty for plain `lts`.

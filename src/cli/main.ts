@@ -7,7 +7,7 @@
  * `lts: …` with exit code 2 (or its own code). Anything else is a bug: the
  * message and a hint to report it, exit code 1, never a raw crash.
  */
-import { isUserError } from '../io/errors.ts';
+import { isUserError, printable } from '../io/errors.ts';
 import { VERSION } from '../version.ts';
 import { surviveClosedOutput } from './output.ts';
 
@@ -95,7 +95,7 @@ export function reportError(e: unknown, cmd?: string): number {
     return e.exitCode;
   }
   const err = e as Error;
-  console.error(`${prefix}: internal error: ${String(err?.message ?? e).split('\n')[0]} (set LTS_DEBUG=1 for the stack, and please report it)`);
+  console.error(`${prefix}: internal error: ${printable(String(err?.message ?? e).split('\n')[0])} (set LTS_DEBUG=1 for the stack, and please report it)`);
   if (process.env.LTS_DEBUG) console.error(err?.stack);
   return 1;
 }

@@ -12,7 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { UserError, isUserError } from '../io/errors.ts';
+import { UserError, isUserError, printable } from '../io/errors.ts';
+import { DECIMAL } from './args.ts';
 import { AUDIO_EXTENSIONS } from '../io/audio.ts';
 import { DEFAULT_STFT, validateStftConfig } from '../dsp/stft.ts';
 import { DEFAULT_CQT, cqtConfig } from '../dsp/cqt.ts';
@@ -72,18 +73,31 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
-/** Parse a positive (or non-negative) integer flag. */
+/**
+ * Refuse a value that is not a plain decimal number ({@link DECIMAL}): `0x10` or `0b1` would otherwise pass
+ * through `Number()`, as `lts render` already refuses them.
+ */
+function requireDecimal(v: string, flag: string, fallback: number): void {
+  if (DECIMAL.test(v.trim())) return;
+  const x = Number(v);
+  const example = v.trim() !== '' && Number.isFinite(x) ? x : fallback;
+  throw new UserError(`${flag} '${v}' is not a plain decimal number; e.g. ${flag} ${example}`);
+}
+
+/** Parse a positive (or non-negative) integer flag, written as a plain decimal number. */
 function intFlag(v: string | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return fallback;
+  requireDecimal(v, flag, Math.max(min, fallback));
   const x = Number(v);
   if (v.trim() === '' || !Number.isInteger(x) || x < min || x > max)
     throw new UserError(`${flag} '${v}' is not an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? 'inf' : max}; e.g. ${flag} ${Math.max(min, fallback)}`);
   return x;
 }
 
-/** Parse a finite number flag within [min, max] (maxOpen: max excluded). */
+/** Parse a finite number flag within [min, max] (maxOpen: max excluded), written as a plain decimal number. */
 function numFlag(v: string | undefined, flag: string, fallback: number, min: number, max: number, maxOpen = false): number {
   if (v === undefined) return fallback;
+  requireDecimal(v, flag, fallback);
   const x = Number(v);
   if (v.trim() === '' || !Number.isFinite(x) || x < min || (maxOpen ? x >= max : x > max))
     throw new UserError(`${flag} '${v}' is not a number in ${min}..${max}${maxOpen ? ' (exclusive)' : ''}; e.g. ${flag} ${fallback}`);
@@ -312,6 +326,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   let lastDraw = 0;
+  let skippedFiles = 0; // files the analysis finished by skipping them (unreadable): not counted as analysed
   const onEvent = (ev: TrainingRunEvent) => {
     switch (ev.type) {
       case 'backend':
@@ -322,8 +337,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
         break;
       case 'dataset-progress': {
         const p = ev.progress;
+        if (p.status === 'skipped') skippedFiles++;
         printer.status(
-          `analysing ${bar(p.done / p.total)} ${p.done}/${p.total} files, ${formatDuration(p.seconds)} of ${formatDuration(p.totalSeconds)} audio  ${p.file}`,
+          `analysing ${bar(p.done / p.total)} ${p.done - skippedFiles}/${p.total} files${skippedFiles ? ` (${skippedFiles} skipped)` : ''}, ` +
+            `${formatDuration(p.seconds)} of ${formatDuration(p.totalSeconds)} audio  ${p.file}`,
           p.done === p.total,
         );
         break;
@@ -418,6 +435,6 @@ function report(e: unknown): number {
     return e.exitCode === 1 ? 1 : 2;
   }
   const msg = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`lts train: internal error: ${msg.replace(/\s*[\r\n]+\s*/g, ' ')} (please report this with the command line)\n`);
+  process.stderr.write(`lts train: internal error: ${printable(msg)} (please report this with the command line)\n`);
   return 1;
 }

@@ -35,9 +35,9 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { existsSync, readFileSync, statSync, openSync, readSync, closeSync, renameSync, rmSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, openSync, readSync, closeSync, renameSync, rmSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UserError } from '../io/errors.ts';
+import { UserError, checkOutputFolder, makeFolders, outputFsError, removeEmptyFolders } from '../io/errors.ts';
 import { C1_HZ, cqtConfig } from '../dsp/cqt.ts';
 import { initBackend, currentBackend, type BackendPreference } from './backend.ts';
 import { TimbreVae, type NamedWeights } from './vae.ts';
@@ -96,6 +96,9 @@ export function parseIni(text: string, what = 'config.ini'): IniFile {
   return out;
 }
 
+/** A plain decimal number as Python's `int()`/`float()` read it in config.ini: `64`, `+1`, `0.5`, `.5`, `1e-4`; no hex, no `Infinity`. */
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
 /** The settings of an original run that the import uses (from `config.ini`). */
 export interface OriginalRunConfig {
   sampleRate: number;
@@ -148,15 +151,20 @@ export function readOriginalConfig(path: string): OriginalRunConfig {
     const v = ini[section]?.[key];
     return v === undefined || v === '' ? undefined : v;
   };
+  // Python's int() and float() read only decimal numbers (no 0x80, no 0b1): accept what the original could read.
+  /** ` (write it as NNN)` for a number written in another notation JavaScript reads, e.g. `0x80`. */
+  const asDecimal = (v: string): string => (Number.isFinite(Number(v)) && v.trim() !== '' ? ` (write it as ${Number(v)})` : '');
   const int = (section: string, key: string, v: string | undefined, fallback?: number): number => {
     if (v === undefined) return fallback as number;
     const x = Number(v);
+    if (!DECIMAL.test(v)) throw new UserError(`${path}: [${section}] ${key} = ${v} is not a plain decimal number${asDecimal(v)}; fix the file`);
     if (!Number.isInteger(x) || x <= 0) throw new UserError(`${path}: [${section}] ${key} = ${v} is not a positive whole number; fix the file`);
     return x;
   };
   const num = (section: string, key: string, v: string | undefined, fallback: number): number => {
     if (v === undefined) return fallback;
     const x = Number(v);
+    if (!DECIMAL.test(v)) throw new UserError(`${path}: [${section}] ${key} = ${v} is not a plain decimal number${asDecimal(v)}; fix the file`);
     if (!Number.isFinite(x) || x < 0) throw new UserError(`${path}: [${section}] ${key} = ${v} is not a number >= 0; fix the file`);
     return x;
   };
@@ -507,8 +515,9 @@ export interface ImportResult {
  * @param outDir The model folder to create.
  * @param opts See {@link ImportOptions}.
  * @throws UserError (one line) for a missing or invalid run folder, an unsupported network, a config.ini
- *   that disagrees with the weights, an existing `outDir` without `force`, or constant-Q parameters our
- *   transform cannot realise (e.g. a top bin above the Nyquist frequency).
+ *   that disagrees with the weights, an existing `outDir` without `force`, an `outDir` that cannot be
+ *   created or written (checked before the weights are read; also a full disk while writing), or constant-Q
+ *   parameters our transform cannot realise (e.g. a top bin above the Nyquist frequency).
  */
 export async function importLtsRun(runDir: string, outDir: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const run = resolve(runDir);
@@ -526,10 +535,25 @@ export async function importLtsRun(runDir: string, outDir: string, opts: ImportO
   }
   const dest = resolve(outDir);
   if (dest === run || dest.startsWith(run + '/model')) throw new UserError(`--out ${outDir}: choose a folder outside the run's model/ folder`);
-  if (existsSync(dest)) {
-    const entries = statSync(dest).isDirectory() ? readdirSync(dest) : ['(a file)'];
+  const what = `--out ${outDir}`;
+  let destStat: Stats | null = null;
+  try {
+    destStat = statSync(dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputFsError(e, what) ?? e;
+  }
+  if (destStat) {
+    let entries: string[];
+    try {
+      entries = destStat.isDirectory() ? readdirSync(dest) : ['(a file)'];
+    } catch (e) {
+      throw outputFsError(e, what) ?? e;
+    }
     if (entries.length > 0 && !opts.force) throw new UserError(`--out ${outDir} exists and is not empty; pass --force to replace it or choose another folder`);
   }
+  // The model is assembled in a sibling of dest: prove the parent can be created and written before the work.
+  const parent = dirname(dest);
+  checkOutputFolder(parent, what);
   const original = readOriginalConfig(iniPath);
   const h5Path = findOriginalH5(run);
   const weights = await readKerasVaeWeights(h5Path);
@@ -600,23 +624,40 @@ export async function importLtsRun(runDir: string, outDir: string, opts: ImportO
 
   if (!currentBackend()) await initBackend(opts.backend ?? 'auto');
   const vae = TimbreVae.create(config.network, 0);
-  const parent = dirname(dest);
-  mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(dest)}.import-${process.pid}-${Date.now()}`);
+  let created: string[] = [];
+  let tmpMade = false;
   try {
+    created = makeFolders(parent);
+    mkdirSync(tmp);
+    tmpMade = true;
     vae.setWeights(named);
     await saveModelFolder(tmp, { config, vae });
     if (existsSync(dest)) {
       const old = `${tmp}.old`;
       renameSync(dest, old);
-      renameSync(tmp, dest);
-      rmSync(old, { recursive: true, force: true });
+      try {
+        renameSync(tmp, dest);
+      } catch (e) {
+        renameSync(old, dest); // put the previous folder back
+        throw e;
+      }
+      try {
+        rmSync(old, { recursive: true, force: true });
+      } catch {
+        // The import is in place; a previous folder that cannot be removed stays as a hidden sibling.
+      }
     } else {
       renameSync(tmp, dest);
     }
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    try {
+      if (tmpMade) rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // keep the first error: it says why
+    }
+    removeEmptyFolders(created);
+    throw outputFsError(e, what) ?? e;
   } finally {
     vae.dispose();
   }

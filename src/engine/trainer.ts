@@ -32,6 +32,22 @@ import { mixSeed, seededRandom, type NamedWeights, type TimbreVae } from './vae.
 import { saveModelFolder, loadModelFolder, type EpochRecord, type TrainHistory } from './model-folder.ts';
 import type { FrameSet, ModelConfig } from './types.ts';
 
+/**
+ * The loss of a training step became NaN or infinite. Callers that know the run (its folder, checkpoint and
+ * settings) turn it into advice; on its own its message says to lower the learning rate.
+ */
+export class LossDiverged extends UserError {
+  /**
+   * @param epoch Epoch (1-based) of the step.
+   * @param step Optimizer steps taken so far.
+   * @param loss The non-finite loss.
+   */
+  constructor(readonly epoch: number, readonly step: number, readonly loss: number) {
+    super(`training diverged at epoch ${epoch}, step ${step} (loss ${loss}); lower the learning rate (--lr)`);
+    this.name = 'LossDiverged';
+  }
+}
+
 /** Progress of a running training, reported after every step and at the end of every epoch. */
 export interface TrainProgress {
   /** What just happened: a training step, the validation pass, or the end of an epoch. */
@@ -302,7 +318,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const res = vae.trainStep(batch, rows, { beta: t.beta, learningRate: t.learningRate });
       if (!Number.isFinite(res.loss)) {
-        throw new UserError(`training diverged at epoch ${epoch}, step ${vae.steps} (loss ${res.loss}); lower the learning rate (--lr) or use --scaling log`);
+        throw new LossDiverged(epoch, vae.steps, res.loss);
       }
       pos.sumLoss += res.loss * rows;
       pos.sumMse += res.mse * rows;

@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { basename, join, resolve } from 'node:path';
 import type { Transform } from '../dsp/types.ts';
 import type { FeatureConfig, ModelConfig, NetworkConfig, TrainingConfig } from './types.ts';
-import { UserError } from '../io/errors.ts';
+import { UserError, checkOutputFolder, makeFolders, outputFsError } from '../io/errors.ts';
 import { readAudio } from '../io/audio.ts';
 import { writeWav } from '../io/wav.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -40,7 +40,7 @@ import { VERSION } from '../version.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend.ts';
 import { TimbreVae } from './vae.ts';
 import { MODEL_FORMAT_VERSION, NonFiniteWeightsError, validateModelConfig, type EpochRecord } from './model-folder.ts';
-import { train, type TrainProgress } from './trainer.ts';
+import { train, LossDiverged, type TrainProgress } from './trainer.ts';
 import { loadDataset, type DatasetProgress, type LoadedFile, type SkippedFile } from './dataset.ts';
 import type { CacheStats } from './feature-cache.ts';
 import { analyzeMagnitudes, fromFeatures, toFeatures, transformFor } from './features.ts';
@@ -243,17 +243,56 @@ function readRunConfig(runDir: string): ModelConfig {
  * @param e The refusal from `saveModelFolder` (operation `save`).
  * @param epoch The epoch being trained when it happened.
  * @param runDir The run folder.
- * @param learningRate The learning rate used.
+ * @param config The run's configuration (its learning rate and magnitude scaling decide the advice).
  */
-function divergedError(e: NonFiniteWeightsError, epoch: number, runDir: string, learningRate: number): UserError {
-  const lower = Number((learningRate / 10).toPrecision(2));
+function divergedError(e: NonFiniteWeightsError, epoch: number, runDir: string, config: ModelConfig): UserError {
+  const lower = Number((config.training.learningRate / 10).toPrecision(2));
   const keep = existsSync(join(runDir, 'checkpoint', 'optimizer.json'))
     ? `the last good checkpoint (${join(runDir, 'checkpoint')}) is kept: resume from it with a lower learning rate (--resume --lr ${lower})`
     : `no checkpoint was written yet: start again with a lower learning rate (--lr ${lower})`;
   return new UserError(
-    `training diverged at epoch ${epoch}: the weights became NaN or infinite (tensor "${e.tensor}"), so nothing of this epoch was saved; ${keep}`,
+    `training diverged at epoch ${epoch}: the weights became NaN or infinite (tensor "${e.tensor}"), so nothing of this epoch was saved; ${keep}${scalingHint(config)}`,
     { cause: e },
   );
+}
+
+/**
+ * The end of a divergence message for a run on linear magnitudes: log magnitudes (the default) train more
+ * stably. Empty for a run that already uses them, so the advice never suggests what is already in effect.
+ */
+function scalingHint(config: ModelConfig): string {
+  return config.features.scaling === 'linear' ? '; or start a new run with --scaling log (log magnitudes train more stably)' : '';
+}
+
+/** The trainer's message for a loss that became NaN or infinite within an epoch: epoch, step, loss. */
+/**
+ * The trainer's refusal of a non-finite loss, with advice for this run: the lower learning rate to use,
+ * whether to resume from the checkpoint, and `--scaling log` only for a run on linear magnitudes.
+ *
+ * @param e The trainer's refusal.
+ * @param runDir The run folder.
+ * @param config The run's configuration.
+ */
+function stepDivergedError(e: LossDiverged, runDir: string, config: ModelConfig): UserError {
+  const lower = Number((config.training.learningRate / 10).toPrecision(2));
+  const next = existsSync(join(runDir, 'checkpoint', 'optimizer.json'))
+    ? `resume from the checkpoint in ${join(runDir, 'checkpoint')} with a lower learning rate (--resume --lr ${lower})`
+    : `start again with a lower learning rate (--lr ${lower})`;
+  return new UserError(`training diverged at epoch ${e.epoch}, step ${e.step} (loss ${e.loss}); ${next}${scalingHint(config)}`, { cause: e });
+}
+
+/**
+ * A file-system error on a file inside the run folder as a one-line UserError (see {@link outputFsError}),
+ * or `e` unchanged.
+ *
+ * @param e Any error.
+ * @param runDir The run folder (resolved).
+ * @param what Names it as the user gave it (`--out runs/a`).
+ */
+function runFolderError(e: unknown, runDir: string, what: string): unknown {
+  const path = (e as NodeJS.ErrnoException | null)?.path;
+  if (typeof path !== 'string' || (resolve(path) !== runDir && !resolve(path).startsWith(runDir + '/'))) return e;
+  return outputFsError(e, what) ?? e;
 }
 
 /**
@@ -264,8 +303,9 @@ function divergedError(e: NonFiniteWeightsError, epoch: number, runDir: string, 
  * @throws UserError (one line) for a bad dataset (no readable audio, fewer
  *   training frames than {@link MIN_TRAINING_FRAMES} or one batch, silence
  *   only; the dataset folder is left as it was), a run folder that already
- *   holds something else, resume conflicts, a damaged checkpoint, invalid
- *   settings, or a training that diverges (a loss or the weights become NaN or
+ *   holds something else or cannot be created or written (checked before the
+ *   dataset is analysed; a full disk later names the file), resume conflicts,
+ *   a damaged checkpoint, invalid settings, or a training that diverges (a loss or the weights become NaN or
  *   infinite: the error names the epoch and a lower learning rate, and the
  *   last checkpoint written before stays as it was).
  */
@@ -273,6 +313,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
   const emit = opts.onEvent ?? (() => {});
   const runDir = resolve(opts.runDir);
   const dataset = resolve(opts.dataset);
+  const what = `--out ${opts.runDir}`;
 
   // 0. Fail fast on a missing dataset, before the backend loads.
   if (!existsSync(dataset) || !statSync(dataset).isDirectory())
@@ -308,11 +349,22 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
     if (typeof savedDataset === 'string' && resolve(savedDataset) !== dataset)
       throw new UserError(`the run in ${runDir} was trained on ${savedDataset}, not ${dataset}; resume with the same dataset or start a new run`);
   } else {
-    if (existsSync(runDir)) {
-      if (!statSync(runDir).isDirectory()) throw new UserError(`--out ${runDir} is a file; choose a folder`);
+    let isDir: boolean | null = null;
+    try {
+      isDir = statSync(runDir).isDirectory();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputFsError(e, what) ?? e;
+    }
+    if (isDir !== null) {
+      if (!isDir) throw new UserError(`--out ${runDir} is a file; choose a folder`);
       if (existsSync(join(runDir, 'checkpoint')))
         throw new UserError(`${runDir} already holds a training run; pass --resume to continue it, or choose another --out`);
-      const entries = readdirSync(runDir).filter((f) => !f.startsWith('.'));
+      let entries: string[];
+      try {
+        entries = readdirSync(runDir).filter((f) => !f.startsWith('.'));
+      } catch (e) {
+        throw outputFsError(e, what) ?? e;
+      }
       if (entries.length > 0) throw new UserError(`--out ${runDir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
     }
     let transform: Transform;
@@ -339,6 +391,8 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
   }
   const validationFraction = typeof config.meta?.validationFraction === 'number' ? config.meta.validationFraction : (opts.validationFraction ?? 0.1);
   const transform = transformFor(config.features.transform);
+  // The run folder must be writable before the dataset analysis: creating it and a file in it is tried and undone.
+  checkOutputFolder(runDir, what);
 
   // 2. Backend first (the user sees which one before the long work starts).
   const backend = await initBackend(opts.backend ?? 'auto');
@@ -373,7 +427,11 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
   config.meta = { ...config.meta, files: ds.files.length, trainFrames: ds.train.frames, validationFrames: ds.validation.frames };
 
   // 4. Train.
-  mkdirSync(runDir, { recursive: true });
+  try {
+    makeFolders(runDir);
+  } catch (e) {
+    throw outputFsError(e, what) ?? e;
+  }
   const vae = TimbreVae.create(config.network, config.training.seed);
   const lossPlot = join(runDir, 'loss.png');
   const epochs: EpochRecord[] = opts.resume ? readCheckpointHistory(runDir) : [];
@@ -406,14 +464,15 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
             // The weights are finite (the trainer could save them) but the losses are not: stop here.
             const which = Number.isFinite(record.loss) ? `validation loss ${record.valLoss}` : `loss ${record.loss}`;
             const lower = Number((config.training.learningRate / 10).toPrecision(2));
-            throw new UserError(`training diverged at epoch ${record.epoch} (${which}); resume from the checkpoint in ${join(runDir, 'checkpoint')} with a lower learning rate (--resume --lr ${lower}), or start again with it`);
+            throw new UserError(`training diverged at epoch ${record.epoch} (${which}); resume from the checkpoint in ${join(runDir, 'checkpoint')} with a lower learning rate (--resume --lr ${lower}), or start again with it${scalingHint(config)}`);
           }
           emit({ type: 'epoch', record, epochs: config.training.epochs, ...info });
         },
       });
     } catch (e) {
       // A save refused weights that went NaN or infinite; a broken checkpoint found on resume keeps its own message.
-      if (e instanceof NonFiniteWeightsError && e.operation === 'save') throw divergedError(e, epochNow, runDir, config.training.learningRate);
+      if (e instanceof NonFiniteWeightsError && e.operation === 'save') throw divergedError(e, epochNow, runDir, config);
+      if (e instanceof LossDiverged) throw stepDivergedError(e, runDir, config);
       throw e;
     }
 
@@ -446,6 +505,9 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingRun
     };
     emit({ type: 'done', result: out });
     return out;
+  } catch (e) {
+    // A full disk or a folder made read-only during the run: one line naming the file and the fix.
+    throw runFolderError(e, runDir, what);
   } finally {
     vae.dispose();
   }
