@@ -210,6 +210,14 @@ test('badly formed --from sidecars name the file and the field, with exit 2 (bef
     const line = refusal(lts('render', '--from', file, '--out', join(d, `${name}.wav`)));
     assert.equal(line, `lts render: ${file}: ${expected}; fix the field or render again without --from`, name);
   }
+  // A model changed since the render (here: the sidecar records other weights): the message says what to do.
+  const changed = structuredClone(sidecar);
+  changed.modelWeightsSha256 = '0'.repeat(64);
+  writeFileSync(join(d, 'changed.json'), JSON.stringify(changed));
+  assert.match(
+    refusal(lts('render', '--from', join(d, 'changed.json'), '--out', join(d, 'changed-render.wav'))),
+    /changed\.json: the model in .+ has changed since this render \(its weights' sha256 is [0-9a-f]{12}…, the sidecar records 000000000000…\), so the result would not match; restore that model .+, or render the same settings without --from/,
+  );
   const curve = structuredClone(sidecar);
   curve.params.curve = 'smooth:';
   writeFileSync(join(d, 'curve.json'), JSON.stringify(curve));

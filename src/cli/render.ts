@@ -358,7 +358,11 @@ export async function renderCommand(argvIn: string[]): Promise<number> {
     if (expectedSha) {
       const m = await renderer.loadModel(params.model);
       if (m.weightsSha256 !== expectedSha) {
-        throw new UserError(`--from: the model in ${params.model} has changed since this render (weights differ); the result would not match`);
+        throw new UserError(
+          `--from ${v.from}: the model in ${params.model} has changed since this render (its weights' sha256 is ${m.weightsSha256.slice(0, 12)}…, ` +
+            `the sidecar records ${expectedSha.slice(0, 12)}…), so the result would not match; restore that model (or point "params.model" at a copy of it), ` +
+            `or render the same settings without --from to hear the changed model`,
+        );
       }
     }
     // Asked for threads: start them and wait until they have loaded the model (about a second), so that
