@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,8 @@ test('lts osc serves on the given ports and stops cleanly on SIGINT', async () =
 });
 
 test('lts osc: bad flags are one line on stderr with exit code 2', async () => {
+  const fileInTheWay = join(mkdtempSync(join(tmpdir(), 'lts-osc-cli-')), 'renders');
+  writeFileSync(fileInTheWay, 'not a folder');
   const r = spawnSync(process.execPath, [LTS, 'osc', '--port', 'abc'], { encoding: 'utf8' });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^lts osc: --port 'abc' is not a UDP port; use a whole number from 1 to 65535\n$/);
@@ -50,6 +52,10 @@ test('lts osc: bad flags are one line on stderr with exit code 2', async () => {
     [['--reply-port', '70000'], /--reply-port '70000' is not a UDP port/],
     [['--bogus'], /Unknown option '--bogus'.*see lts osc --help/],
     [['--backend', 'gpu'], /--backend gpu: unknown/],
+    // Checked before the server starts (before: it started, and the first render or reply failed).
+    [['--renders', fileInTheWay], /--renders .+ is a file, not a folder; give a folder for the renders/],
+    [['--renders', ''], /--renders is empty/],
+    [['--reply-host', 'nosuch.invalid'], /--reply-host nosuch\.invalid: the host name does not resolve \(\w+\); give an IP address/],
   ] as const) {
     await assert.rejects(oscCommand([...args]), (e: unknown) => e instanceof UserError && re.test(e.message) && e.exitCode === 2);
   }

@@ -5,6 +5,8 @@ import { parseCommandArgs } from './args.ts';
 import { parseBackendPreference } from '../engine/backend.ts';
 import { UserError } from '../io/errors.ts';
 import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { OscServer, OSC_DEFAULT_PORT, OSC_DEFAULT_REPLY_PORT } from '../engine/osc-server.ts';
 import { RenderWorker } from '../engine/render-worker.ts';
 import { createAudioOutput } from '../io/audio-out.ts';
@@ -69,6 +71,8 @@ export async function oscCommand(
   const port = portFlag(v.port, '--port', OSC_DEFAULT_PORT);
   const replyPort = portFlag(v['reply-port'], '--reply-port', OSC_DEFAULT_REPLY_PORT);
   if (v.backend !== undefined) parseBackendPreference(v.backend);
+  checkRendersFolder(v.renders);
+  if (v['reply-host'] !== undefined) await checkHost(v['reply-host'], '--reply-host');
   const log = v.quiet ? undefined : (line: string) => console.log(line);
   // --listen: renders and playback also go to the browser page (see README, "Listening over SSH").
   const page = listen ? await startListening(listen, resolve(v.renders ?? 'renders'), (line) => console.error(line)) : null;
@@ -114,4 +118,30 @@ export async function oscCommand(
   await closeListening();
   console.error('lts osc: stopped');
   return 0;
+}
+
+/**
+ * Refuse a `--renders` that cannot hold renders before the server starts (the first render would fail):
+ * an empty value or a file in the folder's place. A missing folder is created at the first render.
+ */
+function checkRendersFolder(dir: string | undefined): void {
+  if (dir === undefined) return;
+  if (dir.trim() === '') throw new UserError('--renders is empty; give a folder such as --renders renders, or leave it out for ./renders');
+  let isFile = false;
+  try {
+    isFile = !statSync(dir).isDirectory();
+  } catch {
+    return; // missing: created when the first render is written
+  }
+  if (isFile) throw new UserError(`--renders ${dir} is a file, not a folder; give a folder for the renders (it is created if missing)`);
+}
+
+/** Refuse a host name that does not resolve, before the server starts (replies would go nowhere). */
+async function checkHost(host: string, flag: string): Promise<void> {
+  try {
+    await lookup(host);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new UserError(`${flag} ${host}: the host name does not resolve (${code}); give an IP address such as 127.0.0.1, or a host name that resolves`);
+  }
 }
