@@ -153,6 +153,8 @@ test('the WAV and its sidecar are written together or not at all; a bad output l
   await refused({ out: join(dir, 'plain', 'sub', 'y.wav') }, /plain is a file, not a folder/);
   await refused({ dir: join(dir, 'plain') }, /cannot write renders to .*plain: it is a file, not a folder; choose another folder with --dir/);
   await refused({ dir: join(dir, 'plain', 'sub') }, /plain is a file, not a folder/);
+  // A folder where nothing can be created although its parent exists (/proc): Node's recursive mkdir looped for ever.
+  if (process.platform === 'linux') await refused({ dir: '/proc/lts-renders/sub' }, /^cannot write renders to \/proc\/lts-renders\/sub: cannot create it/);
   // Empty or hidden names.
   await refused({ out: '' }, /^--out is empty/);
   await refused({ out: join(dir, '.wav') }, /the file name is empty/);

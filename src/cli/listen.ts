@@ -9,9 +9,9 @@
  * address other than 127.0.0.1 (printed with a warning).
  */
 import { hostname } from 'node:os';
-import { mkdirSync } from 'node:fs';
 import { UserError } from '../io/errors.ts';
 import { ListenServer, LISTEN_DEFAULT_PORT } from '../io/listen-server.ts';
+import { makeFolders } from '../io/folders.ts';
 
 /** What `--listen` asked for. */
 export interface ListenFlags {
@@ -105,7 +105,7 @@ export async function startListening(
   rendersDir: string,
   log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
 ): Promise<ListenServer> {
-  mkdirSync(rendersDir, { recursive: true });
+  makeFolders(rendersDir);
   const server = await ListenServer.start({ port: flags.port, host: flags.host, rendersDir });
   for (const line of listenBanner(server)) log(line);
   return server;

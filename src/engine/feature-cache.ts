@@ -38,7 +38,8 @@
  */
 import { createHash } from 'node:crypto';
 import { accessSync, statSync, constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { makeFolders, removeEmptyFolders } from '../io/folders.ts';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Magnitudes } from '../dsp/types.ts';
@@ -176,8 +177,8 @@ export class FeatureCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, invalid: 0, writes: 0, writeErrors: 0 };
   /** Entries written by this instance (absolute paths), for {@link discard}. */
   private readonly written = new Set<string>();
-  /** The outermost folder this instance created (the cache folder or an ancestor), or null. */
-  private created: string | null = null;
+  /** The folders this instance created (the cache folder and missing ancestors), outermost first. */
+  private created: string[] = [];
 
   /**
    * @param dir Cache folder; created (with parents) when the first entry is written, not before.
@@ -234,8 +235,7 @@ export class FeatureCache {
    */
   async put(audioPath: string, analysis: string, fingerprint: FileFingerprint, mag: Magnitudes): Promise<boolean> {
     try {
-      const made = await mkdir(this.dir, { recursive: true });
-      if (made !== undefined && this.created === null) this.created = made;
+      this.created.push(...makeFolders(this.dir));
       const path = this.entryPath(audioPath, analysis);
       await writeFileAtomicAsync(path, encodeEntry(resolve(audioPath), analysis, fingerprint, mag));
       this.written.add(path);
@@ -256,17 +256,8 @@ export class FeatureCache {
   async discard(): Promise<void> {
     for (const path of this.written) await rm(path, { force: true }).catch(() => undefined);
     this.written.clear();
-    if (this.created === null) return;
-    const top = this.created;
-    this.created = null;
-    for (let d = this.dir; ; d = dirname(d)) {
-      try {
-        await rmdir(d);
-      } catch {
-        return; // not empty (someone else's files) or already gone
-      }
-      if (d === top || dirname(d) === d) return;
-    }
+    removeEmptyFolders(this.created);
+    this.created = [];
   }
 }
 

@@ -31,7 +31,7 @@
  * Call `initBackend()` from `./backend.ts` before loading.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat, mkdir, rm } from 'node:fs/promises';
+import { readFile, readdir, stat, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
@@ -41,6 +41,7 @@ import { TimbreVae, type NamedWeights, type OptimizerState } from './vae.ts';
 import type { ModelConfig } from './types.ts';
 import type { CqtConfig } from '../dsp/types.ts';
 import { cqtTransform } from '../dsp/cqt.ts';
+import { makeFolders } from '../io/folders.ts';
 
 /** The model folder format version this program writes and reads. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -280,7 +281,7 @@ export async function saveModelFolder(dir: string, opts: SaveModelOptions): Prom
   if (bad) {
     throw new NonFiniteWeightsError(dir, bad, 'save', 'not saved, the folder keeps its previous files; the model is broken (its training diverged): train with a lower learning rate (--lr)');
   }
-  await mkdir(dir, { recursive: true });
+  makeFolders(dir);
   const config: ModelConfig = { ...opts.config, formatVersion: MODEL_FORMAT_VERSION };
   const weights = packTensors(named);
   const weightsSha = sha256(weights.bytes);

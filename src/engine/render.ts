@@ -14,7 +14,7 @@
  *
  * The engine never touches the terminal; progress goes to a callback.
  */
-import { statSync, lstatSync, accessSync, mkdirSync, rmdirSync, constants as fsConstants } from 'node:fs';
+import { statSync, lstatSync, accessSync, constants as fsConstants } from 'node:fs';
 import { join, resolve, dirname, basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Magnitudes, Transform } from '../dsp/types.ts';
@@ -27,6 +27,7 @@ import { readAudio } from '../io/audio.ts';
 import { encodeWav } from '../io/wav.ts';
 import { StagedFiles, AtomicWriteError } from '../io/atomic.ts';
 import { UserError } from '../io/errors.ts';
+import { makeFolders, removeEmptyFolders } from '../io/folders.ts';
 import { VERSION } from '../version.ts';
 import { RenderCancelled } from './render-errors.ts';
 import { parseCurveSpec, sampleCurve } from './curve.ts';
@@ -504,7 +505,7 @@ async function writeRender(
       staged.discard();
     }
   } finally {
-    if (!written && created !== undefined) removeEmptyFolders(dir, created);
+    if (!written && created) removeEmptyFolders(created);
   }
   throw new UserError(`${dir} holds a million renders; choose another folder with --dir or a file with --out`);
 }
@@ -565,9 +566,9 @@ function checkOutTarget(out: string, force: boolean): { path: string; sidecarPat
  * Check (and with `create`, create) the folder of numbered renders.
  * @param given the `--dir` value as given, or undefined for `./renders`.
  * @param create create the folder (with its parents) if missing.
- * @returns the absolute folder, and the first folder created (for {@link removeEmptyFolders} if the render fails).
+ * @returns the absolute folder, and the folders it created, outermost first (for {@link removeEmptyFolders} if the render fails).
  */
-function checkRendersDir(given: string | undefined, create: boolean): { dir: string; created?: string } {
+function checkRendersDir(given: string | undefined, create: boolean): { dir: string; created?: string[] } {
   if (given !== undefined && given.trim() === '') throw new UserError('--dir is empty; give a folder such as --dir renders, or leave --dir out for ./renders');
   const dir = resolve(given ?? 'renders');
   const what = `cannot write renders to ${dir}`;
@@ -589,21 +590,9 @@ function checkRendersDir(given: string | undefined, create: boolean): { dir: str
   checkWritable(parent, `${what}: cannot create it in ${parent}`);
   if (!create) return { dir };
   try {
-    return { dir, created: mkdirSync(dir, { recursive: true }) };
+    return { dir, created: makeFolders(dir) };
   } catch (e) {
     throw outputError(e, `${what}: cannot create it`, dir);
-  }
-}
-
-/** Remove `dir` and its parents up to `top`, the first folder a failed render created, as long as they are empty. */
-function removeEmptyFolders(dir: string, top: string): void {
-  for (let d = dir; ; d = dirname(d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (someone else's files), or gone
-    }
-    if (d === top || dirname(d) === d) return;
   }
 }
 

@@ -13,11 +13,12 @@
  * `session.json.corrupt-<timestamp>` and the caller gets a one-line notice;
  * it never stops the app from starting.
  */
-import { mkdirSync, readFileSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { VERSION } from '../version.ts';
+import { makeFolders } from '../io/folders.ts';
 
 /** The file name of the session inside the state folder. */
 export const SESSION_FILE = 'session.json';
@@ -205,7 +206,7 @@ export class SessionStore {
     if (!s) return false;
     this.pending = null;
     try {
-      mkdirSync(this.stateDir, { recursive: true });
+      makeFolders(this.stateDir);
       writeFileAtomic(this.path, JSON.stringify({ ...s, savedAt: new Date().toISOString() }, null, 1) + '\n');
       this.writes++;
       this.lastError = null;

@@ -24,13 +24,14 @@
  * Call `initBackend()` from `./backend.ts` first.
  */
 import { join } from 'node:path';
-import { stat, mkdir } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../io/errors.ts';
 import { writeFileAtomicAsync } from '../io/atomic.ts';
 import { mixSeed, seededRandom, type NamedWeights, type TimbreVae } from './vae.ts';
 import { saveModelFolder, loadModelFolder, type EpochRecord, type TrainHistory } from './model-folder.ts';
 import type { FrameSet, ModelConfig } from './types.ts';
+import { makeFolders } from '../io/folders.ts';
 
 /**
  * The loss of a training step became NaN or infinite. Callers that know the run (its folder, checkpoint and
@@ -268,7 +269,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else if (await isDir(checkpointDir)) {
     throw new UserError(`${runDir}: already holds a training run (checkpoint/); pass --resume to continue it, or choose another output folder`);
   }
-  await mkdir(runDir, { recursive: true });
+  makeFolders(runDir);
 
   const saveCheckpoint = async () => {
     await saveModelFolder(checkpointDir, {

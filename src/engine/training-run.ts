@@ -26,11 +26,12 @@
  * checkpoint written before.
  */
 import { defaultInferenceThreads } from './vae-helpers.ts';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Transform } from '../dsp/types.ts';
 import type { FeatureConfig, ModelConfig, NetworkConfig, TrainingConfig } from './types.ts';
-import { UserError, checkOutputFolder, makeFolders, outputFsError } from '../io/errors.ts';
+import { UserError, outputFsError } from '../io/errors.ts';
+import { checkOutputFolder, makeFolders } from '../io/folders.ts';
 import { readAudio } from '../io/audio.ts';
 import { writeWav } from '../io/wav.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -568,7 +569,7 @@ export async function writeAudioExamples(
   const iterations = opts.iterations ?? 32;
   const chosen = [...files.filter((f) => f.split === 'validation'), ...files.filter((f) => f.split === 'train')].slice(0, Math.max(0, count));
   if (chosen.length === 0) return [];
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const sr = config.features.transform.sampleRate;
   const method: PhaseMethod = defaultPhaseMethod(transform.config.kind);
   const out: AudioExample[] = [];

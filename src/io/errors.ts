@@ -12,14 +12,9 @@
  * (an escape sequence, a NUL, a carriage return that overwrites the line). {@link printable} shows such
  * characters as visible escapes.
  *
- * Output folders: {@link makeFolders} creates a folder and its missing parents without the endless loop of
- * `mkdir -p` in Node (`fs.mkdir(…, { recursive: true })` never returns where `mkdir` fails with ENOENT
- * although the parent exists, as in `/proc`), {@link checkOutputFolder} proves that a folder can be
- * created and written before any long work starts, and {@link outputFsError} turns a file-system error
- * on an output into a one-line UserError naming the path and the fix.
+ * {@link outputFsError} turns a file-system error on an output into a one-line UserError naming the path and
+ * the fix (creating output folders: `folders.ts`).
  */
-import { closeSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 
 /** Collapse any whitespace run containing a line break into one space, so messages stay one line. */
 function oneLine(s: string): string {
@@ -134,88 +129,4 @@ export function outputFsError(e: unknown, what: string): UserError | null {
   const [problem, fix] = known;
   const path = typeof err?.path === 'string' ? err.path : null;
   return new UserError(`${what}: cannot write ${path ?? 'there'} (${problem}); ${fix}`, { cause: e });
-}
-
-/** An `fs`-like error with a code and a path, for conditions found without a failing call. */
-function fsError(code: string, path: string, text: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: ${text}, '${path}'`), { code, path });
-}
-
-/**
- * Create `dir` and its missing parents, one level at a time, and return the folders created (outermost
- * first; empty if `dir` existed). Unlike `mkdirSync(dir, { recursive: true })` it always ends: Node's
- * recursive mkdir retries for ever where `mkdir` fails with ENOENT although the parent exists (`/proc`).
- *
- * @param dir The folder to create.
- * @returns The folders created, outermost first.
- * @throws The `fs` error of the failing step (see {@link outputFsError}); ENOTDIR with the path of a file
- *   that stands where a folder is needed.
- */
-export function makeFolders(dir: string): string[] {
-  const missing: string[] = [];
-  let p = resolve(dir);
-  for (;;) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) {
-        missing.unshift(p);
-        p = dirname(p);
-        continue;
-      }
-      throw e;
-    }
-    if (!isDir) throw fsError('ENOTDIR', p, 'not a directory');
-    break;
-  }
-  const created: string[] = [];
-  for (const m of missing) {
-    try {
-      mkdirSync(m);
-    } catch (e) {
-      removeEmptyFolders(created);
-      throw e;
-    }
-    created.push(m);
-  }
-  return created;
-}
-
-/** Remove folders made by {@link makeFolders} (innermost first) while they are empty; never throws. */
-export function removeEmptyFolders(created: readonly string[]): void {
-  for (const d of [...created].reverse()) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (or gone): leave it and its parents
-    }
-  }
-}
-
-/**
- * Check that `dir` can be created (if missing) and written, by creating it and a probe file in it, and
- * undo both: afterwards the file system is as before. Call it before long work whose result goes to `dir`.
- *
- * @param dir The folder that will receive output.
- * @param what Names the output as the user gave it, e.g. `--out runs/a`.
- * @throws UserError (one line, see {@link outputFsError}) if it cannot.
- */
-export function checkOutputFolder(dir: string, what: string): void {
-  let created: string[] = [];
-  try {
-    created = makeFolders(dir);
-    const probe = join(resolve(dir), `.lts-write-test-${process.pid}-${Date.now()}`);
-    try {
-      closeSync(openSync(probe, 'wx'));
-    } catch (e) {
-      throw Object.assign(e as NodeJS.ErrnoException, { path: resolve(dir) }); // name the folder, not the probe
-    }
-    unlinkSync(probe);
-  } catch (e) {
-    throw outputFsError(e, what) ?? e;
-  } finally {
-    removeEmptyFolders(created);
-  }
 }

@@ -3,9 +3,10 @@
  * the terminal is taken over: a folder that cannot be used is one line on stderr naming it and the fix (exit 2),
  * never a half-started screen.
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../io/errors.ts';
+import { makeFolders } from '../io/folders.ts';
 
 /** What a state folder problem tells the user to do instead. */
 const FIX = 'set LTS_STATE_DIR (or --state-dir) to a writable folder';
@@ -31,7 +32,7 @@ function reason(e: unknown): string {
 function ensureWritableFolder(dir: string, what: string, fileFix: string): void {
   if (kindOf(dir) === 'other') throw new UserError(`${what} ${dir} is a file, not a folder; ${fileFix}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
   } catch (e) {
     throw new UserError(`cannot create the ${what} ${dir} (${reason(e)}); ${FIX}`, { cause: e });
   }
