@@ -119,6 +119,6 @@ test('stop() of the output closes a live stream at once: a waiting write resolve
   assert.equal(s.position(), before);
   // The output is still usable afterwards.
   const h = await fx.out.play(chirp(RATE, 0.2), RATE);
-  assert.equal(h.available, true);
+  assert.equal(h.available, true, h.available ? '' : h.reason);
   if (h.available) assert.equal((await h.done).status, 'finished');
 });
